@@ -1,0 +1,7 @@
+//! Allocation-free AArch64 stage-1 identity page tables, MAIR attributes, sizing and a walker.
+//!
+//! (Skeleton: filled in by its issue.)
+
+#![no_std]
+#![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, clippy::arithmetic_side_effects))]
