@@ -1,0 +1,229 @@
+//! Boots a loaded x86-64 paravisor image for real, under KVM.
+//!
+//! Identical image summaries prove a loader matches the original; only a
+//! real boot proves the image works. This crate takes what a loader
+//! imported — pages of guest memory and the boot processor's registers — and
+//! runs it on one KVM vCPU:
+//!
+//! * guest RAM is one anonymous host mapping per merged RAM range (every
+//!   imported page, plus any range the caller names, such as the whole of
+//!   VTL2 memory), each a KVM memory slot;
+//! * every register the loader imported is set exactly (CR0/CR3/CR4, EFER,
+//!   PAT, GDTR, all segment registers including TR with their attributes,
+//!   RIP, RSI, …), RFLAGS is 2 unless given;
+//! * the vCPU runs until it executes HLT, faults fatally, or a time limit
+//!   passes (a watchdog thread kicks it out of `KVM_RUN` with a signal);
+//! * bytes written to the serial port 0x3F8 are captured and streamed to
+//!   a callback; reading the line-status register (0x3FD) says "transmitter
+//!   empty", so polling drivers work.
+//!
+//! Used by the boot tests (`tests/tests/boot_kvm.rs`) and by `paravisor boot`.
+//! This is the only crate besides the test shim that uses `unsafe` (host
+//! memory mappings and the signal used to stop the vCPU), each block with a
+//! `// SAFETY:` reason.
+//!
+//! ```
+//! use paravisor_kvm::{BootImage, ExitReason, PageData, RunConfig, SegmentRegister};
+//! use paravisor_kvm::{X64Registers, boot_x64, kvm_or_skip};
+//! // Real mode, CS base 0: `mov al, 'A'; mov dx, 0x3f8; out dx, al; hlt` at 0x1000.
+//! let image = BootImage {
+//!     ram: vec![],
+//!     pages: vec![PageData { gpa: 0x1000, data: vec![0xB0, b'A', 0xBA, 0xF8, 0x03, 0xEE, 0xF4] }],
+//!     registers: X64Registers {
+//!         cs: Some(SegmentRegister { base: 0, limit: 0xFFFF, selector: 0, attributes: 0x9B }),
+//!         rip: Some(0x1000),
+//!         ..Default::default()
+//!     },
+//! };
+//! if kvm_or_skip("doc example")? {
+//!     let outcome = boot_x64(&image, &RunConfig::default(), &mut |bytes| {
+//!         print!("{}", String::from_utf8_lossy(bytes));
+//!     })?;
+//!     assert_eq!(outcome.exit, ExitReason::Halted);
+//!     assert_eq!(outcome.serial, b"A");
+//! }
+//! # Ok::<(), paravisor_kvm::Error>(())
+//! ```
+
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
+
+mod memory;
+mod registers;
+mod runner;
+
+pub use memory::RamRange;
+pub use memory::merge_ranges;
+pub use registers::MSR_IA32_PAT;
+pub use registers::SegmentRegister;
+pub use registers::TableRegister;
+pub use registers::X64Registers;
+pub use registers::attributes_of;
+pub use registers::kvm_dtable_from;
+pub use registers::kvm_segment_from;
+pub use runner::SKIP_KVM_ENV;
+pub use runner::boot_x64;
+pub use runner::kvm_available;
+pub use runner::kvm_or_skip;
+
+use std::time::Duration;
+
+/// Size of a guest page in bytes.
+pub const PAGE_SIZE: u64 = 0x1000;
+
+/// The serial port (COM1) whose output is captured.
+pub const SERIAL_PORT: u16 = 0x3F8;
+
+/// Bytes of guest memory at one guest-physical address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PageData {
+    /// Guest-physical address of the first byte.
+    pub gpa: u64,
+    /// The bytes (any length; memory not covered stays zero).
+    pub data: Vec<u8>,
+}
+
+/// Everything needed to boot: RAM, its initial contents and the registers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BootImage {
+    /// RAM ranges besides the imported pages (for example all of VTL2
+    /// memory). Every page in `pages` is backed by RAM automatically.
+    pub ram: Vec<RamRange>,
+    /// Initial memory contents.
+    pub pages: Vec<PageData>,
+    /// Boot processor register state.
+    pub registers: X64Registers,
+}
+
+/// How to run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunConfig {
+    /// Stop the vCPU after this long.
+    pub timeout: Duration,
+    /// Stop once this many serial bytes were captured.
+    pub max_serial_bytes: usize,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(10),
+            max_serial_bytes: 1 << 20,
+        }
+    }
+}
+
+/// Why the vCPU stopped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExitReason {
+    /// The guest executed HLT (with interrupts off: it is done).
+    Halted,
+    /// The time limit passed.
+    TimedOut,
+    /// The guest shut down: a triple fault (for example an unmapped
+    /// instruction fetch with no IDT).
+    Shutdown,
+    /// The hardware refused to enter the guest (invalid register state).
+    FailEntry {
+        /// Hardware entry failure reason (VMX exit reason / SVM code).
+        reason: u64,
+    },
+    /// KVM reported an internal error (for example an emulation failure).
+    InternalError {
+        /// KVM's sub-error code.
+        suberror: u32,
+    },
+    /// The guest touched a guest-physical address that is not RAM.
+    UnexpectedMmio {
+        /// The address.
+        gpa: u64,
+        /// Whether it was a write.
+        write: bool,
+    },
+    /// The serial output limit was reached.
+    SerialLimit,
+    /// Any other KVM exit, described.
+    Other(String),
+}
+
+/// The result of a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunOutcome {
+    /// Every byte written to port 0x3F8.
+    pub serial: Vec<u8>,
+    /// Why the vCPU stopped.
+    pub exit: ExitReason,
+    /// RIP when the vCPU stopped (`None` if it could not be read).
+    pub final_rip: Option<u64>,
+}
+
+impl RunOutcome {
+    /// The serial output as text (invalid UTF-8 replaced).
+    pub fn serial_text(&self) -> String {
+        String::from_utf8_lossy(&self.serial).into_owned()
+    }
+}
+
+/// Errors of the runner (not of the guest: those are [`ExitReason`]s).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// `/dev/kvm` could not be opened or used.
+    #[error(
+        "KVM is not usable on this machine ({reason}); /dev/kvm must exist and be read-writable"
+    )]
+    KvmUnavailable {
+        /// What failed.
+        reason: String,
+    },
+    /// A KVM ioctl failed.
+    #[error("KVM call {call} failed: {errno}")]
+    Kvm {
+        /// Which call.
+        call: &'static str,
+        /// The error number.
+        errno: kvm_ioctls::Error,
+    },
+    /// A RAM range wraps around the address space.
+    #[error("RAM range at {gpa:#x} of size {size:#x} overflows the address space")]
+    RangeOverflow {
+        /// Start.
+        gpa: u64,
+        /// Size.
+        size: u64,
+    },
+    /// A RAM range is empty or not page aligned.
+    #[error("RAM range at {gpa:#x} of size {size:#x} is empty or not 4 KiB aligned")]
+    RangeUnaligned {
+        /// Start.
+        gpa: u64,
+        /// Size.
+        size: u64,
+    },
+    /// Host memory for guest RAM could not be mapped.
+    #[error("could not map {size:#x} bytes of host memory for guest RAM: {source}")]
+    HostMemory {
+        /// Requested size.
+        size: u64,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Page data does not fit in guest RAM.
+    #[error("page data at {gpa:#x} ({len:#x} bytes) is not inside guest RAM")]
+    PageOutsideRam {
+        /// Start of the data.
+        gpa: u64,
+        /// Length of the data.
+        len: u64,
+    },
+    /// The watchdog could not be set up.
+    #[error("could not set up the watchdog: {0}")]
+    Watchdog(String),
+}
