@@ -1,0 +1,238 @@
+//! The crate's error types: one for building, one for walking.
+
+use crate::walker::Level;
+
+/// Why an identity map cannot be sized or built.
+///
+/// Every panic of the original `PageTableBuilder` (algorithms.md §9 rows 3–8)
+/// is one of these variants, and so is every check this crate adds (overflow,
+/// address-space limits, buffer size).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PageTableError {
+    /// The mapped region has size 0 (original: "size not set").
+    #[error("mapped region at {start:#x} has size 0 (nothing to map)")]
+    EmptyRegion {
+        /// Start GPA of the mapped region.
+        start: u64,
+    },
+    /// The mapped region is larger than 512 GiB and the limit was not lifted
+    /// (original: "more than 512 gb size not supported").
+    #[error(
+        "mapped region at {start:#x} has size {size:#x}, more than the {limit:#x} (512 GiB) the original supports"
+    )]
+    RegionTooLarge {
+        /// Start GPA of the mapped region.
+        start: u64,
+        /// Requested size in bytes.
+        size: u64,
+        /// The limit, 512 GiB.
+        limit: u64,
+    },
+    /// The mapped region's size is not a multiple of 2 MiB.
+    #[error("mapped region at {start:#x} has size {size:#x}, which is not 2 MiB aligned")]
+    RegionSizeUnaligned {
+        /// Start GPA of the mapped region.
+        start: u64,
+        /// Size in bytes.
+        size: u64,
+    },
+    /// The mapped region's start is not 2 MiB aligned.
+    #[error("mapped region start {start:#x} (size {size:#x}) is not 2 MiB aligned")]
+    RegionStartUnaligned {
+        /// Start GPA of the mapped region.
+        start: u64,
+        /// Size in bytes.
+        size: u64,
+    },
+    /// The local map's VA is not 2 MiB aligned.
+    #[error("local map address {va:#x} (size {size:#x}) is not 2 MiB aligned")]
+    LocalMapStartUnaligned {
+        /// Local map VA.
+        va: u64,
+        /// Local map size.
+        size: u64,
+    },
+    /// The local map's size is not a multiple of 2 MiB.
+    #[error("local map at {va:#x} has size {size:#x}, which is not 2 MiB aligned")]
+    LocalMapSizeUnaligned {
+        /// Local map VA.
+        va: u64,
+        /// Local map size.
+        size: u64,
+    },
+    /// The local map has size 0.
+    #[error("local map at {va:#x} has size 0")]
+    LocalMapEmpty {
+        /// Local map VA.
+        va: u64,
+    },
+    /// The local map overlaps the mapped region.
+    #[error(
+        "local map [{va:#x}, +{size:#x}) overlaps the mapped region [{region_start:#x}, +{region_size:#x})"
+    )]
+    LocalMapOverlap {
+        /// Local map VA.
+        va: u64,
+        /// Local map size.
+        size: u64,
+        /// Mapped region start.
+        region_start: u64,
+        /// Mapped region size.
+        region_size: u64,
+    },
+    /// An additional range has size 0.
+    #[error("additional range at {start:#x} has size 0")]
+    RangeEmpty {
+        /// Start of the range.
+        start: u64,
+    },
+    /// An additional range's start or size is not 4 KiB aligned.
+    #[error("additional range [{start:#x}, +{size:#x}) is not 4 KiB aligned")]
+    RangeUnaligned {
+        /// Start of the range.
+        start: u64,
+        /// Size of the range.
+        size: u64,
+    },
+    /// `start + size` of a range does not fit in 64 bits.
+    #[error("range [{start:#x}, +{size:#x}) overflows the 64-bit address space")]
+    RangeOverflow {
+        /// Start of the range.
+        start: u64,
+        /// Size of the range.
+        size: u64,
+    },
+    /// A range ends above what 4-level paging can translate (2^48): the PML4
+    /// index would wrap around.
+    #[error("range [{start:#x}, +{size:#x}) ends above {limit:#x}, beyond 4-level paging")]
+    BeyondAddressSpace {
+        /// Start of the range.
+        start: u64,
+        /// Size of the range.
+        size: u64,
+        /// The limit, 2^48.
+        limit: u64,
+    },
+    /// An address would be mapped twice (original: the "PD entry must not be
+    /// present" assert, e.g. a TDX 3 GiB map covering the reset vector).
+    #[error("address {va:#x} is mapped twice (overlapping ranges)")]
+    AlreadyMapped {
+        /// First address mapped twice.
+        va: u64,
+    },
+    /// The page-table GPA is not 4 KiB aligned.
+    #[error("page-table base {gpa:#x} is not 4 KiB aligned")]
+    TableBaseUnaligned {
+        /// Page-table base GPA.
+        gpa: u64,
+    },
+    /// The tables would not fit below the physical address limit (2^52, or
+    /// the confidential bit when configured), or their byte size overflows.
+    #[error("{tables} tables at {gpa:#x} end above the physical address limit {limit:#x}")]
+    TableRegionOverflow {
+        /// Page-table base GPA.
+        gpa: u64,
+        /// Number of tables needed.
+        tables: u64,
+        /// The physical address limit.
+        limit: u64,
+    },
+    /// The confidential bit is not an address bit (must be 12..=51).
+    #[error("confidential bit {bit} is not a physical address bit (12..=51)")]
+    ConfidentialBitInvalid {
+        /// The configured bit.
+        bit: u8,
+    },
+    /// A mapped address has the confidential bit set, so the entry could not
+    /// tell the address from the C-bit.
+    #[error("range [{start:#x}, +{size:#x}) reaches the confidential bit {bit}")]
+    ConfidentialBitCollision {
+        /// The configured bit.
+        bit: u8,
+        /// Start of the range.
+        start: u64,
+        /// Size of the range.
+        size: u64,
+    },
+    /// The output buffer is smaller than the tables.
+    #[error("output buffer holds {available} bytes, the tables need {needed}")]
+    BufferTooSmall {
+        /// Bytes needed (tables × 4096).
+        needed: usize,
+        /// Bytes provided.
+        available: usize,
+    },
+}
+
+/// Why a page-table walk failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum WalkError {
+    /// The table bytes' base GPA is not 4 KiB aligned.
+    #[error("table base GPA {base_gpa:#x} is not 4 KiB aligned")]
+    BaseUnaligned {
+        /// The base GPA given.
+        base_gpa: u64,
+    },
+    /// The confidential bit is not an address bit (12..=51).
+    #[error("confidential bit {bit} is not a physical address bit (12..=51)")]
+    ConfidentialBitInvalid {
+        /// The configured bit.
+        bit: u8,
+    },
+    /// The virtual address is not canonical for 4-level paging.
+    #[error("virtual address {va:#x} is not canonical (bits 63..=47 differ)")]
+    NonCanonical {
+        /// The address.
+        va: u64,
+    },
+    /// The entry for `va` at `level` is not present.
+    #[error("virtual address {va:#x} is not mapped: {level} entry not present")]
+    NotMapped {
+        /// The address.
+        va: u64,
+        /// Level of the non-present entry.
+        level: Level,
+    },
+    /// A table lies (partly) outside the given bytes.
+    #[error(
+        "{level} table at {table_gpa:#x} is outside the given tables [{base_gpa:#x}, +{len:#x})"
+    )]
+    TableOutOfBounds {
+        /// Level of the table.
+        level: Level,
+        /// GPA of the table.
+        table_gpa: u64,
+        /// Base GPA of the given bytes.
+        base_gpa: u64,
+        /// Length of the given bytes.
+        len: usize,
+    },
+    /// An entry has reserved bits set (PS in a PML4E, or address bits below
+    /// the page size in a large leaf).
+    #[error("{level} table at {table_gpa:#x} entry {index} = {entry:#x} has reserved bits set")]
+    ReservedBits {
+        /// Level of the table holding the entry.
+        level: Level,
+        /// GPA of that table.
+        table_gpa: u64,
+        /// Entry index.
+        index: usize,
+        /// Entry value.
+        entry: u64,
+    },
+    /// A non-leaf entry points back to a table already on the walk's path.
+    #[error("{level} table at {table_gpa:#x} is already on the walk path (loop)")]
+    Loop {
+        /// Level the table would be used at.
+        level: Level,
+        /// GPA of the table.
+        table_gpa: u64,
+    },
+    /// Iteration examined more entries than a tree of the given tables can
+    /// hold: some table is referenced more than once.
+    #[error("more than {limit} entries examined: a table is referenced more than once")]
+    SharedTables {
+        /// 512 × the number of tables in the given bytes.
+        limit: u64,
+    },
+}
