@@ -1,0 +1,866 @@
+//! Static ELF64 loading (`load_static_elf` of the original, `algorithms.md` §2).
+//!
+//! [`plan_static_elf`] performs every check of the original (steps 1–9) and
+//! the per-segment checks of step 10, plus the checks the original leaves to
+//! the importer or to a panic (file ranges, `p_filesz > p_memsz`, overlapping
+//! segments, arithmetic overflow). [`StaticElfPlan::import`] then hands the
+//! segments to an importer and can only fail through the importer.
+//!
+//! Differences from the original, all on inputs the original rejects late
+//! (after earlier segments were imported) or panics on:
+//! * `p_filesz > p_memsz` is an error even when the extra bytes would still
+//!   fit in the last imported page (the original imports them), and even for
+//!   a segment with no pages (the original drops its bytes).
+//! * Two segments whose page ranges share a page are an error (the original's
+//!   importer rejects the second import).
+//! * `assume_pic` with no `PT_LOAD` header is an error (the original
+//!   underflows, `algorithms.md` §9 row 16); so is a lowest segment page below
+//!   an unaligned `start_address` (the relocation bias would underflow).
+//! * Overflowing address arithmetic is an error (§9 row 18) and nothing is
+//!   allocated, so a huge `p_filesz` cannot abort (§9 row 19).
+
+use core::cmp::max;
+use core::cmp::min;
+
+use object::LittleEndian;
+use object::elf::ELFCLASS64;
+use object::elf::ELFDATA2LSB;
+use object::elf::ELFDATA2MSB;
+use object::elf::ELFMAG;
+use object::elf::EM_AARCH64;
+use object::elf::EM_X86_64;
+use object::elf::EV_CURRENT;
+use object::elf::FileHeader64;
+use object::elf::PN_XNUM;
+use object::elf::PT_LOAD;
+use object::elf::ProgramHeader64;
+use object::elf::SectionHeader64;
+use object::pod;
+
+use crate::import::ImportPages;
+use crate::import::PAGE_SIZE;
+use crate::import::PageAcceptance;
+
+type Ehdr = FileHeader64<LittleEndian>;
+type Phdr = ProgramHeader64<LittleEndian>;
+type Shdr = SectionHeader64<LittleEndian>;
+
+const LE: LittleEndian = LittleEndian;
+
+/// Size of an ELF64 file header in bytes.
+pub const ELF64_HEADER_SIZE: usize = 64;
+/// Size of an ELF64 program header (`e_phentsize`) in bytes.
+pub const ELF64_PROGRAM_HEADER_SIZE: usize = 56;
+/// Size of an ELF64 section header (`e_shentsize`) in bytes.
+pub const ELF64_SECTION_HEADER_SIZE: usize = 64;
+
+/// Offset of an address within its 4 KiB page.
+const PAGE_OFFSET_MASK: u64 = PAGE_SIZE - 1;
+/// `log2(PAGE_SIZE)`.
+const PAGE_SHIFT: u32 = 12;
+/// [`PAGE_SIZE`] as a `usize`.
+const PAGE_SIZE_USIZE: usize = 4096;
+
+/// The architecture an ELF file must be built for (`e_machine`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ElfMachine {
+    /// `EM_X86_64` (62), for x86-64 importers.
+    X86_64,
+    /// `EM_AARCH64` (183), for arm64 importers.
+    Aarch64,
+}
+
+impl ElfMachine {
+    /// The `e_machine` value this architecture requires.
+    pub const fn e_machine(self) -> u16 {
+        match self {
+            Self::X86_64 => EM_X86_64,
+            Self::Aarch64 => EM_AARCH64,
+        }
+    }
+}
+
+/// Where a static ELF was placed (`LoadInfo` of the original).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LoadInfo {
+    /// The lowest page address used by a `PT_LOAD` segment (`u64::MAX` when
+    /// a non-PIC file has no `PT_LOAD`, as in the original).
+    pub minimum_address_used: u64,
+    /// The page-aligned end of the highest segment (the effective load offset
+    /// when a non-PIC file has no `PT_LOAD`, as in the original).
+    pub next_available_address: u64,
+    /// The entry point, relocated like the segments.
+    pub entrypoint: u64,
+}
+
+/// What is wrong with an ELF file, or with where it was asked to be loaded.
+///
+/// `index` fields are indices into the program-header table. The comment on
+/// each variant names the original's error kind (`algorithms.md` §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ElfError {
+    /// ReadFileHeader: the file is shorter than the 64-byte ELF64 header.
+    #[error("ELF file is {file_len} bytes, shorter than the 64-byte ELF64 file header")]
+    TruncatedFileHeader {
+        /// Length of the file.
+        file_len: usize,
+    },
+    /// InvalidFileHeader: `e_ident[0..4]` is not 7F 'E' 'L' 'F'.
+    #[error("not an ELF file: magic is {magic:02x?}, expected [7f, 45, 4c, 46]")]
+    BadMagic {
+        /// The first four bytes of the file.
+        magic: [u8; 4],
+    },
+    /// InvalidFileHeader: `e_ident[EI_CLASS]` is not ELFCLASS64 (2).
+    #[error("ELF class is {class}, expected 2 (ELFCLASS64): only ELF64 files can be loaded")]
+    WrongClass {
+        /// `e_ident[EI_CLASS]`.
+        class: u8,
+    },
+    /// InvalidFileHeader: `e_ident[EI_DATA]` is neither 1 nor 2.
+    #[error("ELF data encoding is {data}, expected 1 (little endian) or 2 (big endian)")]
+    BadDataEncoding {
+        /// `e_ident[EI_DATA]`.
+        data: u8,
+    },
+    /// InvalidFileHeader: `e_ident[EI_VERSION]` is not EV_CURRENT (1).
+    #[error("ELF ident version is {version}, expected 1 (EV_CURRENT)")]
+    BadIdentVersion {
+        /// `e_ident[EI_VERSION]`.
+        version: u8,
+    },
+    /// BigEndianElfOnLittle: the file is big endian.
+    #[error("ELF file is big endian (ELFDATA2MSB); only little-endian files can be loaded")]
+    BigEndian,
+    /// TargetMachineMismatch: `e_machine` is not the importer's architecture.
+    #[error("ELF e_machine is {e_machine}, expected {expected} for this architecture")]
+    WrongMachine {
+        /// `e_machine` of the file.
+        e_machine: u16,
+        /// The value the architecture requires (62 x86-64, 183 arm64).
+        expected: u16,
+    },
+    /// InvalidProgramHeader: `e_phnum` is 0xFFFF (count in section 0) but
+    /// there are no section headers (`e_shoff` = 0).
+    #[error("ELF e_phnum is 0xffff (extended count in section header 0) but e_shoff is 0")]
+    MissingSectionHeaderZero,
+    /// InvalidProgramHeader: section header 0 is needed and `e_shentsize` is
+    /// not 64.
+    #[error("ELF e_shentsize is {e_shentsize}, expected 64")]
+    BadSectionHeaderEntrySize {
+        /// `e_shentsize`.
+        e_shentsize: u16,
+    },
+    /// InvalidProgramHeader: section header 0 lies outside the file.
+    #[error(
+        "ELF section header 0 at e_shoff {e_shoff:#x} (64 bytes) is outside the {file_len}-byte file"
+    )]
+    SectionHeaderZeroOutOfFile {
+        /// `e_shoff`.
+        e_shoff: u64,
+        /// Length of the file.
+        file_len: usize,
+    },
+    /// InvalidProgramHeader: `e_phentsize` is not 56.
+    #[error("ELF e_phentsize is {e_phentsize}, expected 56")]
+    BadProgramHeaderEntrySize {
+        /// `e_phentsize`.
+        e_phentsize: u16,
+    },
+    /// InvalidProgramHeader: the program-header table lies (partly) outside
+    /// the file.
+    #[error(
+        "ELF program headers ({count} x 56 bytes at e_phoff {e_phoff:#x}) are outside the {file_len}-byte file"
+    )]
+    ProgramHeadersOutOfFile {
+        /// `e_phoff`.
+        e_phoff: u64,
+        /// Number of program headers (`e_phnum`, or `sh_info` of section 0).
+        count: u64,
+        /// Length of the file.
+        file_len: usize,
+    },
+    /// (Overflow in the original, §9 row 18.) The position-independent load
+    /// offset `start_address - lowest_paddr + load_offset` overflows.
+    #[error(
+        "PIC load offset overflows: start address {start_address:#x} - lowest p_paddr {lowest_paddr:#x} + load offset {load_offset:#x}"
+    )]
+    PicLoadOffsetOverflow {
+        /// The requested start address.
+        start_address: u64,
+        /// The lowest `p_paddr` of the `PT_LOAD` headers.
+        lowest_paddr: u64,
+        /// The caller's load offset.
+        load_offset: u64,
+    },
+    /// InvalidEntryAddress: `e_entry` + effective load offset overflows.
+    #[error("ELF entry point overflows: e_entry {e_entry:#x} + load offset {load_offset:#x}")]
+    EntryAddressOverflow {
+        /// `e_entry`.
+        e_entry: u64,
+        /// The effective load offset.
+        load_offset: u64,
+    },
+    /// InvalidEntryAddress: the entry point is below the start address.
+    #[error(
+        "ELF entry point {entry:#x} (e_entry {e_entry:#x} + load offset {load_offset:#x}) is below the start address {start_address:#x}"
+    )]
+    EntryBelowStart {
+        /// The entry point with the load offset applied.
+        entry: u64,
+        /// `e_entry`.
+        e_entry: u64,
+        /// The effective load offset.
+        load_offset: u64,
+        /// The requested start address.
+        start_address: u64,
+    },
+    /// LoadOffsetOverflow: `p_paddr` + effective load offset overflows.
+    #[error(
+        "program header {index}: p_paddr {p_paddr:#x} + load offset {load_offset:#x} overflows"
+    )]
+    LoadOffsetOverflow {
+        /// Program-header index.
+        index: usize,
+        /// `p_paddr`.
+        p_paddr: u64,
+        /// The effective load offset.
+        load_offset: u64,
+    },
+    /// InvalidProgramHeaderMemoryOffset: a segment starts below the start
+    /// address.
+    #[error(
+        "program header {index}: segment address {address:#x} is below the start address {start_address:#x}"
+    )]
+    SegmentBelowStart {
+        /// Program-header index.
+        index: usize,
+        /// The segment's guest address.
+        address: u64,
+        /// The requested start address.
+        start_address: u64,
+    },
+    /// (Overflow in the original, §9 row 18.) The segment's page range
+    /// extends beyond the 64-bit address space.
+    #[error(
+        "program header {index}: segment at {address:#x} with p_memsz {p_memsz:#x} extends beyond the 64-bit address space"
+    )]
+    SegmentSizeOverflow {
+        /// Program-header index.
+        index: usize,
+        /// The segment's guest address.
+        address: u64,
+        /// `p_memsz`.
+        p_memsz: u64,
+    },
+    /// (Underflow in the original, §9 row 16.) `assume_pic` is set and the
+    /// file has no `PT_LOAD` header.
+    #[error("position-independent ELF has no PT_LOAD program header")]
+    NoLoadableSegments,
+    /// (Underflow in the original.) With `assume_pic`, the lowest segment
+    /// page lies below an unaligned start address, so the relocation bias
+    /// would be negative.
+    #[error(
+        "lowest segment page {lowest_page_address:#x} is below the (unaligned) start address {start_address:#x}"
+    )]
+    RelocBiasUnderflow {
+        /// The lowest segment page address.
+        lowest_page_address: u64,
+        /// The requested start address.
+        start_address: u64,
+    },
+    /// RelocBiasOverflow: removing the relocation bias from a segment address
+    /// underflows (cannot happen once the first pass succeeded; kept for
+    /// completeness).
+    #[error(
+        "program header {index}: segment address {address:#x} is below the relocation bias {reloc_bias:#x}"
+    )]
+    RelocBiasOverflow {
+        /// Program-header index.
+        index: usize,
+        /// The segment's guest address before the bias is removed.
+        address: u64,
+        /// The relocation bias.
+        reloc_bias: u64,
+    },
+    /// (Underflow in the original.) The entry point is below the relocation
+    /// bias.
+    #[error("ELF entry point {entry:#x} is below the relocation bias {reloc_bias:#x}")]
+    EntryBelowRelocBias {
+        /// The entry point with the load offset applied.
+        entry: u64,
+        /// The relocation bias.
+        reloc_bias: u64,
+    },
+    /// ReadKernelImage: a segment's file bytes lie (partly) outside the file.
+    #[error(
+        "program header {index}: file range p_offset {p_offset:#x} + p_filesz {p_filesz:#x} is outside the {file_len}-byte file"
+    )]
+    SegmentOutOfFile {
+        /// Program-header index.
+        index: usize,
+        /// `p_offset`.
+        p_offset: u64,
+        /// `p_filesz`.
+        p_filesz: u64,
+        /// Length of the file.
+        file_len: usize,
+    },
+    /// (Rejected by the importer in the original.) A segment has more file
+    /// bytes than memory bytes.
+    #[error("program header {index}: p_filesz {p_filesz:#x} is larger than p_memsz {p_memsz:#x}")]
+    FileSizeAboveMemorySize {
+        /// Program-header index.
+        index: usize,
+        /// `p_filesz`.
+        p_filesz: u64,
+        /// `p_memsz`.
+        p_memsz: u64,
+    },
+    /// (Rejected by the importer in the original.) Two segments use the same
+    /// page.
+    #[error(
+        "program headers {first} and {second} overlap: pages {first_page_base:#x}+{first_page_count:#x} and {second_page_base:#x}+{second_page_count:#x}"
+    )]
+    OverlappingSegments {
+        /// Index of the earlier program header.
+        first: usize,
+        /// First page number of the earlier segment.
+        first_page_base: u64,
+        /// Page count of the earlier segment.
+        first_page_count: u64,
+        /// Index of the later program header.
+        second: usize,
+        /// First page number of the later segment.
+        second_page_base: u64,
+        /// Page count of the later segment.
+        second_page_count: u64,
+    },
+}
+
+/// Error of [`load_static_elf`]: the file was invalid (nothing imported), or
+/// the importer failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError<E: core::fmt::Debug + core::fmt::Display> {
+    /// The file or the requested placement is invalid; nothing was imported.
+    #[error(transparent)]
+    Elf(#[from] ElfError),
+    /// The importer rejected a page import.
+    #[error("the importer rejected a page import: {0}")]
+    Import(E),
+}
+
+/// One `PT_LOAD` segment as it will be imported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadSegment<'a> {
+    /// Index of the program header.
+    pub index: usize,
+    /// Guest physical address of the segment's first byte.
+    pub address: u64,
+    /// First page number (`address / 4096`).
+    pub page_base: u64,
+    /// Number of pages (`((address mod 4096) + p_memsz + 4095) / 4096`);
+    /// 0 means the segment is not imported.
+    pub page_count: u64,
+    /// The segment's file bytes (`p_filesz` bytes at `p_offset`), a slice of
+    /// the input.
+    pub file_bytes: &'a [u8],
+    /// `p_memsz`.
+    pub memory_size: u64,
+}
+
+/// A checked plan to load a static ELF: every address is computed and every
+/// check is done; [`import`](Self::import) can only fail through the
+/// importer.
+#[derive(Clone, Copy)]
+pub struct StaticElfPlan<'a> {
+    elf: &'a [u8],
+    program_headers: &'a [Phdr],
+    start_address: u64,
+    /// The effective load offset `L` (§2 step 6).
+    load_offset: u64,
+    reloc_bias: u64,
+    info: LoadInfo,
+}
+
+/// Checks an ELF64 file and computes where its segments go (`algorithms.md`
+/// §2 steps 1–9 and the checks of step 10), without importing anything.
+///
+/// `start_address`, `load_offset` and `assume_pic` have the original's
+/// meaning: segments land at `p_paddr + L - reloc_bias`, where `L` is
+/// `load_offset`, raised for a PIC file whose lowest `p_paddr` is below
+/// `start_address`, and `reloc_bias` moves a PIC file whose lowest page is
+/// above `start_address` down to it.
+pub fn plan_static_elf<'a>(
+    elf: &'a [u8],
+    machine: ElfMachine,
+    start_address: u64,
+    load_offset: u64,
+    assume_pic: bool,
+) -> Result<StaticElfPlan<'a>, ElfError> {
+    // Steps 1-5: file header and program-header table.
+    let header = read_file_header(elf, machine)?;
+    let program_headers = read_program_headers(elf, header)?;
+
+    // Step 6: effective load offset.
+    let load_offset = if assume_pic {
+        let lowest_paddr = program_headers
+            .iter()
+            .filter(|ph| ph.p_type.get(LE) == PT_LOAD)
+            .map(|ph| ph.p_paddr.get(LE))
+            .min()
+            .unwrap_or(u64::MAX);
+        match start_address.checked_sub(lowest_paddr) {
+            Some(raise) if raise > 0 => {
+                raise
+                    .checked_add(load_offset)
+                    .ok_or(ElfError::PicLoadOffsetOverflow {
+                        start_address,
+                        lowest_paddr,
+                        load_offset,
+                    })?
+            }
+            _ => load_offset,
+        }
+    } else {
+        load_offset
+    };
+
+    // Step 7: entry point, before any bias is removed.
+    let e_entry = header.e_entry.get(LE);
+    let entry = e_entry
+        .checked_add(load_offset)
+        .ok_or(ElfError::EntryAddressOverflow {
+            e_entry,
+            load_offset,
+        })?;
+    if entry < start_address {
+        return Err(ElfError::EntryBelowStart {
+            entry,
+            e_entry,
+            load_offset,
+            start_address,
+        });
+    }
+
+    // Step 8: first pass, the extent of the image.
+    let mut lowest = u64::MAX;
+    let mut last = load_offset;
+    let mut any_load = false;
+    for (index, ph) in program_headers.iter().enumerate() {
+        if ph.p_type.get(LE) != PT_LOAD {
+            continue;
+        }
+        any_load = true;
+        let address = offset_address(index, ph, load_offset)?;
+        if address < start_address {
+            return Err(ElfError::SegmentBelowStart {
+                index,
+                address,
+                start_address,
+            });
+        }
+        let span = page_span(index, address, ph.p_memsz.get(LE))?;
+        lowest = min(lowest, span.first_page_address);
+        last = max(last, span.end_address);
+    }
+
+    // Step 9: relocation bias.
+    let reloc_bias = if assume_pic {
+        if !any_load {
+            return Err(ElfError::NoLoadableSegments);
+        }
+        lowest
+            .checked_sub(start_address)
+            .ok_or(ElfError::RelocBiasUnderflow {
+                lowest_page_address: lowest,
+                start_address,
+            })?
+    } else {
+        0
+    };
+
+    let mut plan = StaticElfPlan {
+        elf,
+        program_headers,
+        start_address,
+        load_offset,
+        reloc_bias,
+        info: LoadInfo {
+            minimum_address_used: 0,
+            next_available_address: 0,
+            entrypoint: 0,
+        },
+    };
+
+    // Step 10 checks: every segment as it will be imported.
+    let mut end_page_so_far = 0u64;
+    for (index, ph) in program_headers.iter().enumerate() {
+        let Some(segment) = plan.segment(index, ph)? else {
+            continue;
+        };
+        if segment.page_count == 0 {
+            continue;
+        }
+        // `page_span` checked that this cannot overflow.
+        let end_page = segment.page_base.saturating_add(segment.page_count);
+        if segment.page_base < end_page_so_far {
+            // Out of order, or overlapping: compare with every earlier
+            // segment (segments in ascending order never get here).
+            if let Some(earlier) = plan.segments().take_while(|s| s.index < index).find(|s| {
+                s.page_count > 0
+                    && s.page_base < end_page
+                    && segment.page_base < s.page_base.saturating_add(s.page_count)
+            }) {
+                return Err(ElfError::OverlappingSegments {
+                    first: earlier.index,
+                    first_page_base: earlier.page_base,
+                    first_page_count: earlier.page_count,
+                    second: index,
+                    second_page_base: segment.page_base,
+                    second_page_count: segment.page_count,
+                });
+            }
+        }
+        end_page_so_far = max(end_page_so_far, end_page);
+    }
+
+    // Step 11: the result, with the bias removed. `lowest` and `last` are
+    // at least `start_address + reloc_bias` when there is a PT_LOAD (PIC),
+    // and the bias is 0 otherwise.
+    let unbias = |value: u64| value.checked_sub(reloc_bias);
+    plan.info = LoadInfo {
+        minimum_address_used: unbias(lowest).unwrap_or(lowest),
+        next_available_address: unbias(last).unwrap_or(last),
+        entrypoint: unbias(entry).ok_or(ElfError::EntryBelowRelocBias { entry, reloc_bias })?,
+    };
+    Ok(plan)
+}
+
+/// Loads a static ELF64 file: [`plan_static_elf`], then
+/// [`StaticElfPlan::import`]. Nothing is imported when the file is invalid.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "mirrors the original's signature"
+)]
+pub fn load_static_elf<I: ImportPages>(
+    importer: &mut I,
+    elf: &[u8],
+    machine: ElfMachine,
+    start_address: u64,
+    load_offset: u64,
+    assume_pic: bool,
+    acceptance: PageAcceptance,
+    tag: &'static str,
+) -> Result<LoadInfo, LoadError<I::Error>> {
+    let plan = plan_static_elf(elf, machine, start_address, load_offset, assume_pic)?;
+    plan.import(importer, acceptance, tag)
+        .map_err(LoadError::Import)?;
+    Ok(plan.info())
+}
+
+impl core::fmt::Debug for StaticElfPlan<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // The file bytes are left out: they can be megabytes.
+        f.debug_struct("StaticElfPlan")
+            .field("file_len", &self.elf.len())
+            .field("program_headers", &self.program_headers.len())
+            .field("start_address", &self.start_address)
+            .field("load_offset", &self.load_offset)
+            .field("reloc_bias", &self.reloc_bias)
+            .field("info", &self.info)
+            .finish()
+    }
+}
+
+impl<'a> StaticElfPlan<'a> {
+    /// Where the file goes: lowest page, next free address, entry point.
+    pub fn info(&self) -> LoadInfo {
+        self.info
+    }
+
+    /// The effective load offset `L` (`algorithms.md` §2 step 6).
+    pub fn effective_load_offset(&self) -> u64 {
+        self.load_offset
+    }
+
+    /// The relocation bias removed from every address (§2 step 9; 0 unless
+    /// `assume_pic`).
+    pub fn reloc_bias(&self) -> u64 {
+        self.reloc_bias
+    }
+
+    /// The `PT_LOAD` segments in file order, as they will be imported
+    /// (including segments with no pages, which are not imported).
+    pub fn segments(&self) -> impl Iterator<Item = LoadSegment<'a>> + '_ {
+        self.program_headers
+            .iter()
+            .enumerate()
+            // The plan checked every segment: errors cannot occur here.
+            .filter_map(|(index, ph)| self.segment(index, ph).ok().flatten())
+    }
+
+    /// Imports the segments in file order, one logical import per `PT_LOAD`
+    /// with at least one page.
+    ///
+    /// Each page receives exactly what the original's single call gives it:
+    /// `(address mod 4096)` zero bytes, the file bytes, then zeros. The
+    /// bytes are passed as slices of the input; only the first page of a
+    /// segment that starts inside a page and has file bytes goes through a
+    /// 4 KiB stack buffer, so such a segment becomes two calls over adjacent
+    /// page ranges with the same tag and acceptance.
+    pub fn import<I: ImportPages>(
+        &self,
+        importer: &mut I,
+        acceptance: PageAcceptance,
+        tag: &'static str,
+    ) -> Result<(), I::Error> {
+        for segment in self.segments() {
+            import_segment(importer, &segment, acceptance, tag)?;
+        }
+        Ok(())
+    }
+
+    /// Step 10 for one program header: `None` for a non-`PT_LOAD` header.
+    fn segment(&self, index: usize, ph: &Phdr) -> Result<Option<LoadSegment<'a>>, ElfError> {
+        if ph.p_type.get(LE) != PT_LOAD {
+            return Ok(None);
+        }
+        let offset_address = offset_address(index, ph, self.load_offset)?;
+        let address =
+            offset_address
+                .checked_sub(self.reloc_bias)
+                .ok_or(ElfError::RelocBiasOverflow {
+                    index,
+                    address: offset_address,
+                    reloc_bias: self.reloc_bias,
+                })?;
+        if address < self.start_address {
+            return Err(ElfError::SegmentBelowStart {
+                index,
+                address,
+                start_address: self.start_address,
+            });
+        }
+        let p_offset = ph.p_offset.get(LE);
+        let p_filesz = ph.p_filesz.get(LE);
+        let p_memsz = ph.p_memsz.get(LE);
+        // Nothing is read when p_filesz is 0, whatever p_offset is.
+        let file_bytes = if p_filesz == 0 {
+            &[][..]
+        } else {
+            usize::try_from(p_offset)
+                .ok()
+                .zip(usize::try_from(p_filesz).ok())
+                .and_then(|(start, len)| self.elf.get(start..)?.get(..len))
+                .ok_or(ElfError::SegmentOutOfFile {
+                    index,
+                    p_offset,
+                    p_filesz,
+                    file_len: self.elf.len(),
+                })?
+        };
+        if p_filesz > p_memsz {
+            return Err(ElfError::FileSizeAboveMemorySize {
+                index,
+                p_filesz,
+                p_memsz,
+            });
+        }
+        let span = page_span(index, address, p_memsz)?;
+        Ok(Some(LoadSegment {
+            index,
+            address,
+            page_base: span.page_base,
+            page_count: span.page_count,
+            file_bytes,
+            memory_size: p_memsz,
+        }))
+    }
+}
+
+/// Steps 1-4: reads and checks the file header.
+fn read_file_header(elf: &[u8], machine: ElfMachine) -> Result<&Ehdr, ElfError> {
+    let (header, _) = pod::from_bytes::<Ehdr>(elf).map_err(|()| ElfError::TruncatedFileHeader {
+        file_len: elf.len(),
+    })?;
+    let ident = &header.e_ident;
+    if ident.magic != ELFMAG {
+        return Err(ElfError::BadMagic { magic: ident.magic });
+    }
+    if ident.class != ELFCLASS64 {
+        return Err(ElfError::WrongClass { class: ident.class });
+    }
+    if ident.data != ELFDATA2LSB && ident.data != ELFDATA2MSB {
+        return Err(ElfError::BadDataEncoding { data: ident.data });
+    }
+    if ident.version != EV_CURRENT {
+        return Err(ElfError::BadIdentVersion {
+            version: ident.version,
+        });
+    }
+    if ident.data == ELFDATA2MSB {
+        return Err(ElfError::BigEndian);
+    }
+    let e_machine = header.e_machine.get(LE);
+    if e_machine != machine.e_machine() {
+        return Err(ElfError::WrongMachine {
+            e_machine,
+            expected: machine.e_machine(),
+        });
+    }
+    Ok(header)
+}
+
+/// Step 5: the program-header table, checked like `object`'s
+/// `FileHeader::program_headers`.
+fn read_program_headers<'a>(elf: &'a [u8], header: &Ehdr) -> Result<&'a [Phdr], ElfError> {
+    let e_phoff = header.e_phoff.get(LE);
+    if e_phoff == 0 {
+        return Ok(&[]);
+    }
+    let e_phnum = header.e_phnum.get(LE);
+    let count = if e_phnum < PN_XNUM {
+        u64::from(e_phnum)
+    } else {
+        u64::from(section_header_zero(elf, header)?.sh_info.get(LE))
+    };
+    if count == 0 {
+        return Ok(&[]);
+    }
+    let e_phentsize = header.e_phentsize.get(LE);
+    if usize::from(e_phentsize) != ELF64_PROGRAM_HEADER_SIZE {
+        return Err(ElfError::BadProgramHeaderEntrySize { e_phentsize });
+    }
+    let out_of_file = ElfError::ProgramHeadersOutOfFile {
+        e_phoff,
+        count,
+        file_len: elf.len(),
+    };
+    let start = usize::try_from(e_phoff).map_err(|_| out_of_file)?;
+    let count = usize::try_from(count).map_err(|_| out_of_file)?;
+    let table = elf.get(start..).ok_or(out_of_file)?;
+    let (headers, _) = pod::slice_from_bytes::<Phdr>(table, count).map_err(|()| out_of_file)?;
+    Ok(headers)
+}
+
+/// Section header 0, needed when `e_phnum` is `PN_XNUM`.
+fn section_header_zero<'a>(elf: &'a [u8], header: &Ehdr) -> Result<&'a Shdr, ElfError> {
+    let e_shoff = header.e_shoff.get(LE);
+    if e_shoff == 0 {
+        return Err(ElfError::MissingSectionHeaderZero);
+    }
+    let e_shentsize = header.e_shentsize.get(LE);
+    if usize::from(e_shentsize) != ELF64_SECTION_HEADER_SIZE {
+        return Err(ElfError::BadSectionHeaderEntrySize { e_shentsize });
+    }
+    let out_of_file = ElfError::SectionHeaderZeroOutOfFile {
+        e_shoff,
+        file_len: elf.len(),
+    };
+    let start = usize::try_from(e_shoff).map_err(|_| out_of_file)?;
+    let (section, _) =
+        pod::from_bytes::<Shdr>(elf.get(start..).ok_or(out_of_file)?).map_err(|()| out_of_file)?;
+    Ok(section)
+}
+
+/// `p_paddr + L` (steps 8.1 and 10.1).
+fn offset_address(index: usize, ph: &Phdr, load_offset: u64) -> Result<u64, ElfError> {
+    let p_paddr = ph.p_paddr.get(LE);
+    p_paddr
+        .checked_add(load_offset)
+        .ok_or(ElfError::LoadOffsetOverflow {
+            index,
+            p_paddr,
+            load_offset,
+        })
+}
+
+/// The pages of a segment (steps 8.3 and 10.4).
+struct PageSpan {
+    page_base: u64,
+    page_count: u64,
+    first_page_address: u64,
+    /// `(page_base + page_count) * 4096`.
+    end_address: u64,
+}
+
+fn page_span(index: usize, address: u64, p_memsz: u64) -> Result<PageSpan, ElfError> {
+    let overflow = ElfError::SegmentSizeOverflow {
+        index,
+        address,
+        p_memsz,
+    };
+    let first_page_address = address & !PAGE_OFFSET_MASK;
+    let page_count = (address & PAGE_OFFSET_MASK)
+        .checked_add(p_memsz)
+        .and_then(|bytes| bytes.checked_add(PAGE_OFFSET_MASK))
+        .ok_or(overflow)?
+        >> PAGE_SHIFT;
+    let end_address = page_count
+        .checked_mul(PAGE_SIZE)
+        .and_then(|bytes| bytes.checked_add(first_page_address))
+        .ok_or(overflow)?;
+    Ok(PageSpan {
+        page_base: address >> PAGE_SHIFT,
+        page_count,
+        first_page_address,
+        end_address,
+    })
+}
+
+/// Imports one segment (step 10.5), zero copy except for a partial first
+/// page.
+fn import_segment<I: ImportPages>(
+    importer: &mut I,
+    segment: &LoadSegment<'_>,
+    acceptance: PageAcceptance,
+    tag: &'static str,
+) -> Result<(), I::Error> {
+    let LoadSegment {
+        address,
+        page_base,
+        page_count,
+        file_bytes,
+        ..
+    } = *segment;
+    if page_count == 0 {
+        return Ok(());
+    }
+    // Below 4096, so the casts and the subtraction cannot fail.
+    let offset = usize::try_from(address & PAGE_OFFSET_MASK).unwrap_or(0);
+    if offset == 0 || file_bytes.is_empty() {
+        // Leading zeros of a segment with no file bytes are zero fill.
+        return importer.import_pages(page_base, page_count, tag, acceptance, file_bytes);
+    }
+    let head_len = min(file_bytes.len(), PAGE_SIZE_USIZE.saturating_sub(offset));
+    let (head, tail) = file_bytes
+        .split_at_checked(head_len)
+        .unwrap_or((file_bytes, &[]));
+    let mut first_page = [0u8; PAGE_SIZE_USIZE];
+    let used = offset.saturating_add(head_len);
+    if let Some(dest) = first_page.get_mut(offset..used) {
+        dest.copy_from_slice(head);
+    }
+    importer.import_pages(
+        page_base,
+        1,
+        tag,
+        acceptance,
+        first_page.get(..used).unwrap_or(&first_page),
+    )?;
+    if page_count > 1 {
+        // `page_span` checked that the page range does not overflow.
+        importer.import_pages(
+            page_base.saturating_add(1),
+            page_count.saturating_sub(1),
+            tag,
+            acceptance,
+            tail,
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
