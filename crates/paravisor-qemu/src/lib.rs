@@ -1,0 +1,366 @@
+//! Boots a loaded AArch64 paravisor image under QEMU emulation.
+//!
+//! KVM cannot run AArch64 guests on the x86-64 build machines; QEMU's TCG
+//! can. This crate takes what the AArch64 loader imported — guest pages and
+//! the boot processor's registers — and runs it on `qemu-system-aarch64 -M
+//! virt,virtualization=on`:
+//!
+//! * pages inside the machine's RAM (which starts at [`VIRT_RAM_BASE`],
+//!   0x4000_0000) are placed with QEMU's generic loader
+//!   (`-device loader,file=…,addr=…,force-raw=on`), one file per run of
+//!   adjacent pages;
+//! * pages below 64 MiB — the first flash bank of `virt`, where the AArch64
+//!   measured VTL0 configuration lives (GPA 0x100_0000) — go into the
+//!   `-bios` image, which QEMU maps read-only at GPA 0 (the guest only
+//!   reads them);
+//! * GPA 0 (the reset address) holds a small stub ([`RESET_STUB_CODE`])
+//!   that plays the VMM: the CPU resets at EL2, the stub sets SCTLR_EL1,
+//!   TCR_EL1, MAIR_EL1, TTBR0_EL1, VBAR_EL1 and X0 to the imported values,
+//!   puts CPSR in SPSR_EL2 and PC in ELR_EL2, and enters EL1 with `ERET`.
+//!   The MMU of EL1 is therefore already on when the first guest
+//!   instruction is fetched, as when a hypervisor starts a vCPU (the stub
+//!   itself is not mapped by the loader's tables, so it cannot run at EL1
+//!   and switch the MMU on under its own feet);
+//! * the guest talks through Arm semihosting (the PL011 UART is not mapped
+//!   by the loader's identity tables); the console bytes are captured, and
+//!   the guest ends the run with semihosting `SYS_EXIT`, whose status
+//!   becomes QEMU's exit status.
+//!
+//! Used by the AArch64 boot tests (`tests/tests/boot_qemu.rs`).
+//!
+//! ```
+//! use paravisor_qemu::{plan, Aarch64Registers, BootImage, PageData, VIRT_RAM_BASE};
+//! let image = BootImage {
+//!     ram: vec![],
+//!     pages: vec![
+//!         PageData { gpa: VIRT_RAM_BASE + 0x20_0000, data: vec![0xAA; 4096] },
+//!         PageData { gpa: 0x100_0000, data: vec![0x55; 112] },
+//!     ],
+//!     registers: Aarch64Registers::paravisor_defaults(0x4020_0000, 0x1000, 0x4030_0000),
+//! };
+//! let plan = plan(&image)?;
+//! assert_eq!(plan.ram_chunks.len(), 1);
+//! assert_eq!(plan.bios.get(0x100_0000), Some(&0x55));
+//! assert!(plan.ram_mib >= 128);
+//! # Ok::<(), paravisor_qemu::Error>(())
+//! ```
+
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
+
+mod plan;
+mod runner;
+
+pub use plan::QemuPlan;
+pub use plan::plan;
+pub use runner::QEMU_BINARY;
+pub use runner::SKIP_QEMU_ENV;
+pub use runner::boot_aarch64;
+pub use runner::qemu_available;
+pub use runner::qemu_or_skip;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Size of a guest page in bytes.
+pub const PAGE_SIZE: u64 = 0x1000;
+
+/// First byte of RAM on QEMU's `virt` machine.
+pub const VIRT_RAM_BASE: u64 = 0x4000_0000;
+
+/// Size of the first flash bank of `virt` (GPA 0 up to this), which the
+/// `-bios` image fills.
+pub const VIRT_FLASH0_SIZE: u64 = 0x400_0000;
+
+/// Machine code of the reset stub (`tests/arm64-shim/reset-stub.s`,
+/// assembled), placed at GPA 0. It reads the register block at
+/// [`RESET_STUB_REGS_OFFSET`] (see [`Aarch64Registers::stub_block`]), sets
+/// HCR_EL2.RW, CPTR_EL2 (no FP traps), CNTHCTL_EL2 (EL1 timer access),
+/// MAIR_EL1, TCR_EL1, TTBR0_EL1, VBAR_EL1, SCTLR_EL1, SPSR_EL2 = CPSR,
+/// ELR_EL2 = PC, invalidates the EL1 TLBs, loads X0 and `ERET`s.
+pub const RESET_STUB_CODE: [u32; 29] = [
+    0x1000_0809, // adr   x9, regs
+    0xd2b0_0001, // mov   x1, #0x80000000
+    0xd51c_1101, // msr   hcr_el2, x1
+    0xd286_7fe1, // mov   x1, #0x33ff
+    0xd51c_1141, // msr   cptr_el2, x1
+    0xd280_0061, // mov   x1, #0x3
+    0xd51c_e101, // msr   cnthctl_el2, x1
+    0xd51c_e07f, // msr   cntvoff_el2, xzr
+    0xf940_1521, // ldr   x1, [x9, #40]
+    0xd518_a201, // msr   mair_el1, x1
+    0xf940_1121, // ldr   x1, [x9, #32]
+    0xd518_2041, // msr   tcr_el1, x1
+    0xf940_1921, // ldr   x1, [x9, #48]
+    0xd518_2001, // msr   ttbr0_el1, x1
+    0xf940_1d21, // ldr   x1, [x9, #56]
+    0xd518_c001, // msr   vbar_el1, x1
+    0xf940_0d21, // ldr   x1, [x9, #24]
+    0xd518_1001, // msr   sctlr_el1, x1
+    0xf940_0921, // ldr   x1, [x9, #16]
+    0xd51c_4001, // msr   spsr_el2, x1
+    0xf940_0521, // ldr   x1, [x9, #8]
+    0xd51c_4021, // msr   elr_el2, x1
+    0xd50c_879f, // tlbi  alle1
+    0xd503_3f9f, // dsb   sy
+    0xd503_3fdf, // isb
+    0xf940_0120, // ldr   x0, [x9]
+    0xd280_0001, // mov   x1, #0x0
+    0xd280_0009, // mov   x9, #0x0
+    0xd69f_03e0, // eret
+];
+
+/// Byte offset of the register block in the reset stub page.
+pub const RESET_STUB_REGS_OFFSET: usize = 0x100;
+
+/// The reset stub page: [`RESET_STUB_CODE`] followed, at
+/// [`RESET_STUB_REGS_OFFSET`], by `registers`' block.
+pub fn reset_stub_page(registers: &[u64; 8]) -> Vec<u8> {
+    let mut page: Vec<u8> = RESET_STUB_CODE
+        .iter()
+        .flat_map(|w| w.to_le_bytes())
+        .collect();
+    page.resize(RESET_STUB_REGS_OFFSET, 0);
+    page.extend(registers.iter().flat_map(|r| r.to_le_bytes()));
+    page
+}
+
+/// Bytes of guest memory at one guest-physical address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PageData {
+    /// Guest-physical address of the first byte.
+    pub gpa: u64,
+    /// The bytes (any length; memory not covered stays zero).
+    pub data: Vec<u8>,
+}
+
+/// A guest-physical range that must be RAM (for example all of VTL2
+/// memory, of which the loader imports only a part).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RamRange {
+    /// First byte.
+    pub gpa: u64,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// The boot processor's registers, as the AArch64 paravisor loader imports
+/// them (abi.md §7.6). Every one must be set: the loader sets all of them,
+/// and a boot with a missing register would silently use QEMU's reset value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Aarch64Registers {
+    /// X0 (shim-parameter offset from the shim base).
+    pub x0: Option<u64>,
+    /// PC (shim entry point).
+    pub pc: Option<u64>,
+    /// CPSR (PSTATE in SPSR layout).
+    pub cpsr: Option<u64>,
+    /// SCTLR_EL1.
+    pub sctlr_el1: Option<u64>,
+    /// TCR_EL1.
+    pub tcr_el1: Option<u64>,
+    /// MAIR_EL1.
+    pub mair_el1: Option<u64>,
+    /// TTBR0_EL1.
+    pub ttbr0_el1: Option<u64>,
+    /// VBAR_EL1.
+    pub vbar_el1: Option<u64>,
+}
+
+impl Aarch64Registers {
+    /// The paravisor loader's fixed values (abi.md §7.6: CPSR 0x5, SCTLR_EL1
+    /// 0x30D0_1805, TCR_EL1 0x5_8080_3511, MAIR_EL1 0xFFBB_4400, VBAR_EL1 0)
+    /// with the given PC, X0 and TTBR0_EL1 — for hand-built images.
+    pub const fn paravisor_defaults(pc: u64, x0: u64, ttbr0_el1: u64) -> Self {
+        Self {
+            x0: Some(x0),
+            pc: Some(pc),
+            cpsr: Some(0x5),
+            sctlr_el1: Some(0x30D0_1805),
+            tcr_el1: Some(0x5_8080_3511),
+            mair_el1: Some(0xFFBB_4400),
+            ttbr0_el1: Some(ttbr0_el1),
+            vbar_el1: Some(0),
+        }
+    }
+
+    /// The register block the reset stub reads: X0, PC, CPSR, SCTLR_EL1,
+    /// TCR_EL1, MAIR_EL1, TTBR0_EL1, VBAR_EL1 (8 bytes each, in this order).
+    pub fn stub_block(&self) -> Result<[u64; 8], Error> {
+        let need =
+            |value: Option<u64>, name: &'static str| value.ok_or(Error::MissingRegister { name });
+        Ok([
+            need(self.x0, "x0")?,
+            need(self.pc, "pc")?,
+            need(self.cpsr, "cpsr")?,
+            need(self.sctlr_el1, "sctlr_el1")?,
+            need(self.tcr_el1, "tcr_el1")?,
+            need(self.mair_el1, "mair_el1")?,
+            need(self.ttbr0_el1, "ttbr0_el1")?,
+            need(self.vbar_el1, "vbar_el1")?,
+        ])
+    }
+}
+
+/// Everything needed to boot: RAM, its initial contents and the registers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BootImage {
+    /// Ranges that must be RAM besides the imported pages (for example all
+    /// of VTL2 memory).
+    pub ram: Vec<RamRange>,
+    /// Initial memory contents.
+    pub pages: Vec<PageData>,
+    /// Boot processor register state.
+    pub registers: Aarch64Registers,
+}
+
+/// How to run QEMU.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunConfig {
+    /// The emulator binary (default [`QEMU_BINARY`], looked up in `PATH`).
+    pub qemu: PathBuf,
+    /// The CPU model (default `cortex-a57`, which has EL2 and the CRC32
+    /// instructions).
+    pub cpu: String,
+    /// Kill QEMU after this long.
+    pub timeout: Duration,
+    /// Folder for the bios and RAM files; a fresh folder under the system
+    /// temporary folder when `None`. Removed after the run unless
+    /// `keep_files` is set.
+    pub work_dir: Option<PathBuf>,
+    /// Keep the generated files (for debugging).
+    pub keep_files: bool,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        Self {
+            qemu: PathBuf::from(QEMU_BINARY),
+            cpu: "cortex-a57".to_owned(),
+            timeout: Duration::from_secs(60),
+            work_dir: None,
+            keep_files: false,
+        }
+    }
+}
+
+/// Why QEMU stopped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExitReason {
+    /// QEMU exited with this status (the guest's semihosting `SYS_EXIT`
+    /// status, or 1 for a QEMU error).
+    Exited(i32),
+    /// QEMU was killed by a signal.
+    Signaled,
+    /// The time limit passed and the runner killed QEMU.
+    TimedOut,
+}
+
+/// The result of a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunOutcome {
+    /// Every byte the guest wrote to the semihosting console.
+    pub console: Vec<u8>,
+    /// QEMU's own diagnostics (standard error).
+    pub qemu_stderr: String,
+    /// Why QEMU stopped.
+    pub exit: ExitReason,
+    /// The command line that was run, for error messages.
+    pub command: String,
+}
+
+impl RunOutcome {
+    /// The console output as text (invalid UTF-8 replaced).
+    pub fn console_text(&self) -> String {
+        String::from_utf8_lossy(&self.console).into_owned()
+    }
+}
+
+/// Errors of the runner (not of the guest: those show in the
+/// [`RunOutcome`]).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The emulator could not be started.
+    #[error(
+        "cannot run QEMU `{qemu}` ({reason}); install it (Debian: apt-get install qemu-system-arm) or set PARAVISOR_SKIP_QEMU=1 to skip the AArch64 boot tests"
+    )]
+    QemuUnavailable {
+        /// The binary that was tried.
+        qemu: PathBuf,
+        /// What failed.
+        reason: String,
+    },
+    /// A register the stub must set was not imported.
+    #[error("register {name} was not set; the reset stub needs every register of abi.md §7.6")]
+    MissingRegister {
+        /// The register.
+        name: &'static str,
+    },
+    /// A page range wraps around the address space.
+    #[error("range at {gpa:#x} of {size:#x} bytes overflows the address space")]
+    RangeOverflow {
+        /// Start.
+        gpa: u64,
+        /// Size.
+        size: u64,
+    },
+    /// Two imported ranges overlap.
+    #[error("imported data at {second:#x} overlaps data imported at {first:#x}")]
+    Overlap {
+        /// Start of the earlier range.
+        first: u64,
+        /// Start of the overlapping range.
+        second: u64,
+    },
+    /// Data is imported into the reset stub's page (GPA 0..0x1000).
+    #[error("data at {gpa:#x} overlaps the reset stub page at GPA 0 of the virt machine")]
+    ResetStubConflict {
+        /// Start of the data.
+        gpa: u64,
+    },
+    /// Data lies neither in the first flash bank nor in RAM of `virt`.
+    #[error(
+        "data at {gpa:#x} of {size:#x} bytes is neither below {flash_end:#x} (flash bank 0) nor in RAM from {ram_base:#x} on the virt machine"
+    )]
+    NotGuestMemory {
+        /// Start.
+        gpa: u64,
+        /// Size.
+        size: u64,
+        /// End of flash bank 0.
+        flash_end: u64,
+        /// Start of RAM.
+        ram_base: u64,
+    },
+    /// A required RAM range lies below the RAM of `virt`.
+    #[error(
+        "RAM range at {gpa:#x} of {size:#x} bytes starts below the virt machine's RAM at {ram_base:#x}"
+    )]
+    RamBelowBase {
+        /// Start.
+        gpa: u64,
+        /// Size.
+        size: u64,
+        /// Start of RAM.
+        ram_base: u64,
+    },
+    /// Writing the bios or RAM files failed.
+    #[error("cannot write QEMU input file {path}: {source}")]
+    WriteFile {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Waiting for QEMU failed.
+    #[error("waiting for QEMU failed: {0}")]
+    Wait(std::io::Error),
+}
