@@ -14,10 +14,18 @@
     )
 )]
 
+pub mod build;
+pub mod config;
 pub mod error;
+pub mod guest;
 pub mod inspect;
 pub mod measure;
+pub mod vp_context;
 
+pub use build::IgvmBuild;
+pub use build::assemble;
+pub use config::IgvmConfig;
 pub use error::IgvmError;
+pub use guest::GuestBuilder;
 pub use inspect::Inspection;
 pub use inspect::inspect;

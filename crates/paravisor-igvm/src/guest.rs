@@ -1,0 +1,1005 @@
+//! One guest (platform) of an IGVM file: the importer state igvmfilegen keeps
+//! while a paravisor loader runs (`spec/igvm.md` §3–§6) and its finalisation
+//! into headers, directives and a launch measurement.
+//!
+//! [`GuestBuilder`] has one method per importer call. The facade's importer
+//! trait is implemented on top of it by a thin adapter ([`crate::adapter`]).
+
+use crate::error::IgvmError;
+use crate::measure::MeasuredPlatform;
+use crate::measure::Measurement;
+use crate::measure::snp_launch_digest;
+use crate::measure::tdx_mrtd;
+use crate::measure::vbs_boot_digest;
+use crate::vp_context::RegisterList;
+use crate::vp_context::TDX_RESET_PAGE;
+use crate::vp_context::VMSA_SIZE;
+use crate::vp_context::snp_vmsa;
+use crate::vp_context::tdx_reset_page;
+use elf_static_loader::PageAcceptance;
+use igvm::IgvmDirectiveHeader;
+use igvm::IgvmInitializationHeader;
+use igvm::IgvmPlatformHeader;
+use igvm::hv_defs::Vtl;
+use igvm::registers::AArch64Register;
+use igvm::registers::X86Register;
+use igvm_defs::IGVM_VHS_PARAMETER;
+use igvm_defs::IGVM_VHS_PARAMETER_INSERT;
+use igvm_defs::IGVM_VHS_SUPPORTED_PLATFORM;
+use igvm_defs::IgvmPageDataFlags;
+use igvm_defs::IgvmPageDataType;
+use igvm_defs::IgvmPlatformType;
+use sha2::Digest;
+use sha2::Sha384;
+use std::collections::BTreeMap;
+
+/// Page size in bytes.
+const PAGE_SIZE: u64 = 4096;
+/// Page size as a `usize`.
+const PAGE: usize = 4096;
+/// Highest exclusive end page whose GPA still fits in 64 bits.
+const MAX_END_PAGE: u64 = 1 << 52;
+/// The SNP policy debug bit (bit 19).
+const SNP_POLICY_DEBUG: u64 = 1 << 19;
+
+/// Guest architecture (`guest_arch` of the build config).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GuestArch {
+    /// x86-64 (IGVM revision 1).
+    X64,
+    /// AArch64 (IGVM revision 2).
+    Aarch64,
+}
+
+impl GuestArch {
+    /// The config name (`x64`, `aarch64`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::X64 => "x64",
+            Self::Aarch64 => "aarch64",
+        }
+    }
+}
+
+/// SNP interrupt injection type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum InjectionType {
+    /// Normal injection.
+    #[default]
+    Normal,
+    /// Restricted injection.
+    Restricted,
+}
+
+/// Isolation of one guest, with its platform settings (`isolation_type` of
+/// the build config).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GuestIsolation {
+    /// No isolation (written as a VSM_ISOLATION platform, not measured).
+    None,
+    /// Hyper-V VBS.
+    Vbs {
+        /// Debug build.
+        enable_debug: bool,
+    },
+    /// AMD SEV-SNP.
+    Snp {
+        /// The shared GPA boundary bit (required).
+        shared_gpa_boundary_bits: Option<u8>,
+        /// The SNP guest policy (bit 19 replaced by `enable_debug`).
+        policy: u64,
+        /// Debug build.
+        enable_debug: bool,
+        /// Interrupt injection type.
+        injection_type: InjectionType,
+    },
+    /// Intel TDX.
+    Tdx {
+        /// Debug build.
+        enable_debug: bool,
+        /// SEPT #VE disable.
+        sept_ve_disable: bool,
+    },
+}
+
+impl GuestIsolation {
+    /// Lower-case name (`none`, `vbs`, `snp`, `tdx`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Vbs { .. } => "vbs",
+            Self::Snp { .. } => "snp",
+            Self::Tdx { .. } => "tdx",
+        }
+    }
+
+    /// The shared GPA boundary bits igvmfilegen reports to the loader
+    /// (`spec/igvm.md` §3.3): SNP its config value, TDX 47, others none.
+    pub fn shared_gpa_boundary_bits(&self) -> Option<u8> {
+        match self {
+            Self::Snp {
+                shared_gpa_boundary_bits,
+                ..
+            } => *shared_gpa_boundary_bits,
+            Self::Tdx { .. } => Some(47),
+            Self::None | Self::Vbs { .. } => None,
+        }
+    }
+}
+
+/// One guest of the build config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct GuestSettings {
+    /// File architecture.
+    pub arch: GuestArch,
+    /// Isolation and platform settings.
+    pub isolation: GuestIsolation,
+    /// 2 with a paravisor, 0 without.
+    pub max_vtl: u8,
+    /// SVN for the measurement document.
+    pub guest_svn: u32,
+}
+
+/// Kind of startup memory the loader checks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RequiredMemoryKind {
+    /// Plain RAM.
+    Ram,
+    /// RAM VTL2 can protect.
+    Vtl2ProtectableRam,
+}
+
+/// Host parameter types (`IgvmParameterType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ParameterKind {
+    /// VP count.
+    VpCount,
+    /// ACPI SRAT.
+    Srat,
+    /// ACPI MADT.
+    Madt,
+    /// MMIO ranges.
+    MmioRanges,
+    /// Memory map.
+    MemoryMap,
+    /// Command line.
+    CommandLine,
+    /// ACPI SLIT.
+    Slit,
+    /// ACPI PPTT.
+    Pptt,
+    /// Device tree.
+    DeviceTree,
+}
+
+/// An accepted range: pages `[base, end)` with its tag and acceptance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct AcceptedRange {
+    /// Exclusive end page.
+    end: u64,
+    /// The import's tag.
+    tag: String,
+    /// How the pages were accepted.
+    acceptance: PageAcceptance,
+}
+
+/// The VP-context builder chosen by isolation (`spec/igvm.md` §3.4).
+#[derive(Debug, Clone)]
+enum VpBuilder {
+    /// none / VBS: a VBS register list.
+    Vbs(RegisterList),
+    /// SNP: registers for the VMSA and the VMSA page.
+    Snp {
+        /// Registers in import order.
+        registers: Vec<X86Register>,
+        /// The page set by `set_vp_context_page`.
+        vmsa_page: Option<u64>,
+    },
+    /// TDX: registers for the reset page.
+    Tdx(Vec<X86Register>),
+}
+
+/// The output of one finalised guest: what goes into the IGVM file, and its
+/// launch measurement.
+#[derive(Debug, Clone)]
+pub struct GuestOutput {
+    /// The platform header (mask 0x1).
+    pub platform: IgvmPlatformHeader,
+    /// Initialization headers.
+    pub initialization: Vec<IgvmInitializationHeader>,
+    /// Directives in file order.
+    pub directives: Vec<IgvmDirectiveHeader>,
+    /// The launch measurement (x64 SNP, TDX and VBS guests only).
+    pub measurement: Option<Measurement>,
+}
+
+/// The importer state of one guest.
+#[derive(Debug, Clone)]
+pub struct GuestBuilder {
+    /// The guest's settings.
+    settings: GuestSettings,
+    /// The importer's VTL (2 with a paravisor).
+    vtl: Vtl,
+    /// Accepted ranges by first page.
+    accepted: BTreeMap<u64, AcceptedRange>,
+    /// Relocation and page-table regions as byte ranges `[start, end)`.
+    relocatable: Vec<(u64, u64)>,
+    /// Whether a page-table relocation region was recorded.
+    page_table_region: bool,
+    /// Initialization headers.
+    initialization: Vec<IgvmInitializationHeader>,
+    /// Directives other than page data, in call order.
+    directives: Vec<IgvmDirectiveHeader>,
+    /// Page data, appended at finalisation.
+    page_data: Vec<IgvmDirectiveHeader>,
+    /// Parameter areas: (page_base, page_count) → index.
+    areas: BTreeMap<(u64, u64), u32>,
+    /// Number of parameter areas created.
+    area_count: u32,
+    /// The VP-context builder.
+    vp: VpBuilder,
+    /// The imported-regions page.
+    imported_regions_page: Option<u64>,
+}
+
+impl GuestBuilder {
+    /// Creates the state of one guest (`spec/igvm.md` §3): checks the
+    /// settings, creates the initial initialization headers and the
+    /// VP-context builder.
+    pub fn new(settings: GuestSettings) -> Result<Self, IgvmError> {
+        let vtl = match settings.max_vtl {
+            0 => Vtl::Vtl0,
+            2 => Vtl::Vtl2,
+            other => {
+                return Err(IgvmError::MaxVtl {
+                    guest: 0,
+                    max_vtl: other,
+                });
+            }
+        };
+        let paravisor = vtl == Vtl::Vtl2;
+        let mut initialization = Vec::new();
+        let vp = match (settings.arch, settings.isolation) {
+            (GuestArch::X64, GuestIsolation::None | GuestIsolation::Vbs { .. }) => {
+                VpBuilder::Vbs(RegisterList::X64(Vec::new()))
+            }
+            (GuestArch::Aarch64, GuestIsolation::None | GuestIsolation::Vbs { .. }) => {
+                VpBuilder::Vbs(RegisterList::Aarch64(Vec::new()))
+            }
+            (
+                GuestArch::X64,
+                GuestIsolation::Snp {
+                    shared_gpa_boundary_bits,
+                    policy,
+                    enable_debug,
+                    ..
+                },
+            ) => {
+                let bits = shared_gpa_boundary_bits
+                    .ok_or(IgvmError::SnpSharedGpaBoundaryMissing { guest: 0 })?;
+                if bits > 63 {
+                    return Err(IgvmError::SharedGpaBoundaryBits { bits });
+                }
+                if !paravisor {
+                    // igvmfilegen's non-paravisor SNP path (enlightened UEFI
+                    // with a low-memory validation trampoline) is not part of
+                    // the paravisor loader's output.
+                    return Err(IgvmError::VpContextPage {
+                        reason: "SNP without a paravisor (max_vtl 0) is not supported",
+                    });
+                }
+                let policy = if enable_debug {
+                    policy | SNP_POLICY_DEBUG
+                } else {
+                    policy & !SNP_POLICY_DEBUG
+                };
+                initialization.push(IgvmInitializationHeader::GuestPolicy {
+                    policy,
+                    compatibility_mask: 1,
+                });
+                VpBuilder::Snp {
+                    registers: Vec::new(),
+                    vmsa_page: None,
+                }
+            }
+            (
+                GuestArch::X64,
+                GuestIsolation::Tdx {
+                    enable_debug,
+                    sept_ve_disable,
+                },
+            ) => {
+                if !paravisor {
+                    return Err(IgvmError::VpContextPage {
+                        reason: "TDX without a paravisor (max_vtl 0) is not supported",
+                    });
+                }
+                let policy = u64::from(enable_debug) | (u64::from(sept_ve_disable) << 1);
+                if policy != 0 {
+                    initialization.push(IgvmInitializationHeader::GuestPolicy {
+                        policy,
+                        compatibility_mask: 1,
+                    });
+                }
+                VpBuilder::Tdx(Vec::new())
+            }
+            (
+                GuestArch::Aarch64,
+                iso @ (GuestIsolation::Snp { .. } | GuestIsolation::Tdx { .. }),
+            ) => {
+                return Err(IgvmError::IsolationArch {
+                    isolation: iso.name(),
+                    arch: "aarch64",
+                });
+            }
+        };
+        Ok(Self {
+            settings,
+            vtl,
+            accepted: BTreeMap::new(),
+            relocatable: Vec::new(),
+            page_table_region: false,
+            initialization,
+            directives: Vec::new(),
+            page_data: Vec::new(),
+            areas: BTreeMap::new(),
+            area_count: 0,
+            vp,
+            imported_regions_page: None,
+        })
+    }
+
+    /// The guest's settings.
+    pub fn settings(&self) -> &GuestSettings {
+        &self.settings
+    }
+
+    /// Whether a paravisor is present (max_vtl 2).
+    pub fn paravisor_present(&self) -> bool {
+        self.vtl == Vtl::Vtl2
+    }
+
+    /// Records pages `[page_base, page_base + page_count)` as accepted,
+    /// rejecting overlap with any earlier range.
+    fn accept(
+        &mut self,
+        page_base: u64,
+        page_count: u64,
+        tag: &str,
+        acceptance: PageAcceptance,
+    ) -> Result<(), IgvmError> {
+        let end = page_base
+            .checked_add(page_count)
+            .filter(|end| *end <= MAX_END_PAGE)
+            .ok_or(IgvmError::AddressOverflow {
+                what: "page import",
+                base: page_base,
+                len: page_count,
+            })?;
+        if let Some((other_base, other)) = self.accepted.range(..end).next_back()
+            && other.end > page_base
+        {
+            return Err(IgvmError::Overlap {
+                tag: tag.to_owned(),
+                base: page_base,
+                end,
+                acceptance: format!("{acceptance:?}"),
+                other_tag: other.tag.clone(),
+                other_base: *other_base,
+                other_end: other.end,
+            });
+        }
+        self.accepted.insert(
+            page_base,
+            AcceptedRange {
+                end,
+                tag: tag.to_owned(),
+                acceptance,
+            },
+        );
+        Ok(())
+    }
+
+    /// `import_pages` (`spec/igvm.md` §4.1). A call with no pages imports
+    /// nothing (igvmfilegen panics on it; its data must be empty).
+    pub fn import_pages(
+        &mut self,
+        page_base: u64,
+        page_count: u64,
+        tag: &str,
+        acceptance: PageAcceptance,
+        data: &[u8],
+    ) -> Result<(), IgvmError> {
+        let too_large = || IgvmError::DataTooLarge {
+            tag: tag.to_owned(),
+            page_base,
+            page_count,
+            len: data.len(),
+        };
+        let capacity = page_count.checked_mul(PAGE_SIZE).ok_or_else(too_large)?;
+        if u64::try_from(data.len()).map_or(true, |len| len > capacity) {
+            return Err(too_large());
+        }
+        if page_count == 0 {
+            return Ok(());
+        }
+        let (data_type, flags) = match acceptance {
+            PageAcceptance::Exclusive => (IgvmPageDataType::NORMAL, IgvmPageDataFlags::new()),
+            PageAcceptance::ExclusiveUnmeasured => (
+                IgvmPageDataType::NORMAL,
+                IgvmPageDataFlags::new().with_unmeasured(true),
+            ),
+            PageAcceptance::Shared => (
+                IgvmPageDataType::NORMAL,
+                IgvmPageDataFlags::new().with_shared(true),
+            ),
+            PageAcceptance::SecretsPage => (IgvmPageDataType::SECRETS, IgvmPageDataFlags::new()),
+            PageAcceptance::CpuidPage => (IgvmPageDataType::CPUID_DATA, IgvmPageDataFlags::new()),
+            PageAcceptance::CpuidExtendedStatePage => {
+                (IgvmPageDataType::CPUID_XF, IgvmPageDataFlags::new())
+            }
+            PageAcceptance::VpContext => return self.import_vmsa(page_base, page_count, tag, data),
+            PageAcceptance::ErrorPage => {
+                return Err(IgvmError::Acceptance {
+                    tag: tag.to_owned(),
+                    acceptance: "ErrorPage".into(),
+                    reason: "error pages cannot be written to an IGVM file",
+                });
+            }
+        };
+        let gpa_base = page_base
+            .checked_mul(PAGE_SIZE)
+            .ok_or(IgvmError::AddressOverflow {
+                what: "page import",
+                base: page_base,
+                len: page_count,
+            })?;
+        self.accept(page_base, page_count, tag, acceptance)?;
+        let mut chunks = data.chunks(PAGE);
+        let mut gpa = gpa_base;
+        for _ in 0..page_count {
+            let chunk = chunks.next().unwrap_or_default();
+            self.page_data.push(IgvmDirectiveHeader::PageData {
+                gpa,
+                compatibility_mask: 1,
+                flags,
+                data_type,
+                data: chunk.to_vec(),
+            });
+            // The end page was checked to be at most 2^52, so this cannot
+            // overflow; saturate to stay panic-free regardless.
+            gpa = gpa.saturating_add(PAGE_SIZE);
+        }
+        Ok(())
+    }
+
+    /// An import with acceptance VpContext: the SNP VMSA (§4.1 step 3).
+    fn import_vmsa(
+        &mut self,
+        page_base: u64,
+        page_count: u64,
+        tag: &str,
+        data: &[u8],
+    ) -> Result<(), IgvmError> {
+        let reject = |reason| IgvmError::Acceptance {
+            tag: tag.to_owned(),
+            acceptance: "VpContext".into(),
+            reason,
+        };
+        if !matches!(self.vp, VpBuilder::Snp { .. }) {
+            return Err(reject("vpcontext acceptance only supported on SNP"));
+        }
+        if page_count != 1 || data.len() != VMSA_SIZE {
+            return Err(reject("a VMSA is one page with 0x670 bytes of data"));
+        }
+        let mut page = [0u8; PAGE];
+        if let Some(dst) = page.get_mut(..VMSA_SIZE) {
+            dst.copy_from_slice(data);
+        }
+        use zerocopy::FromBytes;
+        let vmsa = igvm::snp_defs::SevVmsa::read_from_prefix(&page[..])
+            .map(|(v, _)| v)
+            .map_err(|_| reject("VMSA layout"))?;
+        let gpa = page_base
+            .checked_mul(PAGE_SIZE)
+            .ok_or(IgvmError::AddressOverflow {
+                what: "VMSA",
+                base: page_base,
+                len: 1,
+            })?;
+        self.accept(page_base, 1, tag, PageAcceptance::VpContext)?;
+        self.directives.push(IgvmDirectiveHeader::SnpVpContext {
+            gpa,
+            compatibility_mask: 1,
+            vp_index: 0,
+            vmsa: Box::new(vmsa),
+        });
+        Ok(())
+    }
+
+    /// `create_parameter_area` (§4.2); returns the area index.
+    pub fn create_parameter_area(
+        &mut self,
+        page_base: u64,
+        page_count: u64,
+        tag: &str,
+        initial_data: &[u8],
+    ) -> Result<u32, IgvmError> {
+        let number_of_bytes =
+            page_count
+                .checked_mul(PAGE_SIZE)
+                .ok_or(IgvmError::AddressOverflow {
+                    what: "parameter area",
+                    base: page_base,
+                    len: page_count,
+                })?;
+        if u64::try_from(initial_data.len()).map_or(true, |len| len > number_of_bytes) {
+            return Err(IgvmError::DataTooLarge {
+                tag: tag.to_owned(),
+                page_base,
+                page_count,
+                len: initial_data.len(),
+            });
+        }
+        if page_count == 0 {
+            return Err(IgvmError::AddressOverflow {
+                what: "parameter area of no pages",
+                base: page_base,
+                len: 0,
+            });
+        }
+        self.accept(
+            page_base,
+            page_count,
+            tag,
+            PageAcceptance::ExclusiveUnmeasured,
+        )?;
+        let index = self.area_count;
+        self.area_count = index
+            .checked_add(1)
+            .ok_or(IgvmError::UnknownParameterArea { index })?;
+        self.areas.insert((page_base, page_count), index);
+        self.directives.push(IgvmDirectiveHeader::ParameterArea {
+            number_of_bytes,
+            parameter_area_index: index,
+            initial_data: initial_data.to_vec(),
+        });
+        Ok(index)
+    }
+
+    /// `import_parameter` (§4.3).
+    pub fn import_parameter(
+        &mut self,
+        area: u32,
+        byte_offset: u32,
+        kind: ParameterKind,
+    ) -> Result<(), IgvmError> {
+        if area >= self.area_count {
+            return Err(IgvmError::UnknownParameterArea { index: area });
+        }
+        let p = IGVM_VHS_PARAMETER {
+            parameter_area_index: area,
+            byte_offset,
+        };
+        self.directives.push(match kind {
+            ParameterKind::VpCount => IgvmDirectiveHeader::VpCount(p),
+            ParameterKind::Srat => IgvmDirectiveHeader::Srat(p),
+            ParameterKind::Madt => IgvmDirectiveHeader::Madt(p),
+            ParameterKind::MmioRanges => IgvmDirectiveHeader::MmioRanges(p),
+            ParameterKind::MemoryMap => IgvmDirectiveHeader::MemoryMap(p),
+            ParameterKind::CommandLine => IgvmDirectiveHeader::CommandLine(p),
+            ParameterKind::Slit => IgvmDirectiveHeader::Slit(p),
+            ParameterKind::Pptt => IgvmDirectiveHeader::Pptt(p),
+            ParameterKind::DeviceTree => IgvmDirectiveHeader::DeviceTree(p),
+        });
+        Ok(())
+    }
+
+    /// `import_vp_register` with an x86-64 register (§4.4).
+    pub fn import_x64_register(&mut self, reg: X86Register) -> Result<(), IgvmError> {
+        match &mut self.vp {
+            VpBuilder::Vbs(list) => list.push_x64(reg),
+            VpBuilder::Snp { registers, .. } | VpBuilder::Tdx(registers) => {
+                if registers
+                    .iter()
+                    .any(|r| std::mem::discriminant(r) == std::mem::discriminant(&reg))
+                {
+                    return Err(IgvmError::DuplicateRegister {
+                        register: format!("{reg:x?}"),
+                    });
+                }
+                registers.push(reg);
+                Ok(())
+            }
+        }
+    }
+
+    /// `import_vp_register` with an AArch64 register (§4.4).
+    pub fn import_aarch64_register(&mut self, reg: AArch64Register) -> Result<(), IgvmError> {
+        match &mut self.vp {
+            VpBuilder::Vbs(list) => list.push_aarch64(reg),
+            VpBuilder::Snp { .. } | VpBuilder::Tdx(_) => Err(IgvmError::UnsupportedRegister {
+                register: format!("{reg:x?}"),
+                platform: "x86-64",
+            }),
+        }
+    }
+
+    /// `verify_startup_memory_available` (§4.5): a RequiredMemory directive.
+    pub fn verify_startup_memory_available(
+        &mut self,
+        page_base: u64,
+        page_count: u64,
+        kind: RequiredMemoryKind,
+    ) -> Result<(), IgvmError> {
+        let too_large = IgvmError::RequiredMemoryTooLarge {
+            page_base,
+            page_count,
+        };
+        let number_of_bytes = page_count
+            .checked_mul(PAGE_SIZE)
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or(too_large)?;
+        let gpa = page_base
+            .checked_mul(PAGE_SIZE)
+            .ok_or(IgvmError::AddressOverflow {
+                what: "required memory",
+                base: page_base,
+                len: page_count,
+            })?;
+        self.directives.push(IgvmDirectiveHeader::RequiredMemory {
+            gpa,
+            compatibility_mask: 1,
+            number_of_bytes,
+            vtl2_protectable: kind == RequiredMemoryKind::Vtl2ProtectableRam,
+        });
+        Ok(())
+    }
+
+    /// `set_vp_context_page` (§4.6): SNP only, once.
+    pub fn set_vp_context_page(&mut self, page_base: u64) -> Result<(), IgvmError> {
+        match &mut self.vp {
+            VpBuilder::Snp { vmsa_page, .. } => {
+                if vmsa_page.is_some() {
+                    return Err(IgvmError::VpContextPage {
+                        reason: "the VMSA page was already set",
+                    });
+                }
+                *vmsa_page = Some(page_base);
+                Ok(())
+            }
+            _ => Err(IgvmError::VpContextPage {
+                reason: "only SNP has a VP context page",
+            }),
+        }
+    }
+
+    /// Records a relocatable byte range, rejecting overlap.
+    fn add_relocatable(&mut self, gpa: u64, size: u64) -> Result<(), IgvmError> {
+        let end = gpa.checked_add(size).ok_or(IgvmError::Relocation {
+            reason: "region overflows the address space",
+            gpa,
+            size,
+        })?;
+        if self
+            .relocatable
+            .iter()
+            .any(|(start, stop)| gpa < *stop && *start < end)
+        {
+            return Err(IgvmError::Relocation {
+                reason: "region overlaps an earlier relocation or page-table region",
+                gpa,
+                size,
+            });
+        }
+        self.relocatable.push((gpa, end));
+        Ok(())
+    }
+
+    /// `relocation_region` (§4.7).
+    #[allow(clippy::too_many_arguments)]
+    pub fn relocation_region(
+        &mut self,
+        gpa: u64,
+        size: u64,
+        alignment: u64,
+        minimum_gpa: u64,
+        maximum_gpa: u64,
+        apply_rip_offset: bool,
+        apply_gdtr_offset: bool,
+        vp_index: u16,
+    ) -> Result<(), IgvmError> {
+        let err = |reason| IgvmError::Relocation { reason, gpa, size };
+        if self
+            .relocatable
+            .iter()
+            .any(|(start, stop)| gpa < *stop && *start < gpa.saturating_add(size))
+        {
+            return Err(err(
+                "region overlaps an earlier relocation or page-table region",
+            ));
+        }
+        if !size.is_multiple_of(PAGE_SIZE) {
+            return Err(err("size is not a multiple of 4096"));
+        }
+        if alignment == 0 || !alignment.is_multiple_of(PAGE_SIZE) {
+            return Err(err("alignment is not a multiple of 4096"));
+        }
+        if !gpa.is_multiple_of(alignment)
+            || !minimum_gpa.is_multiple_of(alignment)
+            || !maximum_gpa.is_multiple_of(alignment)
+        {
+            return Err(err(
+                "gpa, minimum or maximum is not a multiple of the alignment",
+            ));
+        }
+        self.add_relocatable(gpa, size)?;
+        self.initialization
+            .push(IgvmInitializationHeader::RelocatableRegion {
+                compatibility_mask: 1,
+                relocation_alignment: alignment,
+                relocation_region_gpa: gpa,
+                relocation_region_size: size,
+                minimum_relocation_gpa: minimum_gpa,
+                maximum_relocation_gpa: maximum_gpa,
+                is_vtl2: self.vtl == Vtl::Vtl2,
+                apply_rip_offset,
+                apply_gdtr_offset,
+                vp_index,
+                vtl: self.vtl,
+            });
+        Ok(())
+    }
+
+    /// `page_table_relocation` (§4.8).
+    pub fn page_table_relocation(
+        &mut self,
+        gpa: u64,
+        size_pages: u64,
+        used_pages: u64,
+        vp_index: u16,
+    ) -> Result<(), IgvmError> {
+        let size = size_pages.checked_mul(PAGE_SIZE);
+        let used_size = used_pages.checked_mul(PAGE_SIZE);
+        let (Some(size), Some(used_size)) = (size, used_size) else {
+            return Err(IgvmError::Relocation {
+                reason: "page-table region size overflows",
+                gpa,
+                size: size_pages,
+            });
+        };
+        let err = |reason| IgvmError::Relocation { reason, gpa, size };
+        if self.page_table_region {
+            return Err(err("a page-table relocation region was already recorded"));
+        }
+        if used_pages > size_pages {
+            return Err(err("more pages used than reserved"));
+        }
+        self.add_relocatable(gpa, size)?;
+        self.page_table_region = true;
+        self.initialization
+            .push(IgvmInitializationHeader::PageTableRelocationRegion {
+                compatibility_mask: 1,
+                gpa,
+                size,
+                used_size,
+                vp_index,
+                vtl: self.vtl,
+            });
+        Ok(())
+    }
+
+    /// `set_imported_regions_config_page` (§4.9): the last call wins.
+    pub fn set_imported_regions_config_page(&mut self, page_base: u64) {
+        self.imported_regions_page = Some(page_base);
+    }
+
+    /// The platform header of this guest (§3.1).
+    fn platform_header(&self) -> IgvmPlatformHeader {
+        let (platform_type, shared_gpa_boundary) = match self.settings.isolation {
+            GuestIsolation::None | GuestIsolation::Vbs { .. } => {
+                (IgvmPlatformType::VSM_ISOLATION, 0)
+            }
+            GuestIsolation::Snp {
+                shared_gpa_boundary_bits,
+                ..
+            } => (
+                IgvmPlatformType::SEV_SNP,
+                // Checked in `new` to be at most 63.
+                shared_gpa_boundary_bits
+                    .and_then(|b| 1u64.checked_shl(b.into()))
+                    .unwrap_or(0),
+            ),
+            GuestIsolation::Tdx { .. } => (IgvmPlatformType::TDX, 1 << 47),
+        };
+        IgvmPlatformHeader::SupportedPlatform(IGVM_VHS_SUPPORTED_PLATFORM {
+            compatibility_mask: 1,
+            highest_vtl: self.vtl as u8,
+            platform_type,
+            platform_version: 1,
+            shared_gpa_boundary,
+        })
+    }
+
+    /// The imported-regions page (§5.1). Sorts `page_data` by GPA.
+    fn imported_regions_page(&mut self, config_page: u64) -> Result<Vec<u8>, IgvmError> {
+        let mut descriptors: Vec<(u64, u64, u8)> = self
+            .accepted
+            .iter()
+            .map(|(base, r)| {
+                let accepted = u8::from(r.acceptance != PageAcceptance::Shared);
+                (*base, r.end.saturating_sub(*base), accepted)
+            })
+            .collect();
+        descriptors.push((config_page, 1, 1));
+        descriptors.sort_by_key(|d| d.0);
+
+        self.page_data.sort_by_key(|d| match d {
+            IgvmDirectiveHeader::PageData { gpa, .. } => *gpa,
+            _ => 0,
+        });
+        let mut hasher = Sha384::new();
+        let zero_page = [0u8; PAGE];
+        for d in &self.page_data {
+            if let IgvmDirectiveHeader::PageData {
+                flags,
+                data_type,
+                data,
+                ..
+            } = d
+                && *data_type == IgvmPageDataType::NORMAL
+                && flags.shared()
+            {
+                hasher.update(data);
+                hasher.update(zero_page.get(data.len()..).unwrap_or_default());
+            }
+        }
+        let count = descriptors.len();
+        let bytes = count.saturating_mul(24).saturating_add(48);
+        if bytes > PAGE {
+            return Err(IgvmError::TooManyImportedRegions { count, bytes });
+        }
+        let mut page = Vec::with_capacity(bytes);
+        page.extend_from_slice(&hasher.finalize());
+        for (base, pages, accepted) in descriptors {
+            page.extend_from_slice(&base.to_le_bytes());
+            page.extend_from_slice(&pages.to_le_bytes());
+            page.push(accepted);
+            page.extend_from_slice(&[0u8; 7]);
+        }
+        Ok(page)
+    }
+
+    /// Finalises the guest (§5) and measures it (§10).
+    pub fn finish(mut self) -> Result<GuestOutput, IgvmError> {
+        // 1. The VP context.
+        match std::mem::replace(&mut self.vp, VpBuilder::Tdx(Vec::new())) {
+            VpBuilder::Vbs(list) => {
+                if !list.is_empty() {
+                    self.directives.push(match list {
+                        RegisterList::X64(registers) => IgvmDirectiveHeader::X64VbsVpContext {
+                            vtl: self.vtl,
+                            registers,
+                            compatibility_mask: 1,
+                        },
+                        RegisterList::Aarch64(registers) => {
+                            IgvmDirectiveHeader::AArch64VbsVpContext {
+                                vtl: self.vtl,
+                                registers,
+                                compatibility_mask: 1,
+                            }
+                        }
+                    });
+                }
+            }
+            VpBuilder::Snp {
+                registers,
+                vmsa_page,
+            } => {
+                if let Some(page) = vmsa_page {
+                    let restricted = matches!(
+                        self.settings.isolation,
+                        GuestIsolation::Snp {
+                            injection_type: InjectionType::Restricted,
+                            ..
+                        }
+                    );
+                    let vmsa = snp_vmsa(&registers, restricted)?;
+                    // import_vmsa needs the SNP builder back in place.
+                    self.vp = VpBuilder::Snp {
+                        registers: Vec::new(),
+                        vmsa_page: None,
+                    };
+                    self.import_pages(
+                        page,
+                        1,
+                        "vp-context-page",
+                        PageAcceptance::VpContext,
+                        &vmsa,
+                    )?;
+                }
+            }
+            VpBuilder::Tdx(registers) => {
+                let page = tdx_reset_page(&registers)?;
+                self.import_pages(
+                    TDX_RESET_PAGE,
+                    1,
+                    "vp-context-page",
+                    PageAcceptance::Exclusive,
+                    &page,
+                )?;
+            }
+        }
+
+        // 2. The imported-regions page.
+        if let Some(config_page) = self.imported_regions_page {
+            let bytes = self.imported_regions_page(config_page)?;
+            self.import_pages(
+                config_page,
+                1,
+                "loader-imported-regions",
+                PageAcceptance::Exclusive,
+                &bytes,
+            )?;
+        }
+
+        // 3. Parameter inserts, ascending by (page_base, page_count).
+        for ((page_base, _), index) in &self.areas {
+            self.directives.push(IgvmDirectiveHeader::ParameterInsert(
+                IGVM_VHS_PARAMETER_INSERT {
+                    gpa: page_base.saturating_mul(PAGE_SIZE),
+                    compatibility_mask: 1,
+                    parameter_area_index: *index,
+                },
+            ));
+        }
+
+        // 4. Page data.
+        let platform = self.platform_header();
+        let mut directives = self.directives;
+        directives.append(&mut self.page_data);
+
+        let measurement = measure_guest(&self.settings, &self.initialization, &directives)?;
+        Ok(GuestOutput {
+            platform,
+            initialization: self.initialization,
+            directives,
+            measurement,
+        })
+    }
+}
+
+/// The launch measurement of a finalised guest (§10): x64 SNP, TDX and VBS.
+fn measure_guest(
+    settings: &GuestSettings,
+    initialization: &[IgvmInitializationHeader],
+    directives: &[IgvmDirectiveHeader],
+) -> Result<Option<Measurement>, IgvmError> {
+    if settings.arch != GuestArch::X64 {
+        return Ok(None);
+    }
+    let (platform, digest, debug) = match settings.isolation {
+        GuestIsolation::None => return Ok(None),
+        GuestIsolation::Vbs { enable_debug } => (
+            MeasuredPlatform::Vbs,
+            vbs_boot_digest(directives, 1)?.to_vec(),
+            enable_debug,
+        ),
+        GuestIsolation::Snp { enable_debug, .. } => (
+            MeasuredPlatform::Snp,
+            snp_launch_digest(initialization, directives, 1)?.to_vec(),
+            enable_debug,
+        ),
+        GuestIsolation::Tdx { enable_debug, .. } => (
+            MeasuredPlatform::Tdx,
+            tdx_mrtd(directives, 1)?.to_vec(),
+            enable_debug,
+        ),
+    };
+    Ok(Some(Measurement {
+        platform,
+        digest,
+        svn: settings.guest_svn,
+        debug,
+    }))
+}
