@@ -50,6 +50,9 @@
     )
 )]
 
+#[cfg(test)]
+extern crate std;
+
 mod align;
 mod builder;
 mod config;

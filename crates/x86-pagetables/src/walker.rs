@@ -336,14 +336,14 @@ impl Iterator for Mappings<'_> {
             if let Some(n) = self.next_index.get_mut(d) {
                 *n = index.saturating_add(1);
             }
-            self.examined = self.examined.saturating_add(1);
-            if self.examined > self.limit {
-                return self.fail(WalkError::SharedTables { limit: self.limit });
-            }
             let table = match self.walker.table(table_gpa, level) {
                 Ok(t) => t,
                 Err(e) => return self.fail(e),
             };
+            self.examined = self.examined.saturating_add(1);
+            if self.examined > self.limit {
+                return self.fail(WalkError::SharedTables { limit: self.limit });
+            }
             let entry = read_entry(table, index);
             if entry & entry::PRESENT == 0 {
                 continue;
@@ -458,3 +458,240 @@ impl Iterator for Regions<'_> {
 }
 
 impl FusedIterator for Regions<'_> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec;
+    use std::vec::Vec;
+
+    const BASE: u64 = 0x10_0000;
+
+    /// `n` zero tables at BASE with the given (table, index, value) entries.
+    fn tables<const N: usize>(entries: &[(usize, usize, u64)]) -> [[u8; TABLE_SIZE]; N] {
+        let mut t = [[0u8; TABLE_SIZE]; N];
+        for &(table, index, value) in entries {
+            t[table][index * 8..index * 8 + 8].copy_from_slice(&value.to_le_bytes());
+        }
+        t
+    }
+
+    fn flat<const N: usize>(t: &[[u8; TABLE_SIZE]; N]) -> &[u8] {
+        t.as_flattened()
+    }
+
+    fn gpa(table: u64) -> u64 {
+        BASE + table * 0x1000
+    }
+
+    #[test]
+    fn translates_a_4_kib_leaf_with_effective_rights() {
+        let t = tables::<4>(&[
+            (0, 0, gpa(1) | 0x23),
+            (1, 0, gpa(2) | 0x21), // read-only PDPTE
+            (2, 0, gpa(3) | 0x23 | entry::NO_EXECUTE),
+            (3, 5, 0x7000_5000 | 0x63),
+        ]);
+        let w = PageTableWalker::new(flat(&t), BASE, gpa(0) | 0x18, None).unwrap();
+        let tr = w.translate(0x5123).unwrap();
+        assert_eq!(tr.pa, 0x7000_5123);
+        assert_eq!(tr.page_size, PageSize::Size4KiB);
+        assert_eq!(tr.flags, 0x63);
+        assert!(!tr.writable && !tr.executable && !tr.confidential);
+        assert_eq!(
+            w.translate(0x6000),
+            Err(WalkError::NotMapped {
+                va: 0x6000,
+                level: Level::Pt
+            })
+        );
+        assert_eq!(
+            w.translate(1 << 39),
+            Err(WalkError::NotMapped {
+                va: 1 << 39,
+                level: Level::Pml4
+            })
+        );
+    }
+
+    #[test]
+    fn rejects_bad_walker_parameters_and_non_canonical_addresses() {
+        assert_eq!(
+            PageTableWalker::new(&[], 0x800, 0, None).unwrap_err(),
+            WalkError::BaseUnaligned { base_gpa: 0x800 }
+        );
+        assert_eq!(
+            PageTableWalker::new(&[], 0, 0, Some(60)).unwrap_err(),
+            WalkError::ConfidentialBitInvalid { bit: 60 }
+        );
+        let w = PageTableWalker::new(&[], 0, 0, None).unwrap();
+        assert_eq!(
+            w.translate(0x0000_8000_0000_0000),
+            Err(WalkError::NonCanonical {
+                va: 0x0000_8000_0000_0000
+            })
+        );
+        // CR3 outside the (empty) bytes.
+        assert!(matches!(
+            w.translate(0),
+            Err(WalkError::TableOutOfBounds {
+                level: Level::Pml4,
+                ..
+            })
+        ));
+        assert!(matches!(
+            w.mappings().next(),
+            Some(Err(WalkError::TableOutOfBounds { .. }))
+        ));
+    }
+
+    #[test]
+    fn a_pointer_outside_the_bytes_is_an_error() {
+        let t = tables::<2>(&[(0, 0, gpa(1) | 0x23), (1, 0, gpa(2) | 0x23)]);
+        let w = PageTableWalker::new(flat(&t), BASE, gpa(0), None).unwrap();
+        let expected = WalkError::TableOutOfBounds {
+            level: Level::Pd,
+            table_gpa: gpa(2),
+            base_gpa: BASE,
+            len: 2 * TABLE_SIZE,
+        };
+        assert_eq!(w.translate(0), Err(expected));
+        let mut m = w.mappings();
+        assert_eq!(m.next(), Some(Err(expected)));
+        assert_eq!(m.next(), None);
+        // Below the base too.
+        let t = tables::<1>(&[(0, 0, 0x1000 | 0x23)]);
+        let w = PageTableWalker::new(flat(&t), BASE, gpa(0), None).unwrap();
+        assert!(matches!(w.translate(0), Err(WalkError::TableOutOfBounds { .. })));
+    }
+
+    #[test]
+    fn a_loop_is_an_error() {
+        // PML4[0] -> PDPT whose entry 0 points back at the PML4.
+        let t = tables::<2>(&[(0, 0, gpa(1) | 0x23), (1, 0, gpa(0) | 0x23)]);
+        let w = PageTableWalker::new(flat(&t), BASE, gpa(0), None).unwrap();
+        let expected = WalkError::Loop {
+            level: Level::Pd,
+            table_gpa: gpa(0),
+        };
+        assert_eq!(w.translate(0), Err(expected));
+        assert_eq!(w.mappings().next(), Some(Err(expected)));
+        // Self-reference.
+        let t = tables::<1>(&[(0, 3, gpa(0) | 0x23)]);
+        let w = PageTableWalker::new(flat(&t), BASE, gpa(0), None).unwrap();
+        assert!(matches!(w.translate(3 << 39), Err(WalkError::Loop { .. })));
+    }
+
+    #[test]
+    fn a_table_referenced_twice_stops_iteration() {
+        // PML4[0] and PML4[1] share a PDPT full of present PD pointers to a
+        // PD full of 2 MiB leaves: a DAG, not a tree.
+        let mut entries = vec![(0, 0, gpa(1) | 0x23), (0, 1, gpa(1) | 0x23)];
+        for i in 0..512 {
+            entries.push((1, i, gpa(2) | 0x23));
+        }
+        let t = tables::<3>(&entries);
+        let w = PageTableWalker::new(flat(&t), BASE, gpa(0), None).unwrap();
+        // The PD is empty, so translation just reports "not mapped".
+        assert!(matches!(w.translate(0), Err(WalkError::NotMapped { .. })));
+        let last = w.mappings().last();
+        assert_eq!(
+            last,
+            Some(Err(WalkError::SharedTables {
+                limit: 3 * 512
+            }))
+        );
+    }
+
+    #[test]
+    fn reserved_bits_are_errors() {
+        // PS in a PML4E.
+        let t = tables::<1>(&[(0, 0, 0x80 | 0x23)]);
+        let w = PageTableWalker::new(flat(&t), BASE, gpa(0), None).unwrap();
+        assert!(matches!(
+            w.translate(0),
+            Err(WalkError::ReservedBits {
+                level: Level::Pml4,
+                ..
+            })
+        ));
+        // A 2 MiB leaf with address bit 13 set.
+        let t = tables::<3>(&[
+            (0, 0, gpa(1) | 0x23),
+            (1, 0, gpa(2) | 0x23),
+            (2, 0, 0x2000 | 0xE3),
+        ]);
+        let w = PageTableWalker::new(flat(&t), BASE, gpa(0), None).unwrap();
+        let expected = WalkError::ReservedBits {
+            level: Level::Pd,
+            table_gpa: gpa(2),
+            index: 0,
+            entry: 0x20E3,
+        };
+        assert_eq!(w.translate(0), Err(expected));
+        assert_eq!(w.mappings().next(), Some(Err(expected)));
+        // PAT (bit 12) in a 2 MiB leaf is allowed and reported in the flags.
+        let t = tables::<3>(&[
+            (0, 0, gpa(1) | 0x23),
+            (1, 0, gpa(2) | 0x23),
+            (2, 0, 0x40_0000 | 0x1000 | 0xE3),
+        ]);
+        let w = PageTableWalker::new(flat(&t), BASE, gpa(0), None).unwrap();
+        let tr = w.translate(0x1_2345).unwrap();
+        assert_eq!((tr.pa, tr.flags), (0x41_2345, 0x10E3));
+    }
+
+    #[test]
+    fn the_confidential_bit_is_removed_from_addresses() {
+        let c = 1u64 << 51;
+        let t = tables::<3>(&[
+            (0, 0, gpa(1) | 0x23 | c),
+            (1, 0, gpa(2) | 0x23 | c),
+            (2, 1, 0x20_0000 | 0xE3 | c),
+        ]);
+        let w = PageTableWalker::new(flat(&t), BASE, gpa(0), Some(51)).unwrap();
+        let tr = w.translate(0x20_0010).unwrap();
+        assert_eq!(tr.pa, 0x20_0010);
+        assert!(tr.confidential);
+        assert_eq!(tr.flags, 0xE3 | c);
+        // Without the C-bit configured, bit 51 is part of the address.
+        let w = PageTableWalker::new(flat(&t), BASE, gpa(0), None).unwrap();
+        assert!(matches!(w.translate(0x20_0000), Err(WalkError::TableOutOfBounds { .. })));
+    }
+
+    #[test]
+    fn regions_merge_contiguous_leaves_and_split_on_rights() {
+        let t = tables::<4>(&[
+            (0, 0, gpa(1) | 0x23),
+            (1, 0, gpa(2) | 0x23),
+            (2, 0, gpa(3) | 0x23),
+            (2, 1, 0x20_0000 | 0xE3),
+            (2, 2, 0x40_0000 | 0xE1),
+            (3, 510, 0x1F_E000 | 0x63),
+            (3, 511, 0x1F_F000 | 0x63),
+        ]);
+        let w = PageTableWalker::new(flat(&t), BASE, gpa(0), None).unwrap();
+        let r: Vec<_> = w.regions().collect();
+        assert_eq!(
+            r,
+            [
+                Ok(MappedRegion {
+                    va: 0x1F_E000,
+                    pa: 0x1F_E000,
+                    size: 0x20_2000,
+                    writable: true,
+                    executable: true,
+                    confidential: false
+                }),
+                Ok(MappedRegion {
+                    va: 0x40_0000,
+                    pa: 0x40_0000,
+                    size: 0x20_0000,
+                    writable: false,
+                    executable: true,
+                    confidential: false
+                }),
+            ]
+        );
+    }
+}
