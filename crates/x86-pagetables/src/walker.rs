@@ -562,7 +562,10 @@ mod tests {
         // Below the base too.
         let t = tables::<1>(&[(0, 0, 0x1000 | 0x23)]);
         let w = PageTableWalker::new(flat(&t), BASE, gpa(0), None).unwrap();
-        assert!(matches!(w.translate(0), Err(WalkError::TableOutOfBounds { .. })));
+        assert!(matches!(
+            w.translate(0),
+            Err(WalkError::TableOutOfBounds { .. })
+        ));
     }
 
     #[test]
@@ -595,12 +598,7 @@ mod tests {
         // The PD is empty, so translation just reports "not mapped".
         assert!(matches!(w.translate(0), Err(WalkError::NotMapped { .. })));
         let last = w.mappings().last();
-        assert_eq!(
-            last,
-            Some(Err(WalkError::SharedTables {
-                limit: 3 * 512
-            }))
-        );
+        assert_eq!(last, Some(Err(WalkError::SharedTables { limit: 3 * 512 })));
     }
 
     #[test]
@@ -656,7 +654,10 @@ mod tests {
         assert_eq!(tr.flags, 0xE3 | c);
         // Without the C-bit configured, bit 51 is part of the address.
         let w = PageTableWalker::new(flat(&t), BASE, gpa(0), None).unwrap();
-        assert!(matches!(w.translate(0x20_0000), Err(WalkError::TableOutOfBounds { .. })));
+        assert!(matches!(
+            w.translate(0x20_0000),
+            Err(WalkError::TableOutOfBounds { .. })
+        ));
     }
 
     #[test]

@@ -135,11 +135,17 @@ fn snp_and_tdx_with_memory_at_2_mib_or_0_overlap_the_local_map() {
 fn tdx_map_covering_the_reset_vector_is_already_mapped() {
     // §9 row 7: TDX with S in [1 GiB, 4 GiB - 2 MiB].
     for start in [GIB, 2 * GIB, 4 * GIB - 2 * MIB] {
-        let config = IdentityMapConfig::paravisor(8 * GIB, start, 64 * MIB, ParavisorIsolation::Tdx);
-        assert_eq!(error_of(&config), E::AlreadyMapped { va: 0xFFFF_F000 }, "S = {start:#x}");
+        let config =
+            IdentityMapConfig::paravisor(8 * GIB, start, 64 * MIB, ParavisorIsolation::Tdx);
+        assert_eq!(
+            error_of(&config),
+            E::AlreadyMapped { va: 0xFFFF_F000 },
+            "S = {start:#x}"
+        );
     }
     for start in [GIB - 2 * MIB, 4 * GIB] {
-        let config = IdentityMapConfig::paravisor(8 * GIB, start, 64 * MIB, ParavisorIsolation::Tdx);
+        let config =
+            IdentityMapConfig::paravisor(8 * GIB, start, 64 * MIB, ParavisorIsolation::Tdx);
         assert!(required_tables(&config).is_ok(), "S = {start:#x}");
     }
 }
@@ -250,7 +256,8 @@ fn additional_ranges_are_validated() {
 
 #[test]
 fn page_table_slices_get_the_same_bytes() {
-    let config = IdentityMapConfig::paravisor(0x0869_3000, 128 * MIB, 64 * MIB, ParavisorIsolation::Tdx);
+    let config =
+        IdentityMapConfig::paravisor(0x0869_3000, 128 * MIB, 64 * MIB, ParavisorIsolation::Tdx);
     let mut tables = vec![PageTable::ZERO; 17];
     tables[16].entries[3] = 99; // garbage to be cleared
     assert_eq!(build_identity_map_tables(&config, &mut tables), Ok(7));
@@ -289,7 +296,9 @@ fn read_only_and_no_execute_ranges_clear_rw_and_set_nx_in_leaves_only() {
     let ranges = [
         IdentityRange::new(0x20_0000, 0x20_0000).read_only(),
         IdentityRange::new(0x40_0000, 0x1000).no_execute(),
-        IdentityRange::new(0x40_1000, 0x1000).read_only().no_execute(),
+        IdentityRange::new(0x40_1000, 0x1000)
+            .read_only()
+            .no_execute(),
     ];
     let config = IdentityMapConfig::new(0x100_0000, 128 * MIB, 2 * MIB)
         .with_additional_ranges(&ranges)
@@ -338,5 +347,8 @@ fn mappings_above_2_pow_47_are_reported_with_canonical_addresses() {
     let m: Vec<_> = walker.mappings().collect::<Result<_, _>>().unwrap();
     assert_eq!(m.len(), 1);
     assert_eq!((m[0].va, m[0].pa), (0xFFFF_8000_0000_0000, 1 << 47));
-    assert_eq!(walker.translate(0xFFFF_8000_0000_1000).unwrap().pa, (1 << 47) + 0x1000);
+    assert_eq!(
+        walker.translate(0xFFFF_8000_0000_1000).unwrap().pa,
+        (1 << 47) + 0x1000
+    );
 }

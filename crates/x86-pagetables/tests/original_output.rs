@@ -34,7 +34,10 @@ fn build(config: &IdentityMapConfig<'_>, pages: usize) -> (Vec<u8>, usize) {
     let mut region = vec![0xA5u8; pages * 4096];
     let used = build_identity_map(config, &mut region).unwrap();
     assert_eq!(used, required_tables(config).unwrap() * 4096);
-    assert!(region[used..].iter().all(|b| *b == 0), "unused pages not zero");
+    assert!(
+        region[used..].iter().all(|b| *b == 0),
+        "unused pages not zero"
+    );
     (region, used)
 }
 
@@ -244,6 +247,7 @@ fn whole_page_table_regions_hash_like_the_originals_golden_imports() {
 fn one_gib_at_128_mib_crosses_into_a_second_pd() {
     // Golden case x64-none-reloc-1g-cross: 5 + 2 × 2 = 9 pages, 4 used
     // (page_table_relocation used_pages 4).
-    let config = IdentityMapConfig::paravisor(0x0849_2000, 128 * MIB, GIB, ParavisorIsolation::None);
+    let config =
+        IdentityMapConfig::paravisor(0x0849_2000, 128 * MIB, GIB, ParavisorIsolation::None);
     assert_eq!(required_tables(&config), Ok(4));
 }
