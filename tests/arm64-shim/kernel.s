@@ -42,7 +42,7 @@ exit_block:
         .quad   0x20026                 // ADP_Stopped_ApplicationExit
         .quad   0                       // exit status
 msg:    .asciz  "TEST-KERNEL: reached the AArch64 test kernel\n"
-ok:     .asciz  "CHECK kernel_load_address OK\n"
-fail:   .asciz  "CHECK kernel_load_address FAIL\n"
+ok:     .asciz  "CHECK kernel-load-address OK\n"
+fail:   .asciz  "CHECK kernel-load-address FAIL\n"
         .balign 16
 _end:

@@ -202,9 +202,6 @@ _start:
         ldr     x2, [x20, #P_PERSISTED_SIZE]
         cmp     x2, #0x200000
         REQ     eq
-        ldr     w2, [x20, #P_ISOLATION]         // VBS = 1
-        cmp     w2, #1
-        REQ     eq
         ldr     x2, [x20, #P_PARAM_REGION_SIZE]
         cmp     x2, #0x6A000
         REQ     eq
@@ -286,6 +283,13 @@ _start:
         bl      inside
         REQ     ne
         REPORT  n_params
+
+        // ---- isolation: supported_isolation_type VBS (1) on arm64 (abi.md §2.1)
+        mov     w24, #1
+        ldr     w2, [x20, #P_ISOLATION]
+        cmp     w2, #1
+        REQ     eq
+        REPORT  n_isolation
 
         // ---- ttbr0_el1: the tables are the last 15 pages of the used region
         // (algorithms.md §8 steps 17-19, 26).
@@ -396,19 +400,21 @@ _start:
         REQ     eq
         REPORT  n_kernel
 
-        // ---- log_heap: the log buffer and heap pages are zero and writable.
+        // ---- log buffer and heap pages are zero and writable.
         mov     w24, #1
         ldr     x0, [x20, #P_LOG]
         add     x0, x19, x0
         ldr     x1, [x20, #P_LOG_SIZE]
         bl      zero_and_writable
         REQ     ne
+        REPORT  n_log
+        mov     w24, #1
         ldr     x0, [x20, #P_HEAP]
         add     x0, x19, x0
         ldr     x1, [x20, #P_HEAP_SIZE]
         bl      zero_and_writable
         REQ     ne
-        REPORT  n_log_heap
+        REPORT  n_heap
 
         // ---- vtl2_config: ParavisorMeasuredVtl2Config at parameter page 105
         // (abi.md §3.6): magic, vtom_offset_bit 0 on arm64, zero padding.
@@ -843,18 +849,20 @@ s_nl:           .asciz  "\n"
 s_cmdline:      .asciz  "CMDLINE ["
 s_cmdline_end:  .asciz  "]\n"
 n_el1h:         .asciz  "el1h"
-n_sctlr:        .asciz  "sctlr_el1"
-n_tcr:          .asciz  "tcr_el1"
-n_mair:         .asciz  "mair_el1"
-n_vbar:         .asciz  "vbar_el1"
-n_x0:           .asciz  "x0_params"
-n_params:       .asciz  "params"
-n_ttbr0:        .asciz  "ttbr0_el1"
-n_walk:         .asciz  "identity_walk"
-n_at:           .asciz  "identity_at"
+n_sctlr:        .asciz  "sctlr-el1"
+n_tcr:          .asciz  "tcr-el1"
+n_mair:         .asciz  "mair-el1"
+n_vbar:         .asciz  "vbar-el1"
+n_x0:           .asciz  "shim-params"
+n_params:       .asciz  "param-offsets"
+n_isolation:    .asciz  "isolation"
+n_ttbr0:        .asciz  "ttbr0-el1"
+n_walk:         .asciz  "identity-map"
+n_at:           .asciz  "identity-map-at"
 n_cmdline:      .asciz  "cmdline"
-n_initrd:       .asciz  "initrd_crc"
-n_kernel:       .asciz  "kernel_image"
-n_log_heap:     .asciz  "log_heap"
-n_vtl2_config:  .asciz  "vtl2_config"
-n_vtl0_config:  .asciz  "vtl0_config"
+n_initrd:       .asciz  "initrd-crc"
+n_kernel:       .asciz  "kernel-image"
+n_log:          .asciz  "log-buffer-writable"
+n_heap:         .asciz  "heap-writable"
+n_vtl2_config:  .asciz  "vtl2-measured-config"
+n_vtl0_config:  .asciz  "vtl0-measured-config"
