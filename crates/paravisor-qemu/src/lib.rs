@@ -6,7 +6,8 @@
 //! virt,virtualization=on`:
 //!
 //! * pages inside the machine's RAM (which starts at [`VIRT_RAM_BASE`],
-//!   0x4000_0000) are placed with QEMU's generic loader
+//!   0x4000_0000; its first [`VIRT_DTB_RESERVED`] bytes hold QEMU's device
+//!   tree) are placed with QEMU's generic loader
 //!   (`-device loader,file=…,addr=…,force-raw=on`), one file per run of
 //!   adjacent pages;
 //! * pages below 64 MiB — the first flash bank of `virt`, where the AArch64
@@ -33,7 +34,7 @@
 //! let image = BootImage {
 //!     ram: vec![],
 //!     pages: vec![
-//!         PageData { gpa: VIRT_RAM_BASE + 0x20_0000, data: vec![0xAA; 4096] },
+//!         PageData { gpa: VIRT_RAM_BASE + 0x40_0000, data: vec![0xAA; 4096] },
 //!         PageData { gpa: 0x100_0000, data: vec![0x55; 112] },
 //!     ],
 //!     registers: Aarch64Registers::paravisor_defaults(0x4020_0000, 0x1000, 0x4030_0000),
@@ -75,6 +76,10 @@ pub const PAGE_SIZE: u64 = 0x1000;
 
 /// First byte of RAM on QEMU's `virt` machine.
 pub const VIRT_RAM_BASE: u64 = 0x4000_0000;
+
+/// Bytes at the start of RAM that QEMU fills with its device tree when it
+/// boots firmware (`-bios`): imported data may not go there.
+pub const VIRT_DTB_RESERVED: u64 = 0x20_0000;
 
 /// Size of the first flash bank of `virt` (GPA 0 up to this), which the
 /// `-bios` image fills.
@@ -325,6 +330,20 @@ pub enum Error {
     ResetStubConflict {
         /// Start of the data.
         gpa: u64,
+    },
+    /// Data overlaps the start of RAM, where QEMU puts its device tree.
+    #[error(
+        "data at {gpa:#x} of {size:#x} bytes overlaps QEMU's device tree in the first {reserved:#x} bytes of RAM at {ram_base:#x}"
+    )]
+    DeviceTreeConflict {
+        /// Start.
+        gpa: u64,
+        /// Size.
+        size: u64,
+        /// Bytes reserved for the device tree.
+        reserved: u64,
+        /// Start of RAM.
+        ram_base: u64,
     },
     /// Data lies neither in the first flash bank nor in RAM of `virt`.
     #[error(

@@ -5,6 +5,7 @@ use crate::BootImage;
 use crate::Error;
 use crate::PAGE_SIZE;
 use crate::PageData;
+use crate::VIRT_DTB_RESERVED;
 use crate::VIRT_FLASH0_SIZE;
 use crate::VIRT_RAM_BASE;
 use crate::reset_stub_page;
@@ -83,6 +84,14 @@ pub fn plan(image: &BootImage) -> Result<QemuPlan, Error> {
                 target.copy_from_slice(&page.data);
             }
         } else if page.gpa >= VIRT_RAM_BASE {
+            if page.gpa < VIRT_RAM_BASE.saturating_add(VIRT_DTB_RESERVED) {
+                return Err(Error::DeviceTreeConflict {
+                    gpa: page.gpa,
+                    size,
+                    reserved: VIRT_DTB_RESERVED,
+                    ram_base: VIRT_RAM_BASE,
+                });
+            }
             ram_end = ram_end.max(end);
             match ram_chunks.last_mut() {
                 Some(last) if end_of(last.gpa, len_u64(&last.data))? == page.gpa => {
