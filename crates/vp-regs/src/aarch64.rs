@@ -779,6 +779,13 @@ mod tests {
             Some(0)
         );
         assert_eq!(paravisor::VBAR_EL1, 0);
+        let no_write_back = MemoryAttributeIndirectionEl1([MemoryAttributeEl1::DeviceNGnRnE; 8]);
+        assert_eq!(
+            no_write_back.index_of(MemoryAttributeEl1::NormalWriteBack),
+            None
+        );
+        let last = MemoryAttributeIndirectionEl1::from_u64(0xFF00_0000_0000_0000).unwrap();
+        assert_eq!(last.index_of(MemoryAttributeEl1::NormalWriteBack), Some(7));
     }
 
     #[test]
