@@ -1,0 +1,333 @@
+//! Layout pieces shared by both architectures: VTL2 memory, checked address
+//! arithmetic, the command-line page, the VTL0 measured configuration, the
+//! parameter region.
+
+use crate::error::LayoutError;
+use crate::importer::PAGE_SIZE;
+use crate::importer::PageAcceptance;
+use crate::importer::ParameterType;
+use crate::importer::ParavisorImporter;
+use crate::importer::StartupMemoryType;
+use crate::inputs::CommandLine;
+use crate::inputs::Vtl0Config;
+use crate::overlap::FixedImports;
+use crate::structs;
+use paravisor_layout::ParavisorMeasuredVtl0Config;
+use zerocopy::IntoBytes;
+
+/// 2 MiB: the alignment of VTL2 memory.
+const LARGE_PAGE: u64 = 0x20_0000;
+
+/// Size of the parameter region (106 pages).
+pub const PARAMETER_REGION_SIZE: u64 =
+    paravisor_layout::PARAVISOR_VTL2_CONFIG_REGION_PAGE_COUNT_MAX * PAGE_SIZE;
+/// Page index of the VTL2 measured config in the parameter region (105).
+pub const MEASURED_VTL2_CONFIG_PAGE_INDEX: u64 =
+    paravisor_layout::PARAVISOR_MEASURED_VTL2_CONFIG_PAGE_INDEX;
+/// Page index of the imported-regions page in the parameter region (104).
+pub const IMPORTED_REGIONS_PAGE_INDEX: u64 =
+    paravisor_layout::PARAVISOR_MEASURED_VTL2_CONFIG_ACCEPTED_MEMORY_PAGE_INDEX;
+
+/// Checked `a + b` while placing `what`.
+pub(crate) fn add(a: u64, b: u64, what: &'static str) -> Result<u64, LayoutError> {
+    a.checked_add(b)
+        .ok_or(LayoutError::AddressOverflow { what, at: a })
+}
+
+/// `pages × 4096`, checked.
+pub(crate) fn pages(count: u64, what: &'static str) -> Result<u64, LayoutError> {
+    count
+        .checked_mul(PAGE_SIZE)
+        .ok_or(LayoutError::AddressOverflow { what, at: count })
+}
+
+/// `a` rounded up to a multiple of `align` (a power of two), checked.
+pub(crate) fn align_up(a: u64, align: u64, what: &'static str) -> Result<u64, LayoutError> {
+    let mask = align.wrapping_sub(1);
+    a.checked_add(mask)
+        .map(|v| v & !mask)
+        .ok_or(LayoutError::AddressOverflow { what, at: a })
+}
+
+/// VTL2 memory: where it is and how the startup-memory check names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Vtl2Memory {
+    /// First byte.
+    pub start: u64,
+    /// Size in bytes.
+    pub size: u64,
+    /// Size in pages.
+    pub page_count: u64,
+    /// Ram or Vtl2ProtectableRam (paravisor present).
+    pub startup_type: StartupMemoryType,
+}
+
+impl Vtl2Memory {
+    /// Computes and checks VTL2 memory (algorithms.md §7.1 steps 2–3, §8
+    /// steps 4–5): the start defaults to 128 MiB; start and size must be
+    /// 2 MiB aligned; the range must fit in 64 bits.
+    pub fn new(
+        page_base: Option<u64>,
+        page_count: u64,
+        paravisor_present: bool,
+    ) -> Result<Self, LayoutError> {
+        let start = match page_base {
+            Some(page_base) => page_base
+                .checked_mul(PAGE_SIZE)
+                .ok_or(LayoutError::MemoryBaseOverflow { page_base })?,
+            None => paravisor_layout::PARAVISOR_DEFAULT_MEMORY_BASE_ADDRESS,
+        };
+        let size = page_count
+            .checked_mul(PAGE_SIZE)
+            .filter(|size| start.checked_add(*size).is_some())
+            .ok_or(LayoutError::MemorySizeOverflow { start, page_count })?;
+        if start % LARGE_PAGE != 0 {
+            return Err(LayoutError::MemoryUnaligned {
+                what: "start",
+                value: start,
+            });
+        }
+        if size % LARGE_PAGE != 0 {
+            return Err(LayoutError::MemoryUnaligned {
+                what: "size",
+                value: size,
+            });
+        }
+        Ok(Self {
+            start,
+            size,
+            page_count,
+            startup_type: if paravisor_present {
+                StartupMemoryType::Vtl2ProtectableRam
+            } else {
+                StartupMemoryType::Ram
+            },
+        })
+    }
+
+    /// The end of VTL2 memory (checked to fit at construction).
+    pub fn end(&self) -> u64 {
+        self.start.saturating_add(self.size)
+    }
+
+    /// `NotEnoughMemory` unless everything up to `used_end` fits.
+    pub fn check_fits(&self, used_end: u64) -> Result<(), LayoutError> {
+        if used_end > self.end() {
+            return Err(LayoutError::NotEnoughMemory {
+                required: used_end.saturating_sub(self.start),
+                end: used_end,
+                available: self.size,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The paravisor command-line page (abi.md §3.2): policy, length, text.
+pub(crate) fn command_line_page(
+    command_line: &CommandLine<'_>,
+) -> Result<[u8; PAGE_SIZE as usize], LayoutError> {
+    let page = structs::command_line(command_line)?;
+    let mut out = [0u8; PAGE_SIZE as usize];
+    let bytes = page.as_bytes();
+    if let Some(dst) = out.get_mut(..bytes.len()) {
+        dst.copy_from_slice(bytes);
+    }
+    Ok(out)
+}
+
+/// Most bytes of a VTL0 Linux command line (its page holds it and a NUL).
+pub const VTL0_COMMAND_LINE_MAX: usize = PAGE_SIZE as usize - 1;
+
+/// The VTL0 measured configuration and the pages that go with it, planned.
+#[derive(Debug, Clone, Copy)]
+pub struct PlannedVtl0 {
+    /// Page of the measured config (0 on x86-64, 0x1000 on AArch64).
+    pub config_page: u64,
+    /// The measured configuration.
+    pub config: ParavisorMeasuredVtl0Config,
+    /// UEFI VP-context page and length.
+    pub uefi_vp_context_page: Option<u64>,
+    /// VTL0 Linux command-line page.
+    pub linux_command_line_page: Option<u64>,
+    uefi_vp_context: [u8; PAGE_SIZE as usize],
+    uefi_vp_context_len: usize,
+    linux_command_line: [u8; PAGE_SIZE as usize],
+    linux_command_line_len: usize,
+}
+
+/// Plans the VTL0 measured configuration at `config_page` (algorithms.md
+/// §7.1 step 36, §8 step 22). `record_linux` is false on AArch64, where the
+/// original ignores Linux direct boot.
+pub(crate) fn plan_vtl0(
+    vtl0: &Vtl0Config<'_>,
+    config_page: u64,
+    record_linux: bool,
+) -> Result<PlannedVtl0, LayoutError> {
+    let mut planned = PlannedVtl0 {
+        config_page,
+        config: structs::measured_vtl0_config_empty(),
+        uefi_vp_context_page: None,
+        linux_command_line_page: None,
+        uefi_vp_context: [0; PAGE_SIZE as usize],
+        uefi_vp_context_len: 0,
+        linux_command_line: [0; PAGE_SIZE as usize],
+        linux_command_line_len: 0,
+    };
+    let mut free_page = add(config_page, 1, "VTL0 configuration")?;
+    structs::set_pcat(&mut planned.config, vtl0.pcat);
+    if let Some(uefi) = &vtl0.uefi {
+        let len = uefi.vp_context.len();
+        let dst = planned
+            .uefi_vp_context
+            .get_mut(..len)
+            .ok_or(LayoutError::UefiVpContextTooLarge {
+                len,
+                max: PAGE_SIZE as usize,
+            })?;
+        dst.copy_from_slice(uefi.vp_context);
+        planned.uefi_vp_context_len = len;
+        let vp_page = free_page;
+        free_page = add(free_page, 1, "VTL0 configuration")?;
+        planned.uefi_vp_context_page = Some(vp_page);
+        structs::set_uefi(&mut planned.config, uefi, vp_page);
+    }
+    if let (true, Some(linux)) = (record_linux, &vtl0.linux) {
+        if let Some(offset) = linux.command_line.iter().position(|&b| b == 0) {
+            return Err(LayoutError::Vtl0CommandLineNul { offset });
+        }
+        let len = linux.command_line.len();
+        if len > VTL0_COMMAND_LINE_MAX {
+            return Err(LayoutError::Vtl0CommandLineTooLong {
+                len,
+                max: VTL0_COMMAND_LINE_MAX,
+            });
+        }
+        if let Some(initrd) = &linux.initrd {
+            if initrd.gpa % PAGE_SIZE != 0 {
+                return Err(LayoutError::Vtl0InitrdUnaligned { gpa: initrd.gpa });
+            }
+        }
+        if let Some(dst) = planned.linux_command_line.get_mut(..len) {
+            dst.copy_from_slice(linux.command_line);
+        }
+        // The NUL: the buffer is zeroed, so it is already there.
+        planned.linux_command_line_len = len.saturating_add(1);
+        planned.linux_command_line_page = Some(free_page);
+        structs::set_linux(&mut planned.config, linux, free_page)?;
+    }
+    Ok(planned)
+}
+
+impl PlannedVtl0 {
+    /// Adds the VTL0 imports to the overlap check.
+    pub(crate) fn push_imports(&self, fixed: &mut FixedImports) {
+        if let Some(page) = self.uefi_vp_context_page {
+            fixed.push("openhcl-uefi-vp-context", page, 1);
+        }
+        if let Some(page) = self.linux_command_line_page {
+            fixed.push("underhill-vtl0-linux-command-line", page, 1);
+        }
+        fixed.push("underhill-measured-config", self.config_page, 1);
+    }
+
+    /// The UEFI VP-context bytes.
+    pub fn uefi_vp_context(&self) -> &[u8] {
+        self.uefi_vp_context
+            .get(..self.uefi_vp_context_len)
+            .unwrap_or(&[])
+    }
+
+    /// The VTL0 Linux command line with its NUL.
+    pub fn linux_command_line(&self) -> &[u8] {
+        self.linux_command_line
+            .get(..self.linux_command_line_len)
+            .unwrap_or(&[])
+    }
+
+    /// Imports the VP context, the command line and the measured config, in
+    /// the original's order.
+    pub(crate) fn import<R, I: ParavisorImporter<R>>(&self, importer: &mut I) -> Result<(), I::Error> {
+        if let Some(page) = self.uefi_vp_context_page {
+            importer.import_pages(
+                page,
+                1,
+                "openhcl-uefi-vp-context",
+                PageAcceptance::Exclusive,
+                self.uefi_vp_context(),
+            )?;
+        }
+        if let Some(page) = self.linux_command_line_page {
+            importer.import_pages(
+                page,
+                1,
+                "underhill-vtl0-linux-command-line",
+                PageAcceptance::Exclusive,
+                self.linux_command_line(),
+            )?;
+        }
+        importer.import_pages(
+            self.config_page,
+            1,
+            "underhill-measured-config",
+            PageAcceptance::Exclusive,
+            self.config.as_bytes(),
+        )
+    }
+}
+
+/// Creates the three parameter areas of the parameter region starting at
+/// page `config_page` (algorithms.md §7.1 step 34).
+pub(crate) fn import_parameter_areas<R, I: ParavisorImporter<R>>(
+    importer: &mut I,
+    config_page: u64,
+) -> Result<(), I::Error> {
+    use paravisor_layout as l;
+    let areas = [
+        (
+            l::PARAVISOR_CONFIG_SLIT_PAGE_INDEX,
+            l::PARAVISOR_CONFIG_SLIT_SIZE_PAGES,
+            "underhill-slit",
+            ParameterType::Slit,
+        ),
+        (
+            l::PARAVISOR_CONFIG_PPTT_PAGE_INDEX,
+            l::PARAVISOR_CONFIG_PPTT_SIZE_PAGES,
+            "underhill-pptt",
+            ParameterType::Pptt,
+        ),
+        (
+            l::PARAVISOR_CONFIG_DEVICE_TREE_PAGE_INDEX,
+            l::PARAVISOR_CONFIG_DEVICE_TREE_SIZE_PAGES,
+            "underhill-device-tree",
+            ParameterType::DeviceTree,
+        ),
+    ];
+    for (index, count, tag, parameter) in areas {
+        let area = importer.create_parameter_area(
+            config_page.wrapping_add(index),
+            u32::try_from(count).unwrap_or(u32::MAX),
+            tag,
+        )?;
+        importer.import_parameter(area, 0, parameter)?;
+    }
+    Ok(())
+}
+
+/// Imports the VTL2 measured config and names the imported-regions page
+/// (algorithms.md §7.1 steps 37–38).
+pub(crate) fn import_vtl2_config<R, I: ParavisorImporter<R>>(
+    importer: &mut I,
+    config_page: u64,
+    vtl2_config: &[u8],
+) -> Result<(), I::Error> {
+    importer.import_pages(
+        config_page.wrapping_add(MEASURED_VTL2_CONFIG_PAGE_INDEX),
+        paravisor_layout::PARAVISOR_MEASURED_VTL2_CONFIG_SIZE_PAGES,
+        "underhill-vtl2-measured-config",
+        PageAcceptance::Exclusive,
+        vtl2_config,
+    )?;
+    importer.set_imported_regions_config_page(config_page.wrapping_add(IMPORTED_REGIONS_PAGE_INDEX));
+    Ok(())
+}

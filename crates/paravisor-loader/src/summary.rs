@@ -1,0 +1,736 @@
+//! The image-summary importer (`std` feature): what a loader handed to its
+//! importer, normalised as `paravisor-image-summary/1` (formats.md §2–§3).
+//!
+//! Two loaders that build the same guest image produce the same summary,
+//! however they split their page imports: pages are listed in ascending
+//! order, adjacent runs with the same tag and acceptance are merged, and each
+//! run carries the SHA-256 of its whole bytes (zero-padded pages).
+//!
+//! A summary is invalid — the load counts as failed — when two imports touch
+//! the same page, an import's data is longer than its pages, a register is
+//! imported twice, or the VP-context page or imported-regions page is set
+//! twice (formats.md §3 rule 3).
+
+extern crate std;
+
+use crate::importer::ImportPages;
+use crate::importer::IsolationConfig;
+use crate::importer::PAGE_SIZE;
+use crate::importer::PageAcceptance;
+use crate::importer::PageTableRelocation;
+use crate::importer::ParameterAreaIndex;
+use crate::importer::ParameterType;
+use crate::importer::ParavisorImporter;
+use crate::importer::RelocationRegion;
+use crate::importer::StartupMemoryType;
+use serde_json::Map;
+use serde_json::Value;
+use serde_json::json;
+use sha2::Digest;
+use sha2::Sha256;
+use std::collections::BTreeMap;
+use std::format;
+use std::string::String;
+use std::string::ToString;
+use std::vec::Vec;
+use vp_regs::aarch64::Aarch64Register;
+use vp_regs::x86_64::X86Register;
+
+/// The `format` string of an image summary.
+pub const SUMMARY_FORMAT: &str = "paravisor-image-summary/1";
+
+/// Target architecture of a load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Arch {
+    /// x86-64 (`"x86_64"`).
+    X86_64,
+    /// AArch64 (`"aarch64"`).
+    Aarch64,
+}
+
+impl Arch {
+    /// The name used in manifests and summaries.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::X86_64 => "x86_64",
+            Self::Aarch64 => "aarch64",
+        }
+    }
+}
+
+/// The lower snake-case name of an acceptance (formats.md §2).
+pub const fn acceptance_name(acceptance: PageAcceptance) -> &'static str {
+    match acceptance {
+        PageAcceptance::Exclusive => "exclusive",
+        PageAcceptance::ExclusiveUnmeasured => "exclusive_unmeasured",
+        PageAcceptance::VpContext => "vp_context",
+        PageAcceptance::ErrorPage => "error_page",
+        PageAcceptance::SecretsPage => "secrets_page",
+        PageAcceptance::CpuidPage => "cpuid_page",
+        PageAcceptance::CpuidExtendedStatePage => "cpuid_extended_state_page",
+        PageAcceptance::Shared => "shared",
+    }
+}
+
+/// A register value as the summary shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegisterValue {
+    /// A plain 64-bit register.
+    Plain(u64),
+    /// A descriptor-table register (GDTR, IDTR).
+    Table {
+        /// Base address.
+        base: u64,
+        /// Limit.
+        limit: u16,
+    },
+    /// A segment register.
+    Segment {
+        /// Selector.
+        selector: u16,
+        /// Base address.
+        base: u64,
+        /// Limit.
+        limit: u32,
+        /// Attributes.
+        attributes: u16,
+    },
+}
+
+impl RegisterValue {
+    /// The JSON form: hex strings; table and segment registers as objects.
+    pub fn to_json(&self) -> Value {
+        match *self {
+            Self::Plain(v) => json!(hex(v)),
+            Self::Table { base, limit } => json!({ "base": hex(base), "limit": hex(limit.into()) }),
+            Self::Segment {
+                selector,
+                base,
+                limit,
+                attributes,
+            } => json!({
+                "selector": hex(selector.into()),
+                "base": hex(base),
+                "limit": hex(limit.into()),
+                "attributes": hex(attributes.into()),
+            }),
+        }
+    }
+}
+
+/// A register type the summary importer can record.
+pub trait SummaryRegister {
+    /// The summary key (lower case, e.g. `rip`, `ttbr0_el1`).
+    fn summary_name(&self) -> &'static str;
+    /// The value.
+    fn summary_value(&self) -> RegisterValue;
+}
+
+impl SummaryRegister for X86Register {
+    fn summary_name(&self) -> &'static str {
+        self.name()
+    }
+
+    fn summary_value(&self) -> RegisterValue {
+        use X86Register as R;
+        match *self {
+            R::Gdtr(t) | R::Idtr(t) => RegisterValue::Table {
+                base: t.base,
+                limit: t.limit,
+            },
+            R::Cs(s) | R::Ds(s) | R::Es(s) | R::Fs(s) | R::Gs(s) | R::Ss(s) | R::Tr(s) => {
+                RegisterValue::Segment {
+                    selector: s.selector,
+                    base: s.base,
+                    limit: s.limit,
+                    attributes: s.attributes,
+                }
+            }
+            R::Cr0(v)
+            | R::Cr3(v)
+            | R::Cr4(v)
+            | R::Efer(v)
+            | R::Pat(v)
+            | R::Rbp(v)
+            | R::Rip(v)
+            | R::Rsi(v)
+            | R::Rsp(v)
+            | R::R8(v)
+            | R::R9(v)
+            | R::R10(v)
+            | R::R11(v)
+            | R::R12(v)
+            | R::Rflags(v)
+            | R::MtrrDefType(v)
+            | R::MtrrPhysBase0(v)
+            | R::MtrrPhysMask0(v)
+            | R::MtrrPhysBase1(v)
+            | R::MtrrPhysMask1(v)
+            | R::MtrrPhysBase2(v)
+            | R::MtrrPhysMask2(v)
+            | R::MtrrPhysBase3(v)
+            | R::MtrrPhysMask3(v)
+            | R::MtrrPhysBase4(v)
+            | R::MtrrPhysMask4(v)
+            | R::MtrrFix64k00000(v)
+            | R::MtrrFix16k80000(v)
+            | R::MtrrFix4kE0000(v)
+            | R::MtrrFix4kE8000(v)
+            | R::MtrrFix4kF0000(v)
+            | R::MtrrFix4kF8000(v) => RegisterValue::Plain(v),
+        }
+    }
+}
+
+impl SummaryRegister for Aarch64Register {
+    fn summary_name(&self) -> &'static str {
+        self.name()
+    }
+
+    fn summary_value(&self) -> RegisterValue {
+        RegisterValue::Plain(self.value())
+    }
+}
+
+/// Lower-case hex with a `0x` prefix, no padding (`0x0`, `0x8495000`).
+pub fn hex(v: u64) -> String {
+    format!("{v:#x}")
+}
+
+/// One merged run of imported pages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRun {
+    /// First page number.
+    pub page_base: u64,
+    /// Number of pages.
+    pub page_count: u64,
+    /// Import tag.
+    pub tag: &'static str,
+    /// Acceptance.
+    pub acceptance: PageAcceptance,
+    /// SHA-256 of the run's `page_count × 4096` bytes, lower-case hex.
+    pub sha256: String,
+}
+
+/// A parameter area as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParameterAreaRecord {
+    /// Creation index.
+    pub index: u32,
+    /// First page number.
+    pub page_base: u64,
+    /// Number of pages.
+    pub page_count: u32,
+    /// Tag.
+    pub tag: &'static str,
+}
+
+/// A parameter as recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParameterRecord {
+    /// Area index.
+    pub area: u32,
+    /// Byte offset in the area.
+    pub byte_offset: u32,
+    /// Parameter type.
+    pub parameter: ParameterType,
+}
+
+/// The image summary of one load (`paravisor-image-summary/1`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageSummary {
+    /// Target architecture.
+    pub arch: Arch,
+    /// `None` when the load succeeded and the image is valid; otherwise what
+    /// went wrong (then every list below is empty).
+    pub error: Option<String>,
+    /// `verify_startup_memory_available` calls.
+    pub startup_memory: Vec<(u64, u64, StartupMemoryType)>,
+    /// Merged page runs in ascending order.
+    pub pages: Vec<PageRun>,
+    /// Registers by name.
+    pub registers: BTreeMap<&'static str, RegisterValue>,
+    /// Parameter areas in creation order.
+    pub parameter_areas: Vec<ParameterAreaRecord>,
+    /// Parameters in import order.
+    pub parameters: Vec<ParameterRecord>,
+    /// The VP-context (SNP VMSA) page.
+    pub vp_context_page: Option<u64>,
+    /// Relocation regions.
+    pub relocation_regions: Vec<RelocationRegion>,
+    /// Page-table relocation records.
+    pub page_table_relocations: Vec<PageTableRelocation>,
+    /// The imported-regions config page.
+    pub imported_regions_config_page: Option<u64>,
+}
+
+impl ImageSummary {
+    /// The summary of a failed load: `ok: false`, everything else empty
+    /// (formats.md §3 rule 2).
+    pub fn failed(arch: Arch, error: String) -> Self {
+        Self {
+            arch,
+            error: Some(error),
+            startup_memory: Vec::new(),
+            pages: Vec::new(),
+            registers: BTreeMap::new(),
+            parameter_areas: Vec::new(),
+            parameters: Vec::new(),
+            vp_context_page: None,
+            relocation_regions: Vec::new(),
+            page_table_relocations: Vec::new(),
+            imported_regions_config_page: None,
+        }
+    }
+
+    /// Whether the load succeeded.
+    pub fn ok(&self) -> bool {
+        self.error.is_none()
+    }
+
+    /// The JSON document (keys sorted by `serde_json`'s map).
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("format".into(), json!(SUMMARY_FORMAT));
+        m.insert("arch".into(), json!(self.arch.name()));
+        m.insert("ok".into(), json!(self.ok()));
+        m.insert("error".into(), json!(self.error));
+        m.insert(
+            "startup_memory".into(),
+            self.startup_memory
+                .iter()
+                .map(|&(b, c, t)| json!({"page_base": b, "page_count": c, "type": t.name()}))
+                .collect(),
+        );
+        m.insert(
+            "pages".into(),
+            self.pages
+                .iter()
+                .map(|r| {
+                    json!({
+                        "page_base": r.page_base,
+                        "page_count": r.page_count,
+                        "tag": r.tag,
+                        "acceptance": acceptance_name(r.acceptance),
+                        "sha256": r.sha256,
+                    })
+                })
+                .collect(),
+        );
+        m.insert(
+            "registers".into(),
+            Value::Object(
+                self.registers
+                    .iter()
+                    .map(|(k, v)| ((*k).to_string(), v.to_json()))
+                    .collect(),
+            ),
+        );
+        m.insert(
+            "parameter_areas".into(),
+            self.parameter_areas
+                .iter()
+                .map(|a| {
+                    json!({
+                        "index": a.index,
+                        "page_base": a.page_base,
+                        "page_count": a.page_count,
+                        "tag": a.tag,
+                        "initial_data_sha256": null,
+                    })
+                })
+                .collect(),
+        );
+        m.insert(
+            "parameters".into(),
+            self.parameters
+                .iter()
+                .map(|p| {
+                    json!({"area": p.area, "byte_offset": p.byte_offset, "type": p.parameter.name()})
+                })
+                .collect(),
+        );
+        m.insert("vp_context_page".into(), json!(self.vp_context_page));
+        m.insert(
+            "relocation_regions".into(),
+            self.relocation_regions
+                .iter()
+                .map(|r| {
+                    json!({
+                        "gpa": hex(r.gpa),
+                        "size_bytes": hex(r.size_bytes),
+                        "alignment": hex(r.alignment),
+                        "minimum_gpa": hex(r.minimum_gpa),
+                        "maximum_gpa": hex(r.maximum_gpa),
+                        "apply_rip_offset": r.apply_rip_offset,
+                        "apply_gdtr_offset": r.apply_gdtr_offset,
+                        "vp_index": r.vp_index,
+                    })
+                })
+                .collect(),
+        );
+        m.insert(
+            "page_table_relocations".into(),
+            self.page_table_relocations
+                .iter()
+                .map(|r| {
+                    json!({
+                        "gpa": hex(r.gpa),
+                        "size_pages": r.size_pages,
+                        "used_pages": r.used_pages,
+                        "vp_index": r.vp_index,
+                    })
+                })
+                .collect(),
+        );
+        m.insert(
+            "imported_regions_config_page".into(),
+            json!(self.imported_regions_config_page),
+        );
+        Value::Object(m)
+    }
+}
+
+/// What the summary importer refuses (each makes the load fail).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SummaryError {
+    /// An import's data is longer than its pages.
+    #[error(
+        "import \"{tag}\" at page {page_base:#x}: {data_len} data bytes do not fit in {page_count} pages"
+    )]
+    DataTooLong {
+        /// Tag of the import.
+        tag: &'static str,
+        /// First page.
+        page_base: u64,
+        /// Pages.
+        page_count: u64,
+        /// Bytes of data given.
+        data_len: usize,
+    },
+    /// A register was imported twice.
+    #[error("register {name} imported twice")]
+    DuplicateRegister {
+        /// Register name.
+        name: &'static str,
+    },
+    /// The VP-context page was set twice.
+    #[error("VP context page set twice (pages {first:#x} and {second:#x})")]
+    VpContextPageTwice {
+        /// First page given.
+        first: u64,
+        /// Second page given.
+        second: u64,
+    },
+    /// A parameter named an area that was never created.
+    #[error("parameter for unknown area {area}")]
+    UnknownParameterArea {
+        /// The area index.
+        area: u32,
+    },
+    /// Page arithmetic overflowed.
+    #[error("import \"{tag}\" at page {page_base:#x} with {page_count} pages overflows")]
+    PageOverflow {
+        /// Tag.
+        tag: &'static str,
+        /// First page.
+        page_base: u64,
+        /// Pages.
+        page_count: u64,
+    },
+}
+
+#[derive(Debug)]
+struct RecordedImport {
+    page_base: u64,
+    page_count: u64,
+    tag: &'static str,
+    acceptance: PageAcceptance,
+    data: Vec<u8>,
+}
+
+/// An importer that records everything and produces an [`ImageSummary`].
+#[derive(Debug)]
+pub struct SummaryImporter {
+    arch: Arch,
+    isolation: IsolationConfig,
+    startup_memory: Vec<(u64, u64, StartupMemoryType)>,
+    imports: Vec<RecordedImport>,
+    registers: BTreeMap<&'static str, RegisterValue>,
+    parameter_areas: Vec<ParameterAreaRecord>,
+    parameters: Vec<ParameterRecord>,
+    vp_context_page: Option<u64>,
+    relocation_regions: Vec<RelocationRegion>,
+    page_table_relocations: Vec<PageTableRelocation>,
+    imported_regions_config_page: Option<u64>,
+    invalid: Option<String>,
+}
+
+impl SummaryImporter {
+    /// A summary importer for a load on `arch` with `isolation`.
+    pub fn new(arch: Arch, isolation: IsolationConfig) -> Self {
+        Self {
+            arch,
+            isolation,
+            startup_memory: Vec::new(),
+            imports: Vec::new(),
+            registers: BTreeMap::new(),
+            parameter_areas: Vec::new(),
+            parameters: Vec::new(),
+            vp_context_page: None,
+            relocation_regions: Vec::new(),
+            page_table_relocations: Vec::new(),
+            imported_regions_config_page: None,
+            invalid: None,
+        }
+    }
+
+    /// Whether any call at all reached the importer apart from
+    /// `isolation_config` (for tests: a failed load must make none that
+    /// imports anything).
+    pub fn imported_anything(&self) -> bool {
+        !self.imports.is_empty()
+            || !self.registers.is_empty()
+            || !self.parameter_areas.is_empty()
+            || !self.parameters.is_empty()
+            || self.vp_context_page.is_some()
+            || !self.relocation_regions.is_empty()
+            || !self.page_table_relocations.is_empty()
+            || self.imported_regions_config_page.is_some()
+    }
+
+    /// Normalises what was recorded into a summary. `load_result` is the
+    /// loader's result: an error (its text) makes the summary `ok: false`.
+    pub fn finish<T, E: core::fmt::Display>(self, load_result: Result<T, E>) -> ImageSummary {
+        if let Err(e) = load_result {
+            return ImageSummary::failed(self.arch, e.to_string());
+        }
+        if let Some(e) = self.invalid {
+            return ImageSummary::failed(self.arch, e);
+        }
+        let arch = self.arch;
+        match self.merge_pages() {
+            Ok(pages) => ImageSummary {
+                arch,
+                error: None,
+                startup_memory: self.startup_memory,
+                pages,
+                registers: self.registers,
+                parameter_areas: self.parameter_areas,
+                parameters: self.parameters,
+                vp_context_page: self.vp_context_page,
+                relocation_regions: self.relocation_regions,
+                page_table_relocations: self.page_table_relocations,
+                imported_regions_config_page: self.imported_regions_config_page,
+            },
+            Err(e) => ImageSummary::failed(arch, e),
+        }
+    }
+
+    fn merge_pages(&self) -> Result<Vec<PageRun>, String> {
+        let mut order: Vec<&RecordedImport> = self.imports.iter().collect();
+        order.sort_by_key(|i| i.page_base);
+        // Overlap: after sorting, each import must start at or after the end
+        // of the previous one.
+        for pair in order.windows(2) {
+            if let [a, b] = pair {
+                let a_end = a.page_base.saturating_add(a.page_count);
+                if b.page_base < a_end {
+                    return Err(format!(
+                        "imports overlap: \"{}\" pages {:#x}..{:#x} and \"{}\" pages {:#x}..{:#x}",
+                        a.tag,
+                        a.page_base,
+                        a_end,
+                        b.tag,
+                        b.page_base,
+                        b.page_base.saturating_add(b.page_count)
+                    ));
+                }
+            }
+        }
+        let mut runs: Vec<PageRun> = Vec::new();
+        let mut hasher: Option<Sha256> = None;
+        let zeros = [0u8; PAGE_SIZE as usize];
+        for import in order {
+            let continues = runs.last().is_some_and(|r| {
+                r.tag == import.tag
+                    && r.acceptance == import.acceptance
+                    && r.page_base.saturating_add(r.page_count) == import.page_base
+            });
+            if !continues {
+                if let (Some(run), Some(h)) = (runs.last_mut(), hasher.take()) {
+                    run.sha256 = hex_digest(h);
+                }
+                runs.push(PageRun {
+                    page_base: import.page_base,
+                    page_count: 0,
+                    tag: import.tag,
+                    acceptance: import.acceptance,
+                    sha256: String::new(),
+                });
+                hasher = Some(Sha256::new());
+            }
+            let h = hasher.get_or_insert_with(Sha256::new);
+            h.update(&import.data);
+            // Zero padding to the end of the pages (the length was checked
+            // when the import was recorded).
+            let total = import.page_count.saturating_mul(PAGE_SIZE);
+            let mut pad = total.saturating_sub(import.data.len() as u64);
+            while pad > 0 {
+                let n = pad.min(PAGE_SIZE);
+                h.update(zeros.get(..n as usize).unwrap_or(&[]));
+                pad = pad.saturating_sub(n);
+            }
+            if let Some(run) = runs.last_mut() {
+                run.page_count = run.page_count.saturating_add(import.page_count);
+            }
+        }
+        if let (Some(run), Some(h)) = (runs.last_mut(), hasher.take()) {
+            run.sha256 = hex_digest(h);
+        }
+        Ok(runs)
+    }
+
+    fn record_register(&mut self, name: &'static str, value: RegisterValue) -> Result<(), SummaryError> {
+        if self.registers.contains_key(name) {
+            return Err(SummaryError::DuplicateRegister { name });
+        }
+        self.registers.insert(name, value);
+        Ok(())
+    }
+}
+
+fn hex_digest(h: Sha256) -> String {
+    use core::fmt::Write;
+    let digest = h.finalize();
+    let mut s = String::with_capacity(64);
+    for b in digest {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+impl ImportPages for SummaryImporter {
+    type Error = SummaryError;
+
+    fn import_pages(
+        &mut self,
+        page_base: u64,
+        page_count: u64,
+        tag: &'static str,
+        acceptance: PageAcceptance,
+        data: &[u8],
+    ) -> Result<(), SummaryError> {
+        let capacity = page_count
+            .checked_mul(PAGE_SIZE)
+            .filter(|_| page_base.checked_add(page_count).is_some())
+            .ok_or(SummaryError::PageOverflow {
+                tag,
+                page_base,
+                page_count,
+            })?;
+        if data.len() as u64 > capacity {
+            return Err(SummaryError::DataTooLong {
+                tag,
+                page_base,
+                page_count,
+                data_len: data.len(),
+            });
+        }
+        // Rule 1: a 0-page import (with no data) is ignored.
+        if page_count == 0 {
+            return Ok(());
+        }
+        self.imports.push(RecordedImport {
+            page_base,
+            page_count,
+            tag,
+            acceptance,
+            data: data.to_vec(),
+        });
+        Ok(())
+    }
+}
+
+impl<R: SummaryRegister> ParavisorImporter<R> for SummaryImporter {
+    fn isolation_config(&self) -> IsolationConfig {
+        self.isolation
+    }
+
+    fn verify_startup_memory_available(
+        &mut self,
+        page_base: u64,
+        page_count: u64,
+        memory_type: StartupMemoryType,
+    ) -> Result<(), SummaryError> {
+        self.startup_memory.push((page_base, page_count, memory_type));
+        Ok(())
+    }
+
+    fn create_parameter_area(
+        &mut self,
+        page_base: u64,
+        page_count: u32,
+        tag: &'static str,
+    ) -> Result<ParameterAreaIndex, SummaryError> {
+        let index = u32::try_from(self.parameter_areas.len()).unwrap_or(u32::MAX);
+        self.parameter_areas.push(ParameterAreaRecord {
+            index,
+            page_base,
+            page_count,
+            tag,
+        });
+        Ok(ParameterAreaIndex(index))
+    }
+
+    fn import_parameter(
+        &mut self,
+        area: ParameterAreaIndex,
+        byte_offset: u32,
+        parameter: ParameterType,
+    ) -> Result<(), SummaryError> {
+        if area.0 as usize >= self.parameter_areas.len() {
+            return Err(SummaryError::UnknownParameterArea { area: area.0 });
+        }
+        self.parameters.push(ParameterRecord {
+            area: area.0,
+            byte_offset,
+            parameter,
+        });
+        Ok(())
+    }
+
+    fn import_vp_register(&mut self, register: R) -> Result<(), SummaryError> {
+        self.record_register(register.summary_name(), register.summary_value())
+    }
+
+    fn set_vp_context_page(&mut self, page_base: u64) -> Result<(), SummaryError> {
+        if let Some(first) = self.vp_context_page {
+            return Err(SummaryError::VpContextPageTwice {
+                first,
+                second: page_base,
+            });
+        }
+        self.vp_context_page = Some(page_base);
+        Ok(())
+    }
+
+    fn relocation_region(&mut self, region: RelocationRegion) -> Result<(), SummaryError> {
+        self.relocation_regions.push(region);
+        Ok(())
+    }
+
+    fn page_table_relocation(&mut self, relocation: PageTableRelocation) -> Result<(), SummaryError> {
+        self.page_table_relocations.push(relocation);
+        Ok(())
+    }
+
+    fn set_imported_regions_config_page(&mut self, page_base: u64) {
+        if let Some(first) = self.imported_regions_config_page {
+            self.invalid.get_or_insert_with(|| {
+                format!("imported-regions config page set twice (pages {first:#x} and {page_base:#x})")
+            });
+        }
+        self.imported_regions_config_page = Some(page_base);
+    }
+}
