@@ -308,14 +308,14 @@ fn error_file_longer_than_image() {
 
 #[test]
 fn error_kernel_end_overflow() {
-    let image = arm64_image(0x1000, 0, u64::MAX & !0xfff, FLAGS_OK, b"ARM\x64");
+    let image = arm64_image(0x1000, 0, !0xfff_u64, FLAGS_OK, b"ARM\x64");
     assert_error(
         &image,
         K,
         &[],
         ImageError::KernelEndOverflow {
             load_address: K,
-            kernel_size: u64::MAX & !0xfff,
+            kernel_size: !0xfff_u64,
         },
     );
 }
