@@ -362,7 +362,7 @@ proptest! {
         header in proptest::collection::vec(any::<u8>(), 64),
         magic_ok in any::<bool>(),
         k_page in any::<u32>(),
-        initrd_len in 0u64..0x100_0000,
+        initrd_len in 0u64..0x2_0000,
     ) {
         let mut image = header;
         if magic_ok {
