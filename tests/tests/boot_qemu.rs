@@ -1,0 +1,590 @@
+//! AArch64 boot tests: load the paravisor for AArch64 with the real loader
+//! (`load_openhcl_arm64`), boot the result under QEMU (`paravisor-qemu`),
+//! and require every check line of the AArch64 test shim
+//! (`tests/arm64-shim/shim.s`) plus the test kernel's lines.
+//!
+//! The shim, the test kernel `Image` and the reset stub are assembled by
+//! `tests/arm64-shim/build.sh` with the GNU cross binutils. If QEMU or the
+//! binutils are missing the tests fail, unless `PARAVISOR_SKIP_QEMU=1` is
+//! set, in which case each test prints loudly that it was skipped.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
+use paravisor_loader::CommandLine;
+use paravisor_loader::ImportPages;
+use paravisor_loader::IsolationConfig;
+use paravisor_loader::IsolationType;
+use paravisor_loader::LoadInputs;
+use paravisor_loader::PageAcceptance;
+use paravisor_loader::PageTableRelocation;
+use paravisor_loader::ParameterAreaIndex;
+use paravisor_loader::ParameterType;
+use paravisor_loader::ParavisorImporter;
+use paravisor_loader::RelocationRegion;
+use paravisor_loader::StartupMemoryType;
+use paravisor_loader::Vtl0Config;
+use paravisor_loader::Vtl0Linux;
+use paravisor_loader::Vtl0Region;
+use paravisor_loader::Vtl0Uefi;
+use paravisor_qemu::Aarch64Registers;
+use paravisor_qemu::BootImage;
+use paravisor_qemu::ExitReason;
+use paravisor_qemu::PageData;
+use paravisor_qemu::RamRange;
+use paravisor_qemu::RunConfig;
+use paravisor_qemu::RunOutcome;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+use vp_regs::aarch64::Aarch64Register;
+
+const PAGE: u64 = 4096;
+
+/// Every check the shim makes, in the order it prints them.
+const SHIM_CHECKS: [&str; 18] = [
+    "el1h",
+    "sctlr-el1",
+    "tcr-el1",
+    "mair-el1",
+    "vbar-el1",
+    "shim-params",
+    "param-offsets",
+    "isolation",
+    "ttbr0-el1",
+    "identity-map",
+    "identity-map-at",
+    "cmdline",
+    "initrd-crc",
+    "kernel-image",
+    "log-buffer-writable",
+    "heap-writable",
+    "vtl2-measured-config",
+    "vtl0-measured-config",
+];
+
+const KERNEL_LINE: &str = "TEST-KERNEL: reached the AArch64 test kernel";
+
+// ---------------------------------------------------------------------------
+// Artifacts: shim, kernel Image and reset stub, assembled once per run.
+
+struct Artifacts {
+    shim: Vec<u8>,
+    kernel: Vec<u8>,
+    reset_stub: Vec<u8>,
+}
+
+fn build_artifacts() -> Result<Artifacts, String> {
+    let root = paravisor_tests::workspace_root();
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("arm64-shim");
+    let output = Command::new("bash")
+        .arg(root.join("tests/arm64-shim/build.sh"))
+        .arg(&out)
+        .output()
+        .map_err(|e| format!("cannot run tests/arm64-shim/build.sh: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "tests/arm64-shim/build.sh failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let read = |name: &str| std::fs::read(out.join(name)).map_err(|e| format!("{name}: {e}"));
+    Ok(Artifacts {
+        shim: read("shim.elf")?,
+        kernel: read("kernel.Image")?,
+        reset_stub: read("reset-stub.bin")?,
+    })
+}
+
+/// The artifacts, or `None` (after a loud notice) when QEMU or the cross
+/// binutils are missing and `PARAVISOR_SKIP_QEMU=1` is set. Panics with the
+/// reason otherwise.
+fn setup(test: &str) -> Option<&'static Artifacts> {
+    static ARTIFACTS: OnceLock<Result<Artifacts, String>> = OnceLock::new();
+    match paravisor_qemu::qemu_or_skip(test, &RunConfig::default()) {
+        Ok(true) => {}
+        Ok(false) => return None,
+        Err(e) => panic!("{test}: {e}"),
+    }
+    match ARTIFACTS.get_or_init(build_artifacts) {
+        Ok(a) => Some(a),
+        Err(e) if std::env::var(paravisor_qemu::SKIP_QEMU_ENV).is_ok_and(|v| v == "1") => {
+            eprintln!(
+                "*** SKIPPED {test}: cannot build the AArch64 shim: {e} (PARAVISOR_SKIP_QEMU=1 is set) ***"
+            );
+            None
+        }
+        Err(e) => panic!(
+            "{test}: cannot build the AArch64 shim ({e}); install binutils-aarch64-linux-gnu or set PARAVISOR_SKIP_QEMU=1"
+        ),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// A sparse importer: records every page import and register for the runner.
+
+struct Import {
+    page_base: u64,
+    page_count: u64,
+    tag: &'static str,
+    data: Vec<u8>,
+}
+
+struct QemuImporter {
+    isolation: IsolationConfig,
+    imports: Vec<Import>,
+    registers: Aarch64Registers,
+    startup_memory: Vec<RamRange>,
+}
+
+impl QemuImporter {
+    fn new() -> Self {
+        Self {
+            isolation: IsolationConfig {
+                isolation_type: IsolationType::None,
+                paravisor_present: true,
+                shared_gpa_boundary_bits: None,
+            },
+            imports: Vec::new(),
+            registers: Aarch64Registers::default(),
+            startup_memory: Vec::new(),
+        }
+    }
+
+    /// The single import with `tag`.
+    fn import_mut(&mut self, tag: &str) -> &mut Import {
+        let mut found = self.imports.iter_mut().filter(|i| i.tag == tag);
+        let import = found.next().unwrap_or_else(|| panic!("no import tagged {tag}"));
+        assert!(found.next().is_none(), "several imports tagged {tag}");
+        import
+    }
+
+    fn boot_image(&self) -> BootImage {
+        BootImage {
+            ram: self.startup_memory.clone(),
+            pages: self
+                .imports
+                .iter()
+                .filter(|i| i.page_count > 0)
+                .map(|i| {
+                    // Whole pages: the part the data does not cover is zero.
+                    let mut data = i.data.clone();
+                    data.resize((i.page_count * PAGE) as usize, 0);
+                    PageData {
+                        gpa: i.page_base * PAGE,
+                        data,
+                    }
+                })
+                .collect(),
+            registers: self.registers,
+        }
+    }
+}
+
+impl ImportPages for QemuImporter {
+    type Error = String;
+
+    fn import_pages(
+        &mut self,
+        page_base: u64,
+        page_count: u64,
+        tag: &'static str,
+        _acceptance: PageAcceptance,
+        data: &[u8],
+    ) -> Result<(), String> {
+        if data.len() as u64 > page_count * PAGE {
+            return Err(format!("{tag}: {} bytes for {page_count} pages", data.len()));
+        }
+        // The loaders may split one import into adjacent calls with the same
+        // tag; join them so each tag is one record.
+        if let Some(last) = self.imports.last_mut()
+            && last.tag == tag
+            && last.page_base + last.page_count == page_base
+        {
+            last.data.resize((last.page_count * PAGE) as usize, 0);
+            last.data.extend_from_slice(data);
+            last.page_count += page_count;
+            return Ok(());
+        }
+        self.imports.push(Import {
+            page_base,
+            page_count,
+            tag,
+            data: data.to_vec(),
+        });
+        Ok(())
+    }
+}
+
+impl ParavisorImporter<Aarch64Register> for QemuImporter {
+    fn isolation_config(&self) -> IsolationConfig {
+        self.isolation
+    }
+
+    fn verify_startup_memory_available(
+        &mut self,
+        page_base: u64,
+        page_count: u64,
+        _memory_type: StartupMemoryType,
+    ) -> Result<(), String> {
+        self.startup_memory.push(RamRange {
+            gpa: page_base * PAGE,
+            size: page_count * PAGE,
+        });
+        Ok(())
+    }
+
+    fn create_parameter_area(
+        &mut self,
+        _page_base: u64,
+        _page_count: u32,
+        _tag: &'static str,
+    ) -> Result<ParameterAreaIndex, String> {
+        // Host-filled at launch; nothing to place for this boot (the pages
+        // stay zero, as an unfilled parameter area would).
+        Ok(ParameterAreaIndex(0))
+    }
+
+    fn import_parameter(
+        &mut self,
+        _area: ParameterAreaIndex,
+        _byte_offset: u32,
+        _parameter: ParameterType,
+    ) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn import_vp_register(&mut self, register: Aarch64Register) -> Result<(), String> {
+        let r = &mut self.registers;
+        let slot = match register {
+            Aarch64Register::X0(_) => &mut r.x0,
+            Aarch64Register::Pc(_) => &mut r.pc,
+            Aarch64Register::Cpsr(_) => &mut r.cpsr,
+            Aarch64Register::SctlrEl1(_) => &mut r.sctlr_el1,
+            Aarch64Register::TcrEl1(_) => &mut r.tcr_el1,
+            Aarch64Register::MairEl1(_) => &mut r.mair_el1,
+            Aarch64Register::Ttbr0El1(_) => &mut r.ttbr0_el1,
+            Aarch64Register::VbarEl1(_) => &mut r.vbar_el1,
+            other => return Err(format!("the QEMU reset stub cannot set {}", other.name())),
+        };
+        if slot.replace(register.value()).is_some() {
+            return Err(format!("{} set twice", register.name()));
+        }
+        Ok(())
+    }
+
+    fn set_vp_context_page(&mut self, page_base: u64) -> Result<(), String> {
+        Err(format!("unexpected VP context page {page_base:#x} on AArch64"))
+    }
+
+    fn relocation_region(&mut self, _region: RelocationRegion) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn page_table_relocation(&mut self, _relocation: PageTableRelocation) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn set_imported_regions_config_page(&mut self, _page_base: u64) {}
+}
+
+// ---------------------------------------------------------------------------
+// Loading and booting.
+
+/// VTL2 memory base used by the tests: inside the RAM of `virt`
+/// (0x4000_0000 on), 2 MiB aligned.
+const VTL2_BASE: u64 = 0x4800_0000;
+/// 64 MiB of VTL2 memory.
+const VTL2_PAGES: u64 = 0x4000;
+
+#[derive(Clone, Copy)]
+enum Vtl0 {
+    Uefi,
+    Linux,
+}
+
+struct Case {
+    name: &'static str,
+    vtl0: Vtl0,
+    initrd: Option<Vec<u8>>,
+    command_line: CommandLine<'static>,
+    memory_base: u64,
+    memory_pages: u64,
+}
+
+impl Case {
+    fn new(name: &'static str, vtl0: Vtl0) -> Self {
+        Self {
+            name,
+            vtl0,
+            initrd: None,
+            command_line: CommandLine::Static("console=ttyAMA0 panic=-1"),
+            memory_base: VTL2_BASE,
+            memory_pages: VTL2_PAGES,
+        }
+    }
+}
+
+/// Deterministic initrd bytes of an odd length (so the CRC tail path runs).
+fn initrd_bytes(len: usize) -> Vec<u8> {
+    let mut x: u32 = 0x1234_5678;
+    (0..len)
+        .map(|_| {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+fn load(case: &Case, artifacts: &Artifacts) -> QemuImporter {
+    let vp_context =
+        std::fs::read(paravisor_tests::golden_dir().join("fixtures/uefi-vp-context.bin"))
+            .expect("uefi-vp-context.bin fixture");
+    let vtl0 = match case.vtl0 {
+        Vtl0::Uefi => Vtl0Config {
+            pcat: false,
+            uefi: Some(Vtl0Uefi {
+                firmware_base: 0x10_0000,
+                total_size: 0x7E_0000,
+                vp_context: &vp_context,
+            }),
+            linux: None,
+        },
+        Vtl0::Linux => Vtl0Config {
+            pcat: false,
+            uefi: None,
+            linux: Some(Vtl0Linux {
+                command_line: b"console=ttyAMA0 root=/dev/vda",
+                kernel: Vtl0Region {
+                    gpa: 0x20_0000,
+                    size: 0x40_0000,
+                },
+                kernel_entrypoint: 0x20_0000,
+                initrd: None,
+            }),
+        },
+    };
+    let inputs = LoadInputs {
+        kernel: &artifacts.kernel,
+        shim: &artifacts.shim,
+        sidecar: None,
+        initrd: case.initrd.as_deref(),
+        command_line: case.command_line,
+        memory_page_base: Some(case.memory_base / PAGE),
+        memory_page_count: case.memory_pages,
+        vtl0,
+    };
+    let mut importer = QemuImporter::new();
+    let mut tables = vec![0u8; 15 * PAGE as usize];
+    paravisor_loader::load_openhcl_arm64(&mut importer, &inputs, &mut tables)
+        .unwrap_or_else(|e| panic!("{}: load failed: {e}", case.name));
+    importer
+}
+
+fn boot(case: &Case, importer: &QemuImporter) -> RunOutcome {
+    let outcome = paravisor_qemu::boot_aarch64(&importer.boot_image(), &RunConfig::default())
+        .unwrap_or_else(|e| panic!("{}: runner error: {e}", case.name));
+    eprintln!(
+        "---- {} console ----\n{}---- QEMU stderr ----\n{}---- exit: {:?}",
+        case.name,
+        outcome.console_text(),
+        outcome.qemu_stderr,
+        outcome.exit
+    );
+    outcome
+}
+
+/// Lines `CHECK <name> <verdict>` in the console output.
+fn verdict(console: &str, name: &str) -> Option<&'static str> {
+    console.lines().find_map(|line| match line.strip_prefix("CHECK ") {
+        Some(rest) if rest == format!("{name} OK") => Some("OK"),
+        Some(rest) if rest == format!("{name} FAIL") => Some("FAIL"),
+        _ => None,
+    })
+}
+
+fn info(console: &str, name: &str) -> Option<u64> {
+    console.lines().find_map(|line| {
+        let value = line.strip_prefix("INFO ")?.strip_prefix(name)?.strip_prefix(" 0x")?;
+        u64::from_str_radix(value, 16).ok()
+    })
+}
+
+/// Boots `case` and requires every shim check, the kernel's lines and a
+/// clean exit.
+fn boot_and_require_all(case: &Case) {
+    let Some(artifacts) = setup(case.name) else {
+        return;
+    };
+    let importer = load(case, artifacts);
+    let outcome = boot(case, &importer);
+    let console = outcome.console_text();
+    for name in SHIM_CHECKS.iter().chain(&["kernel-load-address"]) {
+        assert_eq!(
+            verdict(&console, name),
+            Some("OK"),
+            "{}: check {name} did not pass; console:\n{console}\nQEMU: {}\n{}",
+            case.name,
+            outcome.command,
+            outcome.qemu_stderr
+        );
+    }
+    assert!(console.lines().any(|l| l == KERNEL_LINE), "{}: kernel not reached", case.name);
+    assert_eq!(info(&console, "failed_checks"), Some(0), "{}", case.name);
+    assert!(!console.contains("EXCEPTION"), "{}: exception:\n{console}", case.name);
+    assert_eq!(outcome.exit, ExitReason::Exited(0), "{}", case.name);
+
+    // What the shim saw is what the test asked for.
+    let cmdline = format!("CMDLINE [{}]", case.command_line.text());
+    assert!(console.lines().any(|l| l == cmdline), "{}: expected {cmdline}", case.name);
+    let initrd_len = case.initrd.as_ref().map_or(0, Vec::len) as u64;
+    assert_eq!(info(&console, "initrd_size"), Some(initrd_len), "{}", case.name);
+    assert_eq!(info(&console, "vtl2_start"), Some(case.memory_base), "{}", case.name);
+    assert_eq!(
+        info(&console, "vtl2_end"),
+        Some(case.memory_base + case.memory_pages * PAGE),
+        "{}",
+        case.name
+    );
+    // supported_vtl0: bit 0 for UEFI; Linux is not recorded on AArch64
+    // (algorithms.md §8 step 22).
+    let supported = match case.vtl0 {
+        Vtl0::Uefi => 1,
+        Vtl0::Linux => 0,
+    };
+    assert_eq!(info(&console, "vtl0_supported"), Some(supported), "{}", case.name);
+    // The kernel runs at VTL2 start + 2 MiB (text_offset 0).
+    assert_eq!(info(&console, "kernel_entry"), Some(case.memory_base + 0x20_0000), "{}", case.name);
+}
+
+#[test]
+fn boots_uefi_without_initrd() {
+    boot_and_require_all(&Case::new("uefi-no-initrd", Vtl0::Uefi));
+}
+
+#[test]
+fn boots_uefi_with_initrd() {
+    let mut case = Case::new("uefi-initrd", Vtl0::Uefi);
+    case.initrd = Some(initrd_bytes(0x10_0003));
+    boot_and_require_all(&case);
+}
+
+#[test]
+fn boots_linux_without_initrd() {
+    let mut case = Case::new("linux-no-initrd", Vtl0::Linux);
+    case.command_line = CommandLine::HostAppendable("console=ttyAMA0 ünïcödé ✓ 𝄞");
+    boot_and_require_all(&case);
+}
+
+#[test]
+fn boots_linux_with_initrd() {
+    let mut case = Case::new("linux-initrd", Vtl0::Linux);
+    case.initrd = Some(initrd_bytes(5001));
+    case.command_line = CommandLine::HostAppendable("");
+    boot_and_require_all(&case);
+}
+
+/// VTL2 memory from 2 MiB below 2 GiB to 2 MiB above 3 GiB: a 2 MiB block,
+/// a 1 GiB block and another level-2 table (algorithms.md §5, second
+/// example), walked by the shim.
+#[test]
+fn boots_memory_with_a_1gib_block() {
+    let mut case = Case::new("uefi-1gib-block", Vtl0::Uefi);
+    case.memory_base = 0x7FE0_0000;
+    case.memory_pages = (0x4000_0000 + 0x40_0000) / PAGE;
+    case.initrd = Some(initrd_bytes(777));
+    boot_and_require_all(&case);
+}
+
+/// Loads `case`, breaks the image with `corrupt`, boots, and returns the
+/// console output (the shim must still reach the kernel).
+fn boot_broken(case: &Case, corrupt: impl FnOnce(&mut QemuImporter)) -> Option<String> {
+    let artifacts = setup(case.name)?;
+    let mut importer = load(case, artifacts);
+    corrupt(&mut importer);
+    let outcome = boot(case, &importer);
+    let console = outcome.console_text();
+    assert!(console.lines().any(|l| l == KERNEL_LINE), "{}: kernel not reached", case.name);
+    Some(console)
+}
+
+/// Clearing the descriptor of the last 2 MiB of VTL2 memory must make both
+/// identity checks fail (and only them).
+#[test]
+fn cleared_descriptor_fails_the_identity_checks() {
+    let case = Case::new("broken-descriptor", Vtl0::Uefi);
+    let last = case.memory_base + case.memory_pages * PAGE - 0x20_0000;
+    let Some(console) = boot_broken(&case, |importer| {
+        // A 2 MiB block descriptor is GPA | 0x0040_0000_0000_070D (abi.md §7.7).
+        let descriptor = (last | 0x0040_0000_0000_070D).to_le_bytes();
+        let tables = importer.import_mut("underhill-page-tables");
+        let at = tables
+            .data
+            .chunks_exact(8)
+            .position(|e| e == descriptor)
+            .expect("block descriptor of the last 2 MiB");
+        tables.data[at * 8..at * 8 + 8].fill(0);
+    }) else {
+        return;
+    };
+    assert_eq!(verdict(&console, "identity-map"), Some("FAIL"), "{console}");
+    assert_eq!(verdict(&console, "identity-map-at"), Some("FAIL"), "{console}");
+    assert_eq!(info(&console, "not_identity_mapped"), Some(last), "{console}");
+    for name in SHIM_CHECKS.iter().filter(|n| !n.starts_with("identity-map")) {
+        assert_eq!(verdict(&console, name), Some("OK"), "{name}: {console}");
+    }
+    assert_eq!(info(&console, "failed_checks"), Some(2), "{console}");
+}
+
+/// A wrong `initrd_crc` in the shim parameters must fail the CRC check.
+#[test]
+fn wrong_initrd_crc_fails_the_crc_check() {
+    let mut case = Case::new("broken-initrd-crc", Vtl0::Linux);
+    case.initrd = Some(initrd_bytes(4099));
+    let Some(console) = boot_broken(&case, |importer| {
+        // initrd_crc: u32 at byte 32 of ShimParamsRaw (abi.md §2).
+        importer.import_mut("underhill-shim-params").data[32] ^= 1;
+    }) else {
+        return;
+    };
+    assert_eq!(verdict(&console, "initrd-crc"), Some("FAIL"), "{console}");
+    assert_eq!(info(&console, "failed_checks"), Some(1), "{console}");
+}
+
+/// A wrong magic in the measured VTL0 configuration (GPA 0x100_0000) must
+/// fail the VTL0 config check.
+#[test]
+fn wrong_vtl0_magic_fails_the_vtl0_check() {
+    let case = Case::new("broken-vtl0-magic", Vtl0::Uefi);
+    let Some(console) = boot_broken(&case, |importer| {
+        importer.import_mut("underhill-measured-config").data[0] ^= 0xFF;
+    }) else {
+        return;
+    };
+    assert_eq!(verdict(&console, "vtl0-measured-config"), Some("FAIL"), "{console}");
+    assert_eq!(info(&console, "failed_checks"), Some(1), "{console}");
+}
+
+/// The runner's embedded reset stub is the assembled `reset-stub.s`.
+#[test]
+fn embedded_reset_stub_matches_its_source() {
+    let Some(artifacts) = setup("reset-stub") else {
+        return;
+    };
+    let code: Vec<u8> = paravisor_qemu::RESET_STUB_CODE
+        .iter()
+        .flat_map(|w| w.to_le_bytes())
+        .collect();
+    assert_eq!(&artifacts.reset_stub[..code.len()], &code[..]);
+    assert!(
+        artifacts.reset_stub[code.len()..].iter().all(|&b| b == 0),
+        "reset-stub.s has code the runner does not embed"
+    );
+    assert_eq!(artifacts.reset_stub.len(), paravisor_qemu::RESET_STUB_REGS_OFFSET + 64);
+}
