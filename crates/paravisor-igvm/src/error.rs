@@ -228,6 +228,16 @@ pub enum IgvmError {
         /// The platform's mask.
         mask: u32,
     },
+    /// An error while building one guest of a config.
+    #[error("guest {guest} ({manifest}): {source}")]
+    Guest {
+        /// Index of the guest in `guest_configs`.
+        guest: usize,
+        /// Its load manifest.
+        manifest: PathBuf,
+        /// The error.
+        source: Box<IgvmError>,
+    },
     /// The `igvm` crate rejected the file.
     #[error("IGVM {what}: {source}")]
     Igvm {

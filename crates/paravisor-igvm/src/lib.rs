@@ -14,6 +14,7 @@
     )
 )]
 
+pub mod adapter;
 pub mod build;
 pub mod config;
 pub mod error;
@@ -22,6 +23,8 @@ pub mod inspect;
 pub mod measure;
 pub mod vp_context;
 
+pub use adapter::IgvmImporter;
+pub use adapter::build_from_config;
 pub use build::IgvmBuild;
 pub use build::assemble;
 pub use config::IgvmConfig;
