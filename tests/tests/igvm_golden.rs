@@ -5,7 +5,12 @@
 //! documents; and building every config gives the stored file and documents
 //! byte for byte.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use igvm::IgvmFile;
 use igvm::IgvmPlatformHeader;
@@ -40,13 +45,17 @@ fn igvm_of(config: &Path) -> PathBuf {
 
 /// The stored measurement documents next to `igvm`: (platform, bytes).
 fn stored_documents(igvm: &Path) -> Vec<(MeasuredPlatform, Vec<u8>)> {
-    [MeasuredPlatform::Snp, MeasuredPlatform::Tdx, MeasuredPlatform::Vbs]
-        .into_iter()
-        .filter_map(|p| {
-            let path = paravisor_igvm::IgvmBuild::document_path(igvm, p);
-            std::fs::read(&path).ok().map(|b| (p, b))
-        })
-        .collect()
+    [
+        MeasuredPlatform::Snp,
+        MeasuredPlatform::Tdx,
+        MeasuredPlatform::Vbs,
+    ]
+    .into_iter()
+    .filter_map(|p| {
+        let path = paravisor_igvm::IgvmBuild::document_path(igvm, p);
+        std::fs::read(&path).ok().map(|b| (p, b))
+    })
+    .collect()
 }
 
 /// The (platform type, mask) pairs of a parsed file.
@@ -88,7 +97,10 @@ fn recompute(bytes: &[u8]) -> Vec<(MeasuredPlatform, Vec<u8>)> {
             ),
             other => panic!("unexpected platform {other:?}"),
         };
-        assert_eq!(ours, theirs, "{kind:?} mask {mask:#x}: ours differs from the igvm crate's");
+        assert_eq!(
+            ours, theirs,
+            "{kind:?} mask {mask:#x}: ours differs from the igvm crate's"
+        );
         out.push((kind, ours));
     }
     out
@@ -150,7 +162,11 @@ fn stored_files_round_trip_and_remeasure_to_their_documents() {
                 svn,
                 debug,
             };
-            assert_eq!(m.document().as_bytes(), &doc[..], "{name}: {platform:?} document");
+            assert_eq!(
+                m.document().as_bytes(),
+                &doc[..],
+                "{name}: {platform:?} document"
+            );
         }
     }
 }
@@ -166,7 +182,11 @@ fn inspect_reports_the_stored_measurements() {
         for (_, doc) in stored_documents(&igvm) {
             let (digest, _, _) = document_digest(&doc);
             let hex = paravisor_igvm::measure::upper_hex(&digest);
-            assert!(text.contains(&hex), "{}: inspect lacks {hex}", igvm.display());
+            assert!(
+                text.contains(&hex),
+                "{}: inspect lacks {hex}",
+                igvm.display()
+            );
         }
     }
 }
@@ -225,12 +245,18 @@ fn building_every_config_gives_the_stored_file_and_documents() {
         }
         for m in &build.measurements {
             assert!(
-                remeasured.iter().any(|(p, d)| *p == m.platform && *d == m.digest),
+                remeasured
+                    .iter()
+                    .any(|(p, d)| *p == m.platform && *d == m.digest),
                 "{name}: {:?} measured before the merge differs from the merged file's",
                 m.platform
             );
         }
     }
-    assert!(failures.is_empty(), "{files} files and {documents} documents identical; failures:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{files} files and {documents} documents identical; failures:\n{}",
+        failures.join("\n")
+    );
     eprintln!("{files} files and {documents} measurement documents byte-identical");
 }
