@@ -118,12 +118,19 @@ impl<'a> Arm64Layout<'a> {
         )?;
         // Step 7.
         let persisted_region = memory.start;
-        let next = add(memory.start, PERSISTED_REGION_SIZE, "persisted-state region")?;
+        let next = add(
+            memory.start,
+            PERSISTED_REGION_SIZE,
+            "persisted-state region",
+        )?;
         // Steps 8-9: kernel and initrd.
         let initrd_bytes = inputs.initrd.unwrap_or(&[]);
-        let image =
-            elf_static_loader::image::plan_arm64_image(inputs.kernel, next, initrd_bytes.len() as u64)
-                .map_err(LayoutError::Arm64Kernel)?;
+        let image = elf_static_loader::image::plan_arm64_image(
+            inputs.kernel,
+            next,
+            initrd_bytes.len() as u64,
+        )
+        .map_err(LayoutError::Arm64Kernel)?;
         let kernel = image.kernel();
         let initrd = image.initrd();
         let next = add(initrd.gpa, initrd.size, "initrd")?;
@@ -150,7 +157,11 @@ impl<'a> Arm64Layout<'a> {
         let shim_params = next;
         next = add(next, PAGE_SIZE, "shim parameters")?;
         let parameter_region = next;
-        next = add(next, crate::layout::PARAMETER_REGION_SIZE, "parameter region")?;
+        next = add(
+            next,
+            crate::layout::PARAMETER_REGION_SIZE,
+            "parameter region",
+        )?;
         let log_buffer = next;
         next = add(next, LOG_BUFFER_SIZE, "log buffer")?;
         let heap = next;
@@ -159,11 +170,7 @@ impl<'a> Arm64Layout<'a> {
         let end_of_underhill_mem = next;
         // Step 18.
         let page_tables = next;
-        next = add(
-            next,
-            ARM64_PAGE_TABLE_PAGES * PAGE_SIZE,
-            "page tables",
-        )?;
+        next = add(next, ARM64_PAGE_TABLE_PAGES * PAGE_SIZE, "page tables")?;
         let used_end = next;
         // Step 19.
         memory.check_fits(used_end)?;
@@ -217,7 +224,9 @@ impl<'a> Arm64Layout<'a> {
         let region = self.page_table_region_size();
         // The table area is the region (15 pages) or the caller's buffer if
         // smaller; tables that do not fit are an `OutOfMemory` error.
-        let area_len = buffer.len().min(usize::try_from(region).unwrap_or(usize::MAX));
+        let area_len = buffer
+            .len()
+            .min(usize::try_from(region).unwrap_or(usize::MAX));
         let area = buffer.get_mut(..area_len).unwrap_or(&mut []);
         let used = arm64_pagetables::build_identity_page_tables_aarch64(
             self.page_tables,
@@ -228,7 +237,7 @@ impl<'a> Arm64Layout<'a> {
         )
         .map_err(LayoutError::Arm64PageTables)?;
         let used_u64 = used as u64;
-        if used_u64 % PAGE_SIZE != 0 || used_u64 >= region {
+        if !used_u64.is_multiple_of(PAGE_SIZE) || used_u64 >= region {
             return Err(LayoutError::PageTablesTooLarge {
                 used: used_u64,
                 region,
@@ -369,7 +378,11 @@ impl<'a> Arm64Layout<'a> {
         }
         import_parameter_areas(importer, self.parameter_region / PAGE_SIZE)?;
         let vtl2 = structs::measured_vtl2_config(0);
-        crate::layout::import_vtl2_config(importer, self.parameter_region / PAGE_SIZE, vtl2.as_bytes())
+        crate::layout::import_vtl2_config(
+            importer,
+            self.parameter_region / PAGE_SIZE,
+            vtl2.as_bytes(),
+        )
     }
 
     /// The boot processor's registers (step 26), in import order.

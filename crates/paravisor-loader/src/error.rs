@@ -23,7 +23,9 @@ pub enum LayoutError {
     },
     /// `memory_page_count × 4096`, or the end of VTL2 memory, does not fit in
     /// 64 bits.
-    #[error("VTL2 memory of {page_count:#x} pages at {start:#x} ends beyond the 64-bit address space")]
+    #[error(
+        "VTL2 memory of {page_count:#x} pages at {start:#x} ends beyond the 64-bit address space"
+    )]
     MemorySizeOverflow {
         /// Start of VTL2 memory.
         start: u64,
@@ -150,7 +152,9 @@ pub enum LayoutError {
         gpa: u64,
     },
     /// Two imports would touch the same page.
-    #[error("\"{first}\" (pages {first_page:#x}+{first_count}) overlaps \"{second}\" (pages {second_page:#x}+{second_count})")]
+    #[error(
+        "\"{first}\" (pages {first_page:#x}+{first_count}) overlaps \"{second}\" (pages {second_page:#x}+{second_count})"
+    )]
     ImportsOverlap {
         /// Tag of one import.
         first: &'static str,

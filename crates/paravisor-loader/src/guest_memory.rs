@@ -203,7 +203,11 @@ impl<'m> GuestMemoryImporter<'m> {
         self.ram.get_mut(start..end).ok_or(out_of_range)
     }
 
-    fn push_register(&mut self, register: RecordedRegister, name: &'static str) -> Result<(), GuestMemoryError> {
+    fn push_register(
+        &mut self,
+        register: RecordedRegister,
+        name: &'static str,
+    ) -> Result<(), GuestMemoryError> {
         let same_kind = |r: &RecordedRegister| match (r, &register) {
             (RecordedRegister::X86(a), RecordedRegister::X86(b)) => a.name() == b.name(),
             (RecordedRegister::Aarch64(a), RecordedRegister::Aarch64(b)) => a.name() == b.name(),
@@ -322,7 +326,10 @@ macro_rules! impl_paravisor_importer {
                 Ok(())
             }
 
-            fn relocation_region(&mut self, region: RelocationRegion) -> Result<(), GuestMemoryError> {
+            fn relocation_region(
+                &mut self,
+                region: RelocationRegion,
+            ) -> Result<(), GuestMemoryError> {
                 if self.relocation_region.is_some() {
                     return Err(GuestMemoryError::Twice {
                         what: "relocation region",

@@ -178,13 +178,14 @@ pub(crate) fn plan_vtl0(
     structs::set_pcat(&mut planned.config, vtl0.pcat);
     if let Some(uefi) = &vtl0.uefi {
         let len = uefi.vp_context.len();
-        let dst = planned
-            .uefi_vp_context
-            .get_mut(..len)
-            .ok_or(LayoutError::UefiVpContextTooLarge {
-                len,
-                max: PAGE_SIZE as usize,
-            })?;
+        let dst =
+            planned
+                .uefi_vp_context
+                .get_mut(..len)
+                .ok_or(LayoutError::UefiVpContextTooLarge {
+                    len,
+                    max: PAGE_SIZE as usize,
+                })?;
         dst.copy_from_slice(uefi.vp_context);
         planned.uefi_vp_context_len = len;
         let vp_page = free_page;
@@ -203,10 +204,8 @@ pub(crate) fn plan_vtl0(
                 max: VTL0_COMMAND_LINE_MAX,
             });
         }
-        if let Some(initrd) = &linux.initrd {
-            if initrd.gpa % PAGE_SIZE != 0 {
-                return Err(LayoutError::Vtl0InitrdUnaligned { gpa: initrd.gpa });
-            }
+        if let Some(initrd) = linux.initrd.filter(|i| !i.gpa.is_multiple_of(PAGE_SIZE)) {
+            return Err(LayoutError::Vtl0InitrdUnaligned { gpa: initrd.gpa });
         }
         if let Some(dst) = planned.linux_command_line.get_mut(..len) {
             dst.copy_from_slice(linux.command_line);
@@ -247,7 +246,10 @@ impl PlannedVtl0 {
 
     /// Imports the VP context, the command line and the measured config, in
     /// the original's order.
-    pub(crate) fn import<R, I: ParavisorImporter<R>>(&self, importer: &mut I) -> Result<(), I::Error> {
+    pub(crate) fn import<R, I: ParavisorImporter<R>>(
+        &self,
+        importer: &mut I,
+    ) -> Result<(), I::Error> {
         if let Some(page) = self.uefi_vp_context_page {
             importer.import_pages(
                 page,
@@ -328,6 +330,7 @@ pub(crate) fn import_vtl2_config<R, I: ParavisorImporter<R>>(
         PageAcceptance::Exclusive,
         vtl2_config,
     )?;
-    importer.set_imported_regions_config_page(config_page.wrapping_add(IMPORTED_REGIONS_PAGE_INDEX));
+    importer
+        .set_imported_regions_config_page(config_page.wrapping_add(IMPORTED_REGIONS_PAGE_INDEX));
     Ok(())
 }

@@ -214,8 +214,8 @@ impl LoadManifest {
     /// base for relative paths.
     pub fn parse(path: &Path, text: &str) -> Result<Self, ManifestError> {
         let cx = Ctx { path };
-        let root: Value = serde_json::from_str(text)
-            .map_err(|e| cx.err(format!("not valid JSON: {e}")))?;
+        let root: Value =
+            serde_json::from_str(text).map_err(|e| cx.err(format!("not valid JSON: {e}")))?;
         let o = cx.obj(&root, "the manifest")?;
         let format = cx.str(o, "format", "manifest")?;
         if format != MANIFEST_FORMAT {
@@ -247,15 +247,16 @@ impl LoadManifest {
             }
         };
         let paravisor_present = cx.bool(iso, "paravisor_present", "isolation")?;
-        let shared_gpa_boundary_bits = match cx.opt_u64(iso, "shared_gpa_boundary_bits", "isolation")? {
-            None => None,
-            Some(b) if b <= 63 => Some(b as u8),
-            Some(b) => {
-                return Err(cx.err(format!(
-                    "isolation.shared_gpa_boundary_bits must be 0..=63, found {b}"
-                )));
-            }
-        };
+        let shared_gpa_boundary_bits =
+            match cx.opt_u64(iso, "shared_gpa_boundary_bits", "isolation")? {
+                None => None,
+                Some(b) if b <= 63 => Some(b as u8),
+                Some(b) => {
+                    return Err(cx.err(format!(
+                        "isolation.shared_gpa_boundary_bits must be 0..=63, found {b}"
+                    )));
+                }
+            };
 
         let kernel = base.join(cx.str(o, "kernel", "manifest")?);
         let shim = base.join(cx.str(o, "shim", "manifest")?);
@@ -419,14 +420,25 @@ pub fn read_files(manifest: &LoadManifest) -> Result<OwnedFiles, ManifestError> 
     let read = |p: &Path, role: &str| {
         std::fs::read(p).map_err(|e| ManifestError {
             path: p.to_path_buf(),
-            message: format!("cannot read the {role} named by {}: {e}", manifest.path.display()),
+            message: format!(
+                "cannot read the {role} named by {}: {e}",
+                manifest.path.display()
+            ),
         })
     };
     Ok(OwnedFiles {
         kernel: read(&manifest.kernel, "kernel")?,
         shim: read(&manifest.shim, "shim")?,
-        sidecar: manifest.sidecar.as_deref().map(|p| read(p, "sidecar")).transpose()?,
-        initrd: manifest.initrd.as_deref().map(|p| read(p, "initrd")).transpose()?,
+        sidecar: manifest
+            .sidecar
+            .as_deref()
+            .map(|p| read(p, "sidecar"))
+            .transpose()?,
+        initrd: manifest
+            .initrd
+            .as_deref()
+            .map(|p| read(p, "initrd"))
+            .transpose()?,
         vp_context: manifest
             .uefi
             .as_ref()

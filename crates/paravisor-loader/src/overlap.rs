@@ -103,7 +103,11 @@ impl FixedImports {
     }
 
     /// Checks every segment of an ELF plan against every fixed range.
-    pub(crate) fn check_elf(&self, plan: &StaticElfPlan<'_>, tag: &'static str) -> Result<(), LayoutError> {
+    pub(crate) fn check_elf(
+        &self,
+        plan: &StaticElfPlan<'_>,
+        tag: &'static str,
+    ) -> Result<(), LayoutError> {
         for segment in plan.segments() {
             self.check_against(&PageRange {
                 tag,

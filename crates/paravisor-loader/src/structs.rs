@@ -32,15 +32,25 @@ pub(crate) const GDT_LIMIT: u16 = 4 * 8 - 1;
 /// The paravisor's 4-entry GDT: two null entries, 64-bit code (0x10), data
 /// (0x18); limit 0xFFFF with the attributes of abi.md §4.2.
 pub(crate) fn paravisor_gdt() -> [GdtEntry; 4] {
-    let code = GdtEntry::new(0, 0xFFFF, vp_regs::x86_64::X64_DEFAULT_CODE_SEGMENT_ATTRIBUTES)
-        .unwrap_or(GdtEntry::NULL);
-    let data = GdtEntry::new(0, 0xFFFF, vp_regs::x86_64::X64_DEFAULT_DATA_SEGMENT_ATTRIBUTES)
-        .unwrap_or(GdtEntry::NULL);
+    let code = GdtEntry::new(
+        0,
+        0xFFFF,
+        vp_regs::x86_64::X64_DEFAULT_CODE_SEGMENT_ATTRIBUTES,
+    )
+    .unwrap_or(GdtEntry::NULL);
+    let data = GdtEntry::new(
+        0,
+        0xFFFF,
+        vp_regs::x86_64::X64_DEFAULT_DATA_SEGMENT_ATTRIBUTES,
+    )
+    .unwrap_or(GdtEntry::NULL);
     [GdtEntry::NULL, GdtEntry::NULL, code, data]
 }
 
 /// The paravisor command line (abi.md §3.2).
-pub(crate) fn command_line(command_line: &CommandLine<'_>) -> Result<ParavisorCommandLine, LayoutError> {
+pub(crate) fn command_line(
+    command_line: &CommandLine<'_>,
+) -> Result<ParavisorCommandLine, LayoutError> {
     let (text, policy) = match command_line {
         CommandLine::Static(t) => (t.as_bytes(), CommandLinePolicy::STATIC),
         CommandLine::HostAppendable(t) => (t.as_bytes(), CommandLinePolicy::APPEND_CHOSEN),
@@ -87,7 +97,11 @@ pub(crate) fn set_pcat(config: &mut ParavisorMeasuredVtl0Config, pcat: bool) {
     }
 }
 
-pub(crate) fn set_uefi(config: &mut ParavisorMeasuredVtl0Config, uefi: &Vtl0Uefi<'_>, vp_page: u64) {
+pub(crate) fn set_uefi(
+    config: &mut ParavisorMeasuredVtl0Config,
+    uefi: &Vtl0Uefi<'_>,
+    vp_page: u64,
+) {
     config.supported_vtl0.set_uefi_supported(true);
     config.uefi_info = UefiInfo {
         firmware: PageRegionDescriptor {

@@ -591,7 +591,11 @@ impl SummaryImporter {
         Ok(runs)
     }
 
-    fn record_register(&mut self, name: &'static str, value: RegisterValue) -> Result<(), SummaryError> {
+    fn record_register(
+        &mut self,
+        name: &'static str,
+        value: RegisterValue,
+    ) -> Result<(), SummaryError> {
         if self.registers.contains_key(name) {
             return Err(SummaryError::DuplicateRegister { name });
         }
@@ -663,7 +667,8 @@ impl<R: SummaryRegister> ParavisorImporter<R> for SummaryImporter {
         page_count: u64,
         memory_type: StartupMemoryType,
     ) -> Result<(), SummaryError> {
-        self.startup_memory.push((page_base, page_count, memory_type));
+        self.startup_memory
+            .push((page_base, page_count, memory_type));
         Ok(())
     }
 
@@ -720,7 +725,10 @@ impl<R: SummaryRegister> ParavisorImporter<R> for SummaryImporter {
         Ok(())
     }
 
-    fn page_table_relocation(&mut self, relocation: PageTableRelocation) -> Result<(), SummaryError> {
+    fn page_table_relocation(
+        &mut self,
+        relocation: PageTableRelocation,
+    ) -> Result<(), SummaryError> {
         self.page_table_relocations.push(relocation);
         Ok(())
     }
@@ -728,7 +736,9 @@ impl<R: SummaryRegister> ParavisorImporter<R> for SummaryImporter {
     fn set_imported_regions_config_page(&mut self, page_base: u64) {
         if let Some(first) = self.imported_regions_config_page {
             self.invalid.get_or_insert_with(|| {
-                format!("imported-regions config page set twice (pages {first:#x} and {page_base:#x})")
+                format!(
+                    "imported-regions config page set twice (pages {first:#x} and {page_base:#x})"
+                )
             });
         }
         self.imported_regions_config_page = Some(page_base);

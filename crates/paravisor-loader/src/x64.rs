@@ -148,7 +148,11 @@ impl<'a> X64Layout<'a> {
 
         // Step 6.
         let persisted_region = memory.start;
-        let mut off = add(memory.start, PERSISTED_REGION_SIZE, "persisted-state region")?;
+        let mut off = add(
+            memory.start,
+            PERSISTED_REGION_SIZE,
+            "persisted-state region",
+        )?;
         // Step 7.
         let bounce_buffer = if isolated {
             let base = off;
@@ -181,19 +185,16 @@ impl<'a> X64Layout<'a> {
         let (sidecar, sidecar_size, sidecar_entry) = match inputs.sidecar {
             Some(elf) => {
                 off = crate::layout::align_up(off, LARGE_PAGE, "sidecar")?;
-                let plan = elf_static_loader::elf::plan_static_elf(
-                    elf,
-                    ElfMachine::X86_64,
-                    0,
-                    off,
-                    false,
-                )
-                .map_err(LayoutError::Sidecar)?;
+                let plan =
+                    elf_static_loader::elf::plan_static_elf(elf, ElfMachine::X86_64, 0, off, false)
+                        .map_err(LayoutError::Sidecar)?;
                 let info = plan.info();
-                let size = info
-                    .next_available_address
-                    .checked_sub(off)
-                    .ok_or(LayoutError::AddressOverflow { what: "sidecar", at: off })?;
+                let size = info.next_available_address.checked_sub(off).ok_or(
+                    LayoutError::AddressOverflow {
+                        what: "sidecar",
+                        at: off,
+                    },
+                )?;
                 (Some(PlannedSidecar { plan }), size, info.entrypoint)
             }
             None => (None, 0, 0),
@@ -202,14 +203,9 @@ impl<'a> X64Layout<'a> {
         off = add(off, sidecar_size, "sidecar")?;
 
         // Step 12: shim, non-PIC, at `off`.
-        let shim = elf_static_loader::elf::plan_static_elf(
-            inputs.shim,
-            ElfMachine::X86_64,
-            0,
-            off,
-            false,
-        )
-        .map_err(LayoutError::Shim)?;
+        let shim =
+            elf_static_loader::elf::plan_static_elf(inputs.shim, ElfMachine::X86_64, 0, off, false)
+                .map_err(LayoutError::Shim)?;
         let shim_info = shim.info();
         if shim_info.minimum_address_used == u64::MAX {
             return Err(LayoutError::NoLoadSegments { what: "boot shim" });
@@ -242,7 +238,11 @@ impl<'a> X64Layout<'a> {
         let reserved_region = off;
         off = add(off, RESERVED_REGION_SIZE, "reserved region")?;
         let parameter_region = off;
-        off = add(off, crate::layout::PARAMETER_REGION_SIZE, "parameter region")?;
+        off = add(
+            off,
+            crate::layout::PARAMETER_REGION_SIZE,
+            "parameter region",
+        )?;
         let log_buffer = off;
         off = add(off, LOG_BUFFER_SIZE, "log buffer")?;
         let heap = off;
@@ -292,7 +292,11 @@ impl<'a> X64Layout<'a> {
         let initrd_crc = crc32fast::hash(initrd_bytes);
 
         // Step 36: the VTL0 configuration (x86-64 pages 0, 1, 2).
-        let vtl0 = plan_vtl0(&inputs.vtl0, paravisor_layout::PARAVISOR_VTL0_MEASURED_CONFIG_BASE_PAGE_X64, true)?;
+        let vtl0 = plan_vtl0(
+            &inputs.vtl0,
+            paravisor_layout::PARAVISOR_VTL0_MEASURED_CONFIG_BASE_PAGE_X64,
+            true,
+        )?;
 
         Ok(Self {
             isolation,
@@ -301,7 +305,10 @@ impl<'a> X64Layout<'a> {
             kernel_acceptance,
             persisted_region,
             bounce_buffer,
-            kernel_range: (kernel_info.minimum_address_used, kernel_info.next_available_address),
+            kernel_range: (
+                kernel_info.minimum_address_used,
+                kernel_info.next_available_address,
+            ),
             kernel_entry: kernel_info.entrypoint,
             sidecar_base,
             sidecar_size,
@@ -361,10 +368,10 @@ impl<'a> X64Layout<'a> {
     /// used, checking that they fit the region.
     pub fn build_page_tables(&self, buffer: &mut [u8]) -> Result<usize, LayoutError> {
         let config = self.page_table_config();
-        let used = x86_pagetables::build_identity_map(&config, buffer)
-            .map_err(LayoutError::PageTables)?;
+        let used =
+            x86_pagetables::build_identity_map(&config, buffer).map_err(LayoutError::PageTables)?;
         let used_u64 = used as u64;
-        if used_u64 % PAGE_SIZE != 0 || used_u64 > self.page_table_region_size() {
+        if !used_u64.is_multiple_of(PAGE_SIZE) || used_u64 > self.page_table_region_size() {
             return Err(LayoutError::PageTablesTooLarge {
                 used: used_u64,
                 region: self.page_table_region_size(),
@@ -406,21 +413,34 @@ impl<'a> X64Layout<'a> {
         let _ = page_table_used;
         let mut fixed = FixedImports::new();
         if let Some((base, len)) = self.initrd {
-            fixed.push("underhill-initrd", base / PAGE_SIZE, len.div_ceil(PAGE_SIZE));
+            fixed.push(
+                "underhill-initrd",
+                base / PAGE_SIZE,
+                len.div_ceil(PAGE_SIZE),
+            );
         }
         fixed.push("underhill-gdt", self.gdt / PAGE_SIZE, 1);
         fixed.push("underhill-shim-params", self.shim_params / PAGE_SIZE, 1);
         fixed.push("underhill-command-line", self.command_line / PAGE_SIZE, 1);
         if self.isolation.isolation_type == IsolationType::Snp {
-            fixed.push("underhill-snp-reserved-pages", self.reserved_region / PAGE_SIZE + 1, 3);
+            fixed.push(
+                "underhill-snp-reserved-pages",
+                (self.reserved_region / PAGE_SIZE).wrapping_add(1),
+                3,
+            );
         }
         fixed.push("ohcl-boot-shim-log-buffer", self.log_buffer / PAGE_SIZE, 2);
         fixed.push("ohcl-boot-shim-heap", self.heap / PAGE_SIZE, 16);
-        fixed.push("underhill-page-tables", self.page_tables / PAGE_SIZE, self.page_table_pages);
+        fixed.push(
+            "underhill-page-tables",
+            self.page_tables / PAGE_SIZE,
+            self.page_table_pages,
+        );
         self.vtl0.push_imports(&mut fixed);
         fixed.push(
             "underhill-vtl2-measured-config",
-            self.parameter_region / PAGE_SIZE + crate::layout::MEASURED_VTL2_CONFIG_PAGE_INDEX,
+            (self.parameter_region / PAGE_SIZE)
+                .wrapping_add(crate::layout::MEASURED_VTL2_CONFIG_PAGE_INDEX),
             1,
         );
         fixed.check_pairwise()?;
@@ -544,7 +564,8 @@ impl<'a> X64Layout<'a> {
         if self.isolation.isolation_type == IsolationType::Snp {
             let reserved_page = self.reserved_region / PAGE_SIZE;
             importer.import_pages(
-                reserved_page + paravisor_layout::PARAVISOR_RESERVED_VTL2_SNP_SECRETS_PAGE_INDEX,
+                reserved_page
+                    .wrapping_add(paravisor_layout::PARAVISOR_RESERVED_VTL2_SNP_SECRETS_PAGE_INDEX),
                 paravisor_layout::PARAVISOR_RESERVED_VTL2_SNP_SECRETS_SIZE_PAGES,
                 "underhill-snp-secrets-page",
                 PageAcceptance::SecretsPage,
@@ -552,28 +573,37 @@ impl<'a> X64Layout<'a> {
             )?;
             let cpuid = snp_cpuid::create_snp_cpuid_page();
             importer.import_pages(
-                reserved_page + paravisor_layout::PARAVISOR_RESERVED_VTL2_SNP_CPUID_PAGE_INDEX,
+                reserved_page
+                    .wrapping_add(paravisor_layout::PARAVISOR_RESERVED_VTL2_SNP_CPUID_PAGE_INDEX),
                 1,
                 "underhill-snp-cpuid-page",
                 PageAcceptance::CpuidPage,
                 cpuid.as_bytes(),
             )?;
             importer.import_pages(
-                reserved_page + paravisor_layout::PARAVISOR_RESERVED_VTL2_SNP_CPUID_PAGE_INDEX + 1,
+                reserved_page
+                    .wrapping_add(paravisor_layout::PARAVISOR_RESERVED_VTL2_SNP_CPUID_PAGE_INDEX)
+                    .wrapping_add(1),
                 1,
                 "underhill-snp-cpuid-extended-state-page",
                 PageAcceptance::CpuidExtendedStatePage,
                 &[],
             )?;
             importer.set_vp_context_page(
-                reserved_page + paravisor_layout::PARAVISOR_RESERVED_VTL2_SNP_VMSA_PAGE_INDEX,
+                reserved_page
+                    .wrapping_add(paravisor_layout::PARAVISOR_RESERVED_VTL2_SNP_VMSA_PAGE_INDEX),
             )?;
         }
         // Step 36.
         self.vtl0.import(importer)?;
         // Steps 37-38.
-        let vtl2 = structs::measured_vtl2_config(self.isolation.shared_gpa_boundary_bits.unwrap_or(0));
-        crate::layout::import_vtl2_config(importer, self.parameter_region / PAGE_SIZE, vtl2.as_bytes())
+        let vtl2 =
+            structs::measured_vtl2_config(self.isolation.shared_gpa_boundary_bits.unwrap_or(0));
+        crate::layout::import_vtl2_config(
+            importer,
+            self.parameter_region / PAGE_SIZE,
+            vtl2.as_bytes(),
+        )
     }
 
     /// The boot processor's registers (step 33), in import order.

@@ -1,0 +1,76 @@
+//! `paravisor`: the command-line tool of the paravisor loader workspace.
+//!
+//! ```text
+//! paravisor summary MANIFEST [-o FILE]   image summary JSON (formats.md §2)
+//! paravisor layout MANIFEST              human-readable map of the image
+//! paravisor demo                         load built-in images, print the map
+//! ```
+//!
+//! Each subcommand is one module with a `run(args) -> Outcome` function and
+//! one arm in [`dispatch`]. Argument parsing is deliberately tiny (no
+//! dependencies): see [`args`].
+
+mod args;
+mod demo;
+mod files;
+mod layout;
+mod summary;
+
+use std::process::ExitCode;
+
+/// What a subcommand returns: the process exit status. Messages are printed
+/// by the subcommand itself.
+pub(crate) type Outcome = ExitCode;
+
+/// Exit status: success.
+pub(crate) const EXIT_OK: u8 = 0;
+/// Exit status: an input (manifest, file) cannot be read or parsed, or the
+/// command line is wrong.
+pub(crate) const EXIT_USAGE: u8 = 1;
+/// Exit status: the loader returned an error (the summary is still written).
+pub(crate) const EXIT_LOAD_FAILED: u8 = 2;
+
+const USAGE: &str = "\
+usage: paravisor <command> [arguments]
+
+commands:
+  summary MANIFEST [-o FILE]  run the loader for a load manifest and write the
+                              image summary JSON (stdout or FILE). Exit 0 when
+                              the load succeeded, 2 when the loader returned an
+                              error (summary has ok: false), 1 when the manifest
+                              or an input file cannot be read.
+  layout MANIFEST             print a map of the image: regions in address
+                              order with gaps, registers, parameter areas,
+                              shim parameters.
+  demo                        build small kernel and shim images in memory,
+                              load them (x86-64, no isolation, 64 MiB) and
+                              print their layout.
+  help                        this text.
+";
+
+/// Prints a usage error and returns the usage exit status.
+pub(crate) fn usage_error(message: &str) -> Outcome {
+    eprintln!("paravisor: {message}\n\n{USAGE}");
+    ExitCode::from(EXIT_USAGE)
+}
+
+fn dispatch(command: &str, rest: &[String]) -> Outcome {
+    match command {
+        "summary" => summary::run(rest),
+        "layout" => layout::run(rest),
+        "demo" => demo::run(rest),
+        "help" | "-h" | "--help" => {
+            print!("{USAGE}");
+            ExitCode::from(EXIT_OK)
+        }
+        other => usage_error(&format!("unknown command `{other}`")),
+    }
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    match argv.split_first() {
+        Some((command, rest)) => dispatch(command, rest),
+        None => usage_error("no command given"),
+    }
+}
