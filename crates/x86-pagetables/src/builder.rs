@@ -27,6 +27,8 @@ use zerocopy::FromBytes;
 use zerocopy::Immutable;
 use zerocopy::IntoBytes;
 use zerocopy::KnownLayout;
+use zerocopy::LittleEndian;
+use zerocopy::U64;
 
 /// Bytes in one table.
 pub const TABLE_SIZE: usize = 4096;
@@ -472,13 +474,22 @@ impl Writer<'_> {
         step: u64,
         flags: u64,
     ) -> Result<(), PageTableError> {
-        let run = self.entries(table, index, count)?;
+        let too_small = self.too_small();
+        let entries = <[U64<LittleEndian>]>::mut_from_bytes(self.entries(table, index, count)?)
+            .map_err(|_| too_small)?;
+        // The original's "entry must not be present" assert. Validation
+        // already rules it out (ranges are disjoint); checked once per run,
+        // without an early exit, so it vectorises.
+        if entries.iter().fold(0u64, |acc, e| acc | e.get()) != 0 {
+            let first = entries.iter().position(|e| e.get() != 0).unwrap_or(0);
+            let offset = (first as u64).saturating_mul(step);
+            return Err(PageTableError::AlreadyMapped {
+                va: va.saturating_add(offset),
+            });
+        }
         let mut address = va;
-        for slot in run.chunks_exact_mut(8) {
-            if slot.iter().any(|b| *b != 0) {
-                return Err(PageTableError::AlreadyMapped { va: address });
-            }
-            slot.copy_from_slice(&(address | flags).to_le_bytes());
+        for e in entries {
+            *e = U64::new(address | flags);
             // Ranges end at or below 2^48: no overflow.
             address = address.wrapping_add(step);
         }

@@ -164,13 +164,12 @@ fn expected_regions(case: &Case) -> Vec<MappedRegion> {
     ranges.sort();
     let mut out: Vec<MappedRegion> = Vec::new();
     for (start, end, writable, executable) in ranges {
-        if let Some(last) = out.last_mut() {
-            if last.va + last.size == start
-                && (last.writable, last.executable) == (writable, executable)
-            {
-                last.size += end - start;
-                continue;
-            }
+        if let Some(last) = out.last_mut()
+            && last.va + last.size == start
+            && (last.writable, last.executable) == (writable, executable)
+        {
+            last.size += end - start;
+            continue;
         }
         out.push(MappedRegion {
             va: start,
