@@ -160,7 +160,9 @@ impl QemuImporter {
     /// The single import with `tag`.
     fn import_mut(&mut self, tag: &str) -> &mut Import {
         let mut found = self.imports.iter_mut().filter(|i| i.tag == tag);
-        let import = found.next().unwrap_or_else(|| panic!("no import tagged {tag}"));
+        let import = found
+            .next()
+            .unwrap_or_else(|| panic!("no import tagged {tag}"));
         assert!(found.next().is_none(), "several imports tagged {tag}");
         import
     }
@@ -199,7 +201,10 @@ impl ImportPages for QemuImporter {
         data: &[u8],
     ) -> Result<(), String> {
         if data.len() as u64 > page_count * PAGE {
-            return Err(format!("{tag}: {} bytes for {page_count} pages", data.len()));
+            return Err(format!(
+                "{tag}: {} bytes for {page_count} pages",
+                data.len()
+            ));
         }
         // The loaders may split one import into adjacent calls with the same
         // tag; join them so each tag is one record.
@@ -280,7 +285,9 @@ impl ParavisorImporter<Aarch64Register> for QemuImporter {
     }
 
     fn set_vp_context_page(&mut self, page_base: u64) -> Result<(), String> {
-        Err(format!("unexpected VP context page {page_base:#x} on AArch64"))
+        Err(format!(
+            "unexpected VP context page {page_base:#x} on AArch64"
+        ))
     }
 
     fn relocation_region(&mut self, _region: RelocationRegion) -> Result<(), String> {
@@ -402,16 +409,21 @@ fn boot(case: &Case, importer: &QemuImporter) -> RunOutcome {
 
 /// Lines `CHECK <name> <verdict>` in the console output.
 fn verdict(console: &str, name: &str) -> Option<&'static str> {
-    console.lines().find_map(|line| match line.strip_prefix("CHECK ") {
-        Some(rest) if rest == format!("{name} OK") => Some("OK"),
-        Some(rest) if rest == format!("{name} FAIL") => Some("FAIL"),
-        _ => None,
-    })
+    console
+        .lines()
+        .find_map(|line| match line.strip_prefix("CHECK ") {
+            Some(rest) if rest == format!("{name} OK") => Some("OK"),
+            Some(rest) if rest == format!("{name} FAIL") => Some("FAIL"),
+            _ => None,
+        })
 }
 
 fn info(console: &str, name: &str) -> Option<u64> {
     console.lines().find_map(|line| {
-        let value = line.strip_prefix("INFO ")?.strip_prefix(name)?.strip_prefix(" 0x")?;
+        let value = line
+            .strip_prefix("INFO ")?
+            .strip_prefix(name)?
+            .strip_prefix(" 0x")?;
         u64::from_str_radix(value, 16).ok()
     })
 }
@@ -435,17 +447,39 @@ fn boot_and_require_all(case: &Case) {
             outcome.qemu_stderr
         );
     }
-    assert!(console.lines().any(|l| l == KERNEL_LINE), "{}: kernel not reached", case.name);
+    assert!(
+        console.lines().any(|l| l == KERNEL_LINE),
+        "{}: kernel not reached",
+        case.name
+    );
     assert_eq!(info(&console, "failed_checks"), Some(0), "{}", case.name);
-    assert!(!console.contains("EXCEPTION"), "{}: exception:\n{console}", case.name);
+    assert!(
+        !console.contains("EXCEPTION"),
+        "{}: exception:\n{console}",
+        case.name
+    );
     assert_eq!(outcome.exit, ExitReason::Exited(0), "{}", case.name);
 
     // What the shim saw is what the test asked for.
     let cmdline = format!("CMDLINE [{}]", case.command_line.text());
-    assert!(console.lines().any(|l| l == cmdline), "{}: expected {cmdline}", case.name);
+    assert!(
+        console.lines().any(|l| l == cmdline),
+        "{}: expected {cmdline}",
+        case.name
+    );
     let initrd_len = case.initrd.as_ref().map_or(0, Vec::len) as u64;
-    assert_eq!(info(&console, "initrd_size"), Some(initrd_len), "{}", case.name);
-    assert_eq!(info(&console, "vtl2_start"), Some(case.memory_base), "{}", case.name);
+    assert_eq!(
+        info(&console, "initrd_size"),
+        Some(initrd_len),
+        "{}",
+        case.name
+    );
+    assert_eq!(
+        info(&console, "vtl2_start"),
+        Some(case.memory_base),
+        "{}",
+        case.name
+    );
     assert_eq!(
         info(&console, "vtl2_end"),
         Some(case.memory_base + case.memory_pages * PAGE),
@@ -458,9 +492,19 @@ fn boot_and_require_all(case: &Case) {
         Vtl0::Uefi => 1,
         Vtl0::Linux => 0,
     };
-    assert_eq!(info(&console, "vtl0_supported"), Some(supported), "{}", case.name);
+    assert_eq!(
+        info(&console, "vtl0_supported"),
+        Some(supported),
+        "{}",
+        case.name
+    );
     // The kernel runs at VTL2 start + 2 MiB (text_offset 0).
-    assert_eq!(info(&console, "kernel_entry"), Some(case.memory_base + 0x20_0000), "{}", case.name);
+    assert_eq!(
+        info(&console, "kernel_entry"),
+        Some(case.memory_base + 0x20_0000),
+        "{}",
+        case.name
+    );
 }
 
 #[test]
@@ -510,7 +554,11 @@ fn boot_broken(case: &Case, corrupt: impl FnOnce(&mut QemuImporter)) -> Option<S
     corrupt(&mut importer);
     let outcome = boot(case, &importer);
     let console = outcome.console_text();
-    assert!(console.lines().any(|l| l == KERNEL_LINE), "{}: kernel not reached", case.name);
+    assert!(
+        console.lines().any(|l| l == KERNEL_LINE),
+        "{}: kernel not reached",
+        case.name
+    );
     Some(console)
 }
 
@@ -534,9 +582,20 @@ fn cleared_descriptor_fails_the_identity_checks() {
         return;
     };
     assert_eq!(verdict(&console, "identity-map"), Some("FAIL"), "{console}");
-    assert_eq!(verdict(&console, "identity-map-at"), Some("FAIL"), "{console}");
-    assert_eq!(info(&console, "not_identity_mapped"), Some(last), "{console}");
-    for name in SHIM_CHECKS.iter().filter(|n| !n.starts_with("identity-map")) {
+    assert_eq!(
+        verdict(&console, "identity-map-at"),
+        Some("FAIL"),
+        "{console}"
+    );
+    assert_eq!(
+        info(&console, "not_identity_mapped"),
+        Some(last),
+        "{console}"
+    );
+    for name in SHIM_CHECKS
+        .iter()
+        .filter(|n| !n.starts_with("identity-map"))
+    {
         assert_eq!(verdict(&console, name), Some("OK"), "{name}: {console}");
     }
     assert_eq!(info(&console, "failed_checks"), Some(2), "{console}");
@@ -567,7 +626,11 @@ fn wrong_vtl0_magic_fails_the_vtl0_check() {
     }) else {
         return;
     };
-    assert_eq!(verdict(&console, "vtl0-measured-config"), Some("FAIL"), "{console}");
+    assert_eq!(
+        verdict(&console, "vtl0-measured-config"),
+        Some("FAIL"),
+        "{console}"
+    );
     assert_eq!(info(&console, "failed_checks"), Some(1), "{console}");
 }
 
@@ -586,5 +649,8 @@ fn embedded_reset_stub_matches_its_source() {
         artifacts.reset_stub[code.len()..].iter().all(|&b| b == 0),
         "reset-stub.s has code the runner does not embed"
     );
-    assert_eq!(artifacts.reset_stub.len(), paravisor_qemu::RESET_STUB_REGS_OFFSET + 64);
+    assert_eq!(
+        artifacts.reset_stub.len(),
+        paravisor_qemu::RESET_STUB_REGS_OFFSET + 64
+    );
 }
