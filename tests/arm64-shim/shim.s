@@ -809,6 +809,8 @@ exception:
         adr     x1, __stack_top                 // fresh stack
         mov     sp, x1
         adr     x0, s_exception
+        bl      puts
+        adr     x0, s_vector
         mov     x1, x15
         bl      info_hex
         adr     x0, s_esr
@@ -836,7 +838,8 @@ s_initrd_size:  .asciz  "initrd_size"
 s_vtl0_supported: .asciz "vtl0_supported"
 s_failed:       .asciz  "failed_checks"
 s_jump:         .asciz  "kernel_entry"
-s_exception:    .asciz  "EXCEPTION vector"
+s_exception:    .asciz  "EXCEPTION: the shim took an exception\n"
+s_vector:       .asciz  "vector"
 s_esr:          .asciz  "esr_el1"
 s_elr:          .asciz  "elr_el1"
 s_far:          .asciz  "far_el1"

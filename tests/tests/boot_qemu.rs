@@ -144,10 +144,10 @@ struct QemuImporter {
 }
 
 impl QemuImporter {
-    fn new() -> Self {
+    fn new(isolation_type: IsolationType) -> Self {
         Self {
             isolation: IsolationConfig {
-                isolation_type: IsolationType::None,
+                isolation_type,
                 paravisor_present: true,
                 shared_gpa_boundary_bits: None,
             },
@@ -323,6 +323,7 @@ struct Case {
     command_line: CommandLine<'static>,
     memory_base: u64,
     memory_pages: u64,
+    isolation: IsolationType,
 }
 
 impl Case {
@@ -334,6 +335,7 @@ impl Case {
             command_line: CommandLine::Static("console=ttyAMA0 panic=-1"),
             memory_base: VTL2_BASE,
             memory_pages: VTL2_PAGES,
+            isolation: IsolationType::None,
         }
     }
 }
@@ -387,7 +389,7 @@ fn load(case: &Case, artifacts: &Artifacts) -> QemuImporter {
         memory_page_count: case.memory_pages,
         vtl0,
     };
-    let mut importer = QemuImporter::new();
+    let mut importer = QemuImporter::new(case.isolation);
     let mut tables = vec![0u8; 15 * PAGE as usize];
     paravisor_loader::load_openhcl_arm64(&mut importer, &inputs, &mut tables)
         .unwrap_or_else(|e| panic!("{}: load failed: {e}", case.name));
@@ -534,6 +536,16 @@ fn boots_linux_with_initrd() {
     boot_and_require_all(&case);
 }
 
+/// VBS isolation: the same image as no isolation on AArch64
+/// (supported_isolation_type 1 either way, abi.md §2.1).
+#[test]
+fn boots_vbs_uefi_with_initrd() {
+    let mut case = Case::new("vbs-uefi-initrd", Vtl0::Uefi);
+    case.isolation = IsolationType::Vbs;
+    case.initrd = Some(initrd_bytes(0x2_0001));
+    boot_and_require_all(&case);
+}
+
 /// VTL2 memory from 2 MiB below 2 GiB to 2 MiB above 3 GiB: a 2 MiB block,
 /// a 1 GiB block and another level-2 table (algorithms.md §5, second
 /// example), walked by the shim.
@@ -632,6 +644,39 @@ fn wrong_vtl0_magic_fails_the_vtl0_check() {
         "{console}"
     );
     assert_eq!(info(&console, "failed_checks"), Some(1), "{console}");
+}
+
+/// A fault in the shim is reported, not hidden: a command-line offset
+/// 1 GiB past VTL2 memory fails `param-offsets`, and reading the command
+/// line there takes a data abort, which the shim's vectors report before
+/// exiting with status 3.
+#[test]
+fn a_data_abort_is_reported() {
+    let case = Case::new("broken-cmdline-offset", Vtl0::Uefi);
+    let Some(artifacts) = setup(case.name) else {
+        return;
+    };
+    let mut importer = load(&case, artifacts);
+    // cmdline_offset: i64 at byte 8 of ShimParamsRaw (abi.md §2).
+    let params = &mut importer.import_mut("underhill-shim-params").data;
+    let offset = i64::from_le_bytes(params[8..16].try_into().unwrap()) + 0x4000_0000;
+    params[8..16].copy_from_slice(&offset.to_le_bytes());
+    let outcome = boot(&case, &importer);
+    let console = outcome.console_text();
+    assert_eq!(
+        verdict(&console, "param-offsets"),
+        Some("FAIL"),
+        "{console}"
+    );
+    let esr = info(&console, "esr_el1").unwrap_or_else(|| panic!("no exception report: {console}"));
+    // ESR_EL1.EC = 0x25: data abort taken without a change in exception level.
+    assert_eq!(esr >> 26, 0x25, "{console}");
+    assert!(
+        console.lines().any(|l| l.starts_with("EXCEPTION")),
+        "{console}"
+    );
+    assert!(!console.contains(KERNEL_LINE), "{console}");
+    assert_eq!(outcome.exit, ExitReason::Exited(3), "{console}");
 }
 
 /// The runner's embedded reset stub is the assembled `reset-stub.s`.
