@@ -40,12 +40,19 @@ use vp_regs::x86_64::X86Register as VpX86;
 /// call (`spec/igvm.md` §5.1), while `elf-static-loader` passes an ELF
 /// segment that starts inside a page as two calls (the first page, then the
 /// rest; its import contract allows this). To give the original's
-/// descriptors, the importer holds back a one-page import and joins the next
-/// call to it when that call is exactly the rest of such a split: same tag
-/// and acceptance, the next pages, the first page starting with the
-/// segment's zero lead-in, and either a full first page followed by more
-/// file bytes or a partial first page followed by no bytes (see
-/// [`IgvmImporter::is_split_rest`]).
+/// descriptors, the importer holds back a one-page ELF import and joins the
+/// next call to it when that call looks exactly like the rest of such a
+/// split: same ELF tag ([`ELF_IMPORT_TAGS`]) and acceptance, the next pages,
+/// the first page starting with the segment's zero lead-in, and either a
+/// full first page (more file bytes may follow) or a partial first page
+/// followed by no bytes (see [`IgvmImporter::is_split_rest`]).
+///
+/// The calls alone cannot tell such a split from two ELF segments of one
+/// file where the first fills one page from inside it up to its end (or
+/// ends inside it and the next one has no file bytes): those would be joined
+/// into one descriptor. The file is still correct (the descriptors cover the
+/// same pages; measurements do not change); only the imported-regions page
+/// then differs from igvmfilegen's.
 #[derive(Debug, Clone)]
 pub struct IgvmImporter {
     /// The guest state.
@@ -53,6 +60,11 @@ pub struct IgvmImporter {
     /// A one-page import held back until the next call.
     pending: Option<PendingImport>,
 }
+
+/// Tags of the static-ELF imports (`algorithms.md` §7), the only imports
+/// `elf-static-loader` may split.
+pub const ELF_IMPORT_TAGS: [&str; 3] =
+    ["underhill-kernel", "underhill-boot-shim", "sidecar-kernel"];
 
 /// A one-page import not yet handed to the guest.
 #[derive(Debug, Clone)]
@@ -99,9 +111,10 @@ impl IgvmImporter {
         let full = first_data.len() == 4096;
         first_page.checked_add(1) == Some(page_base)
             && first_tag == tag
+            && ELF_IMPORT_TAGS.contains(&tag)
             && first_acceptance == acceptance
             && first_data.first() == Some(&0)
-            && full != data.is_empty()
+            && (full || data.is_empty())
     }
 
     /// What the importer reports to the loader (`spec/igvm.md` §3.3).
@@ -161,7 +174,11 @@ impl ImportPages for IgvmImporter {
             self.guest
                 .import_pages(p.page_base, 1, p.tag, p.acceptance, &p.data)?;
         }
-        if page_count == 1 && data.len() <= 4096 && data.first() == Some(&0) {
+        if page_count == 1
+            && data.len() <= 4096
+            && data.first() == Some(&0)
+            && ELF_IMPORT_TAGS.contains(&tag)
+        {
             self.pending = Some(PendingImport {
                 page_base,
                 tag,
@@ -484,4 +501,117 @@ pub fn build_from_config(config_path: &Path) -> Result<IgvmBuild, IgvmError> {
         .map(|(i, g)| build_guest(i, g.settings, &g.load_manifest))
         .collect::<Result<Vec<_>, _>>()?;
     assemble(config.arch, guests)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One ELF segment: gap pages before it, in-page offset, file bytes,
+    /// extra memory bytes.
+    type Segment = (u64, u64, usize, u64);
+
+    fn settings() -> GuestSettings {
+        GuestSettings {
+            arch: GuestArch::X64,
+            isolation: GuestIsolation::Vbs {
+                enable_debug: false,
+            },
+            max_vtl: 2,
+            guest_svn: 1,
+        }
+    }
+
+    /// (page_base, page_count, data) of each segment as the original's one
+    /// call (algorithms.md §2 step 10): `offset` zero bytes then the file
+    /// bytes.
+    fn original_calls(segments: &[Segment]) -> Vec<(u64, u64, Vec<u8>, usize)> {
+        let mut page = 0x100u64;
+        let mut out = Vec::new();
+        for (i, (gap, offset, filesz, extra)) in segments.iter().enumerate() {
+            page += gap;
+            let file: Vec<u8> = (0..*filesz).map(|k| (k as u8) | 1).collect();
+            let memsz = *filesz as u64 + extra;
+            let count = (offset + memsz).div_ceil(4096);
+            if count == 0 {
+                continue;
+            }
+            let mut data = vec![0u8; *offset as usize];
+            data.extend_from_slice(&file);
+            out.push((page, count, data, i));
+            page += count;
+        }
+        out
+    }
+
+    /// The calls `elf-static-loader` makes for the same segments: a segment
+    /// that starts inside a page and has file bytes becomes the first page
+    /// and the rest.
+    fn split_calls(segments: &[Segment]) -> Vec<(u64, u64, Vec<u8>)> {
+        let mut out = Vec::new();
+        for (page, count, data, i) in original_calls(segments) {
+            let offset = segments[i].1 as usize;
+            let file = &data[offset..];
+            if offset == 0 || file.is_empty() {
+                out.push((page, count, file.to_vec()));
+                continue;
+            }
+            let head = file.len().min(4096 - offset);
+            out.push((page, 1, data[..offset + head].to_vec()));
+            if count > 1 {
+                out.push((page + 1, count - 1, file[head..].to_vec()));
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn rejoined_split_imports_give_the_original_calls_descriptors(
+            segments in proptest::collection::vec(
+                (1u64..3, prop_oneof![Just(0u64), 1u64..4096], 0usize..9000, 0u64..9000),
+                1..6,
+            )
+        ) {
+            let tag = "underhill-kernel";
+            let mut original = GuestBuilder::new(settings()).unwrap();
+            for (page, count, data, _) in original_calls(&segments) {
+                original.import_pages(page, count, tag, PageAcceptance::Exclusive, &data).unwrap();
+            }
+            original.set_imported_regions_config_page(0x10);
+            let expected = original.finish().unwrap();
+
+            let mut split = IgvmImporter::new(settings()).unwrap();
+            for (page, count, data) in split_calls(&segments) {
+                split.import_pages(page, count, tag, PageAcceptance::Exclusive, &data).unwrap();
+            }
+            ParavisorImporter::<VpX86>::set_imported_regions_config_page(&mut split, 0x10);
+            let got = split.finish().unwrap();
+            prop_assert!(got.directives == expected.directives, "directives differ for {:?}", segments);
+        }
+
+        #[test]
+        fn imports_of_other_tags_are_never_joined(
+            first in proptest::collection::vec(0u8..2, 1..4096),
+            rest in proptest::collection::vec(any::<u8>(), 0..8192),
+        ) {
+            let mut importer = IgvmImporter::new(settings()).unwrap();
+            let mut first = first;
+            first[0] = 0;
+            importer.import_pages(0x100, 1, "underhill-gdt", PageAcceptance::Exclusive, &first).unwrap();
+            importer.import_pages(0x101, 2, "underhill-gdt", PageAcceptance::Exclusive, &rest).unwrap();
+            ParavisorImporter::<VpX86>::set_imported_regions_config_page(&mut importer, 0x10);
+            let out = importer.finish().unwrap();
+            let Some(igvm::IgvmDirectiveHeader::PageData { data, .. }) = out.directives.last() else {
+                panic!("no imported-regions page");
+            };
+            // Hash, then descriptors {0x10,1}, {0x100,1}, {0x101,2}.
+            let count = |i: usize| {
+                data.get(48 + 24 * i + 8..48 + 24 * i + 16)
+                    .map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap()))
+            };
+            prop_assert_eq!((count(0), count(1), count(2), count(3)), (1, 1, 2, 0));
+        }
+    }
 }
