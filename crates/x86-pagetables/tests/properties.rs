@@ -305,9 +305,12 @@ proptest! {
 
     #[test]
     fn walker_never_panics_and_terminates_on_arbitrary_bytes(
-        tables in 1usize..=4,
+        tables in 1usize..=6,
         tail in 0usize..64,
-        raw in proptest::collection::vec((0u8..6, any::<u64>(), 0usize..4, any::<u16>()), 4 * 512 + 8),
+        raw in proptest::collection::vec((0u8..64, any::<u64>(), 0usize..6, any::<u16>()), 6 * 512 + 8),
+        density in 0u8..4,
+        noise in any::<bool>(),
+        layered in any::<bool>(),
         cr3_table in 0u64..5,
         cbit in proptest::option::of(prop_oneof![Just(51u8), Just(47u8), Just(12u8)]),
         vas in proptest::collection::vec(any::<u64>(), 8),
@@ -315,18 +318,33 @@ proptest! {
         let base = 0x7_0000_0000u64;
         let len = tables * 4096 + tail;
         let mut bytes = vec![0u8; len];
-        // Entries biased towards pointers into the tables, so the walk goes deep.
+        // Mostly empty entries; pointers into the given tables with random
+        // low bits (PS included), sometimes only to later tables ("layered",
+        // so walks reach leaves instead of loops); optionally random noise.
+        let pointer_threshold = 1u8 << density;
         for (i, chunk) in bytes.chunks_mut(8).enumerate() {
             let (kind, random, target, low) = raw[i % raw.len()];
-            let value = match kind {
-                0 | 1 => 0,
-                2 => random,
-                _ => (base + target as u64 * 4096) | u64::from(low & 0x1FF) | 1,
+            let table = i / 512;
+            let target = if layered && table + 1 < tables {
+                table + 1 + target % (tables - table - 1)
+            } else {
+                target % tables
+            };
+            let value = if noise && kind == 63 {
+                random
+            } else if kind < pointer_threshold {
+                // PS (bit 7) in one pointer of 8.
+                let ps = if low & 0x7000 == 0 { 0x80 } else { 0 };
+                (base + target as u64 * 4096) | u64::from(low & 0x17F) | ps | 1
+            } else {
+                0
             };
             let le = value.to_le_bytes();
             chunk.copy_from_slice(&le[..chunk.len()]);
         }
-        let walker = PageTableWalker::new(&bytes, base, base + cr3_table * 4096, cbit).unwrap();
+        // CR3 inside the tables, except one case in five.
+        let cr3 = base + if cr3_table == 4 { 4 * 4096 } else { (cr3_table % tables as u64) * 4096 };
+        let walker = PageTableWalker::new(&bytes, base, cr3, cbit).unwrap();
         let mut count = 0u64;
         for item in walker.mappings() {
             count += 1;
