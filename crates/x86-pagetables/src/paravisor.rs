@@ -76,8 +76,9 @@ impl IdentityMapConfig<'static> {
 /// 4 KiB page. The region is larger than [`crate::required_tables`]; the
 /// unused pages are imported as zeros.
 ///
-/// Only the original's fields count: the extensions (additional ranges,
-/// more than 512 GiB) are not covered by this formula.
+/// Only the original's fields count (`page_table_gpa` does not, so the
+/// region can be sized before it is placed): the extensions (additional
+/// ranges, more than 512 GiB) are not covered by this formula.
 pub fn paravisor_page_table_region_pages(
     config: &IdentityMapConfig<'_>,
 ) -> Result<u64, PageTableError> {

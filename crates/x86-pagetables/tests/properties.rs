@@ -343,7 +343,7 @@ proptest! {
             chunk.copy_from_slice(&le[..chunk.len()]);
         }
         // CR3 inside the tables, except one case in five.
-        let cr3 = base + if cr3_table == 4 { 4 * 4096 } else { (cr3_table % tables as u64) * 4096 };
+        let cr3 = base + if cr3_table == 4 { tables as u64 * 4096 } else { (cr3_table % tables as u64) * 4096 };
         let walker = PageTableWalker::new(&bytes, base, cr3, cbit).unwrap();
         let mut count = 0u64;
         for item in walker.mappings() {
