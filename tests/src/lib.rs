@@ -120,7 +120,11 @@ pub fn compare_summaries(golden: &Value, candidate: &Value) -> Vec<String> {
         }
         match (gv.and_then(Value::as_array), cv.and_then(Value::as_array)) {
             (Some(ga), Some(ca)) => {
-                out.push(format!("{k}: {} in golden, {} in candidate", ga.len(), ca.len()));
+                out.push(format!(
+                    "{k}: {} in golden, {} in candidate",
+                    ga.len(),
+                    ca.len()
+                ));
                 for item in ga.iter().filter(|i| !ca.contains(i)) {
                     out.push(format!("  only in golden:    {item}"));
                 }
@@ -229,7 +233,13 @@ impl ImportPages for RecordingImporter {
         acceptance: PageAcceptance,
         data: &[u8],
     ) -> Result<(), InjectedFailure> {
-        self.record(Call::ImportPages(page_base, page_count, tag, acceptance, data.len()))
+        self.record(Call::ImportPages(
+            page_base,
+            page_count,
+            tag,
+            acceptance,
+            data.len(),
+        ))
     }
 }
 
@@ -244,7 +254,11 @@ impl<R: paravisor_loader::summary::SummaryRegister> ParavisorImporter<R> for Rec
         page_count: u64,
         memory_type: StartupMemoryType,
     ) -> Result<(), InjectedFailure> {
-        self.record(Call::VerifyStartupMemory(page_base, page_count, memory_type))
+        self.record(Call::VerifyStartupMemory(
+            page_base,
+            page_count,
+            memory_type,
+        ))
     }
 
     fn create_parameter_area(
@@ -290,4 +304,89 @@ impl<R: paravisor_loader::summary::SummaryRegister> ParavisorImporter<R> for Rec
     fn set_imported_regions_config_page(&mut self, page_base: u64) {
         let _ = self.record(Call::ImportedRegionsPage(page_base));
     }
+}
+
+/// `EM_X86_64`.
+pub const EM_X86_64: u16 = 62;
+/// `EM_AARCH64`.
+pub const EM_AARCH64: u16 = 183;
+
+/// A minimal little-endian ELF64 (`ET_EXEC`) with entry `entry` and one
+/// `PT_LOAD` per `(p_paddr, p_memsz, file bytes)`.
+pub fn elf64(machine: u16, entry: u64, segments: &[(u64, u64, &[u8])]) -> Vec<u8> {
+    let phnum = segments.len() as u64;
+    let mut data_offset = 64 + 56 * phnum;
+    let mut f = Vec::new();
+    f.extend_from_slice(&[0x7F, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    f.extend_from_slice(&2u16.to_le_bytes());
+    f.extend_from_slice(&machine.to_le_bytes());
+    f.extend_from_slice(&1u32.to_le_bytes());
+    f.extend_from_slice(&entry.to_le_bytes());
+    f.extend_from_slice(&(if phnum == 0 { 0u64 } else { 64 }).to_le_bytes());
+    f.extend_from_slice(&0u64.to_le_bytes());
+    f.extend_from_slice(&0u32.to_le_bytes());
+    f.extend_from_slice(&64u16.to_le_bytes());
+    f.extend_from_slice(&56u16.to_le_bytes());
+    f.extend_from_slice(&(phnum as u16).to_le_bytes());
+    f.extend_from_slice(&64u16.to_le_bytes());
+    f.extend_from_slice(&0u16.to_le_bytes());
+    f.extend_from_slice(&0u16.to_le_bytes());
+    for (paddr, memsz, bytes) in segments {
+        f.extend_from_slice(&1u32.to_le_bytes());
+        f.extend_from_slice(&7u32.to_le_bytes());
+        f.extend_from_slice(&data_offset.to_le_bytes());
+        f.extend_from_slice(&paddr.to_le_bytes());
+        f.extend_from_slice(&paddr.to_le_bytes());
+        f.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+        f.extend_from_slice(&memsz.to_le_bytes());
+        f.extend_from_slice(&0x1000u64.to_le_bytes());
+        data_offset += bytes.len() as u64;
+    }
+    for (_, _, bytes) in segments {
+        f.extend_from_slice(bytes);
+    }
+    f
+}
+
+/// A flat arm64 `Image`: 64-byte header (text offset, image size, flags
+/// little endian + 4 KiB pages + anywhere, magic "ARM\x64") and `body`.
+pub fn arm64_image(text_offset: u64, image_size: u64, body: &[u8]) -> Vec<u8> {
+    let mut f = vec![0u8; 64];
+    f[8..16].copy_from_slice(&text_offset.to_le_bytes());
+    f[16..24].copy_from_slice(&image_size.to_le_bytes());
+    f[24..32].copy_from_slice(&0xAu64.to_le_bytes());
+    f[56..60].copy_from_slice(b"ARM\x64");
+    f.extend_from_slice(body);
+    f
+}
+
+/// The worked example's kernel (spec/worked-example.md §1): one `PT_LOAD`
+/// at p_paddr 0x100_0000, p_memsz 0x20_0000, entry 0x100_0000.
+pub fn worked_example_kernel() -> Vec<u8> {
+    elf64(
+        EM_X86_64,
+        0x100_0000,
+        &[(0x100_0000, 0x20_0000, &[0xF4, 0xEB, 0xFD])],
+    )
+}
+
+/// The worked example's shim: one `PT_LOAD` at p_paddr 0, p_memsz 0x1_0000,
+/// entry 0x1000.
+pub fn worked_example_shim() -> Vec<u8> {
+    elf64(EM_X86_64, 0x1000, &[(0, 0x1_0000, &[0x90; 0x1100])])
+}
+
+/// Isolation `ty` with a paravisor present.
+pub fn isolation(ty: paravisor_loader::IsolationType, bits: Option<u8>) -> IsolationConfig {
+    IsolationConfig {
+        isolation_type: ty,
+        paravisor_present: true,
+        shared_gpa_boundary_bits: bits,
+    }
+}
+
+/// Reads a golden fixture.
+pub fn fixture(name: &str) -> Vec<u8> {
+    let p = workspace_root().join("tests/golden/fixtures").join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
