@@ -185,6 +185,7 @@ impl<'a> Arm64TableSpace<'a> {
             self.apply_level(
                 0,
                 0,
+                false,
                 chunk.virt,
                 chunk.virt_last,
                 chunk.phys,
@@ -198,17 +199,22 @@ impl<'a> Arm64TableSpace<'a> {
     /// Writes the entries of the level-`level` table at byte offset `table`
     /// that translate `first..=last`, mapping `first` to `phys`; leaves are
     /// at level `leaf`. Allocates missing tables in ascending-VA order.
+    /// `fresh`: the table was taken by this `map_range`.
     #[expect(clippy::too_many_arguments, reason = "one walk state, kept flat")]
     fn apply_level(
         &mut self,
         level: u8,
         table: usize,
+        fresh: bool,
         first: u64,
         last: u64,
         phys: u64,
         leaf: u8,
         attributes: Arm64MappingAttributes,
     ) -> Result<(), Arm64PageTableError> {
+        if level == leaf {
+            return self.write_leaves(table, fresh, first, last, phys, level, attributes);
+        }
         let span_mask = entry_span_mask(level);
         let mut va = first;
         loop {
@@ -216,41 +222,83 @@ impl<'a> Arm64TableSpace<'a> {
             let pa = offset_address(phys, first, va);
             let entry = entry_offset(table, level_index(va, level));
             let descriptor = self.read(entry)?;
-            let valid = descriptor & DESCRIPTOR_VALID != 0;
-            if level == leaf {
-                if valid {
-                    return Err(Arm64PageTableError::AlreadyMapped { va, level });
-                }
-                self.write(entry, leaf_descriptor(pa, level, attributes))?;
-            } else {
-                let child = if !valid {
-                    let (offset, gpa) = self.allocate()?;
-                    self.write(entry, table_descriptor(gpa))?;
-                    offset
-                } else if descriptor & DESCRIPTOR_TABLE_OR_PAGE != 0 {
-                    TableView {
-                        bytes: self.tables(),
-                        gpa: self.page_table_gpa,
-                    }
-                    .child(descriptor, next_level(level))?
-                } else {
-                    return Err(Arm64PageTableError::AlreadyMapped { va, level });
+            let (child, child_fresh) = if descriptor & DESCRIPTOR_VALID == 0 {
+                let (offset, gpa) = self.allocate()?;
+                self.write(entry, table_descriptor(gpa))?;
+                (offset, true)
+            } else if descriptor & DESCRIPTOR_TABLE_OR_PAGE != 0 {
+                let view = TableView {
+                    bytes: self.tables(),
+                    gpa: self.page_table_gpa,
                 };
-                self.apply_level(
-                    next_level(level),
-                    child,
-                    va,
-                    entry_last,
-                    pa,
-                    leaf,
-                    attributes,
-                )?;
-            }
+                (view.child(descriptor, next_level(level))?, false)
+            } else {
+                return Err(Arm64PageTableError::AlreadyMapped { va, level });
+            };
+            self.apply_level(
+                next_level(level),
+                child,
+                child_fresh,
+                va,
+                entry_last,
+                pa,
+                leaf,
+                attributes,
+            )?;
             if entry_last >= last {
                 return Ok(());
             }
             va = entry_last.wrapping_add(1);
         }
+    }
+
+    /// Writes the level-`level` leaf descriptors of the table at byte offset
+    /// `table` for `first..=last` (whole entries of one table), mapping
+    /// `first` to `phys`. Entries of an existing table are checked again
+    /// for overlaps; a `fresh` table (taken by this call, all zero) is not
+    /// read, which keeps the loop free of loads from just-zeroed memory.
+    #[expect(clippy::too_many_arguments, reason = "one walk state, kept flat")]
+    fn write_leaves(
+        &mut self,
+        table: usize,
+        fresh: bool,
+        first: u64,
+        last: u64,
+        phys: u64,
+        level: u8,
+        attributes: Arm64MappingAttributes,
+    ) -> Result<(), Arm64PageTableError> {
+        let shift = level_shift(level);
+        let step = 1u64 << shift;
+        // At most 511: `first..=last` lies within one table.
+        let count = (last.wrapping_sub(first) >> shift) as usize;
+        let start = entry_offset(table, level_index(first, level));
+        let error = self.corrupt(start);
+        let end = count
+            .checked_add(1)
+            .and_then(|count| count.checked_mul(8))
+            .and_then(|len| start.checked_add(len))
+            .ok_or(error)?;
+        let slots = self
+            .buffer
+            .get_mut(..self.used)
+            .and_then(|used| used.get_mut(start..end))
+            .ok_or(error)?;
+        let template = leaf_descriptor(0, level, attributes);
+        let mut va = first;
+        let mut pa = phys;
+        for slot in slots.chunks_exact_mut(8) {
+            if !fresh {
+                let current = <[u8; 8]>::try_from(&*slot).map_err(|_| error)?;
+                if u64::from_le_bytes(current) & DESCRIPTOR_VALID != 0 {
+                    return Err(Arm64PageTableError::AlreadyMapped { va, level });
+                }
+            }
+            slot.copy_from_slice(&(template | (pa & OUTPUT_ADDRESS_MASK)).to_le_bytes());
+            va = va.wrapping_add(step);
+            pa = pa.wrapping_add(step);
+        }
+        Ok(())
     }
 
     /// Takes the next table from the bump pointer and zeroes it; returns its
