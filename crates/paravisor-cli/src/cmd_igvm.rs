@@ -48,11 +48,15 @@ pub(crate) fn run(args: &[String]) -> Outcome {
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    // A closed pipe ends the output; it is not an error.
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
     for path in &written {
-        println!("wrote {}", path.display());
+        let _ = writeln!(out, "wrote {}", path.display());
     }
     for m in &build.measurements {
-        println!(
+        let _ = writeln!(
+            out,
             "{}: {} (svn {}, debug {})",
             m.platform.digest_name(),
             m.digest_hex(),

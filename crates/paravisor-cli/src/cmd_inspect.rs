@@ -27,7 +27,9 @@ pub(crate) fn run(args: &[String]) -> Outcome {
     };
     match paravisor_igvm::inspect(&bytes) {
         Ok(report) => {
-            print!("{report}");
+            // A closed pipe (`| head`) ends the output; it is not an error.
+            use std::io::Write;
+            let _ = write!(std::io::stdout().lock(), "{report}");
             ExitCode::from(EXIT_OK)
         }
         Err(e) => {

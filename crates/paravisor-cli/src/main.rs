@@ -4,6 +4,8 @@
 //! paravisor summary MANIFEST [-o FILE]   image summary JSON (formats.md §2)
 //! paravisor layout MANIFEST              human-readable map of the image
 //! paravisor demo                         load built-in images, print the map
+//! paravisor igvm CONFIG -o OUT.igvm      IGVM file + measurement documents
+//! paravisor inspect FILE.igvm            dump an IGVM file, recompute measurements
 //! ```
 //!
 //! Each subcommand is one module with a `run(args) -> Outcome` function and
@@ -11,6 +13,8 @@
 //! dependencies): see [`args`].
 
 mod args;
+mod cmd_igvm;
+mod cmd_inspect;
 mod demo;
 mod files;
 mod layout;
@@ -45,6 +49,13 @@ commands:
   demo                        build small kernel and shim images in memory,
                               load them (x86-64, no isolation, 64 MiB) and
                               print their layout.
+  igvm CONFIG -o OUT.igvm     build an IGVM file from a build config
+                              (paravisor-igvm-config/1), write it with
+                              OUT-snp.json / OUT-tdx.json / OUT-vbs.json and
+                              print the launch measurements. Exit 0, 2 when a
+                              load or the file build fails, 1 on usage errors.
+  inspect FILE.igvm           print an IGVM file's headers and directives with
+                              the measurements recomputed from its bytes.
   help                        this text.
 ";
 
@@ -59,6 +70,8 @@ fn dispatch(command: &str, rest: &[String]) -> Outcome {
         "summary" => summary::run(rest),
         "layout" => layout::run(rest),
         "demo" => demo::run(rest),
+        "igvm" => cmd_igvm::run(rest),
+        "inspect" => cmd_inspect::run(rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             ExitCode::from(EXIT_OK)
