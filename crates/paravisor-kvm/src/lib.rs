@@ -17,6 +17,12 @@
 //!   a callback; reading the line-status register (0x3FD) says "transmitter
 //!   empty", so polling drivers work.
 //!
+//! Guest code must not rely on SSE arithmetic: on hosts whose KVM is the
+//! software PVM implementation (no VMX/SVM, as on these build machines),
+//! guest code that is not PVM-aware runs in KVM's instruction emulator,
+//! which reports SSE instructions such as `xorps` as an emulation failure
+//! ([`ExitReason::InternalError`] with sub-error 1).
+//!
 //! Used by the boot tests (`tests/tests/boot_kvm.rs`) and by `paravisor boot`.
 //! This is the only crate besides the test shim that uses `unsafe` (host
 //! memory mappings and the signal used to stop the vCPU), each block with a
@@ -56,10 +62,13 @@
     )
 )]
 
+mod importer;
 mod memory;
 mod registers;
 mod runner;
 
+pub use importer::BootImageImporter;
+pub use importer::ImportError;
 pub use memory::RamRange;
 pub use memory::merge_ranges;
 pub use registers::MSR_IA32_PAT;

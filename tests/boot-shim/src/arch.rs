@@ -5,7 +5,9 @@ use core::arch::asm;
 /// Writes one byte to an I/O port.
 pub fn outb(port: u16, value: u8) {
     // SAFETY: port output has no memory effects; the shim runs at CPL 0.
-    unsafe { asm!("out dx, al", in("dx") port, in("al") value, options(nomem, nostack, preserves_flags)) };
+    unsafe {
+        asm!("out dx, al", in("dx") port, in("al") value, options(nomem, nostack, preserves_flags))
+    };
 }
 
 /// Reads CR0.
@@ -27,14 +29,18 @@ pub fn cr3() -> u64 {
 /// Reloads CR3 with its own value, flushing non-global TLB entries.
 pub fn flush_tlb() {
     // SAFETY: rewriting CR3 with its current value keeps the same tables.
-    unsafe { asm!("mov rax, cr3", "mov cr3, rax", out("rax") _, options(nostack, preserves_flags)) };
+    unsafe {
+        asm!("mov rax, cr3", "mov cr3, rax", out("rax") _, options(nostack, preserves_flags))
+    };
 }
 
 /// Reads a model-specific register.
 pub fn rdmsr(msr: u32) -> u64 {
     let (lo, hi): (u32, u32);
     // SAFETY: the MSRs read (EFER, PAT) exist on every x86-64 processor.
-    unsafe { asm!("rdmsr", in("ecx") msr, out("eax") lo, out("edx") hi, options(nomem, nostack, preserves_flags)) };
+    unsafe {
+        asm!("rdmsr", in("ecx") msr, out("eax") lo, out("edx") hi, options(nomem, nostack, preserves_flags))
+    };
     u64::from(hi) << 32 | u64::from(lo)
 }
 

@@ -176,7 +176,10 @@ pub fn run(state: &EntryState) -> Outcome {
     } else {
         r.fail(
             "relocations",
-            format_args!("{} relocation records of unsupported type", state.unsupported_relocations),
+            format_args!(
+                "{} relocation records of unsupported type",
+                state.unsupported_relocations
+            ),
         );
     }
 
@@ -187,7 +190,11 @@ pub fn run(state: &EntryState) -> Outcome {
             "shim-params",
             format_args!("RSI {:#x} is not a page offset", state.params_offset),
         );
-        return Outcome { passed: r.passed, failed: r.failed, kernel_entry };
+        return Outcome {
+            passed: r.passed,
+            failed: r.failed,
+            kernel_entry,
+        };
     }
     // SAFETY: the loader imported the parameter page at this address (the
     // check that it lies inside VTL2 memory follows right after).
@@ -195,18 +202,35 @@ pub fn run(state: &EntryState) -> Outcome {
         Ok(p) => p,
         Err(e) => {
             r.fail("shim-params", format_args!("{}", e));
-            return Outcome { passed: r.passed, failed: r.failed, kernel_entry };
+            return Outcome {
+                passed: r.passed,
+                failed: r.failed,
+                kernel_entry,
+            };
         }
     };
     let Some(l) = layout(state, params) else {
-        r.fail("shim-params", format_args!("a region in the parameters wraps around"));
-        return Outcome { passed: r.passed, failed: r.failed, kernel_entry };
+        r.fail(
+            "shim-params",
+            format_args!("a region in the parameters wraps around"),
+        );
+        return Outcome {
+            passed: r.passed,
+            failed: r.failed,
+            kernel_entry,
+        };
     };
-    let params_range = Range { start: l.params_page, end: l.params_page + PAGE };
+    let params_range = Range {
+        start: l.params_page,
+        end: l.params_page + PAGE,
+    };
     if params_range.within(&l.memory) {
         r.ok(
             "shim-params",
-            format_args!("at {:#x} (base {:#x} + RSI {:#x}), VTL2 memory {}", l.params_page, l.base, state.params_offset, l.memory),
+            format_args!(
+                "at {:#x} (base {:#x} + RSI {:#x}), VTL2 memory {}",
+                l.params_page, l.base, state.params_offset, l.memory
+            ),
         );
     } else {
         r.fail(
@@ -237,13 +261,20 @@ pub fn run(state: &EntryState) -> Outcome {
             "vtl2-measured-config",
             "vtl0-measured-config",
         ] {
-            r.fail(name, format_args!("not checked: the layout or the identity map is wrong"));
+            r.fail(
+                name,
+                format_args!("not checked: the layout or the identity map is wrong"),
+            );
         }
     }
     if offsets_ok {
         kernel_entry = Some(l.kernel_entry);
     }
-    Outcome { passed: r.passed, failed: r.failed, kernel_entry }
+    Outcome {
+        passed: r.passed,
+        failed: r.failed,
+        kernel_entry,
+    }
 }
 
 fn check_isolation(r: &mut Report, l: &Layout) {
@@ -254,7 +285,10 @@ fn check_isolation(r: &mut Report, l: &Layout) {
         && p.bounce_buffer_start == 0
         && p.bounce_buffer_size == 0
     {
-        r.ok("isolation", format_args!("supported_isolation_type 1 (VBS), no bounce buffer"));
+        r.ok(
+            "isolation",
+            format_args!("supported_isolation_type 1 (VBS), no bounce buffer"),
+        );
     } else {
         r.fail(
             "isolation",
@@ -275,31 +309,96 @@ fn check_offsets(r: &mut Report, l: &Layout) -> bool {
     let pde_tables = x86_pagetables::calculate_pde_table_count(mem.start, mem.size()).unwrap_or(0);
     let expected_pt_size = (5 + 2 * pde_tables) * PAGE;
     // The initrd (or, without one, the GDT page) follows the shim.
-    let shim_end = if p.initrd_size != 0 { l.initrd.start } else { gdt };
+    let shim_end = if p.initrd_size != 0 {
+        l.initrd.start
+    } else {
+        gdt
+    };
     let checks: [(&str, bool); 20] = [
         ("memory start 2 MiB aligned", mem.start % MIB2 == 0),
-        ("memory size a non-zero multiple of 2 MiB", mem.size() != 0 && mem.size() % MIB2 == 0),
-        ("persisted region = first 2 MiB", l.persisted.start == mem.start && l.persisted.size() == PERSISTED_REGION_SIZE),
+        (
+            "memory size a non-zero multiple of 2 MiB",
+            mem.size() != 0 && mem.size() % MIB2 == 0,
+        ),
+        (
+            "persisted region = first 2 MiB",
+            l.persisted.start == mem.start && l.persisted.size() == PERSISTED_REGION_SIZE,
+        ),
         ("used_start = memory start", l.used.start == mem.start),
-        ("kernel entry after the persisted region", l.kernel_entry >= mem.start + PERSISTED_REGION_SIZE && l.kernel_entry < l.base),
+        (
+            "kernel entry after the persisted region",
+            l.kernel_entry >= mem.start + PERSISTED_REGION_SIZE && l.kernel_entry < l.base,
+        ),
         (
             "sidecar 2 MiB aligned, entry inside, before the shim",
-            p.sidecar_size == 0 || (l.sidecar.start % MIB2 == 0 && l.sidecar.within(&mem) && l.sidecar_entry >= l.sidecar.start && l.sidecar_entry < l.sidecar.end && l.sidecar.end <= l.base),
+            p.sidecar_size == 0
+                || (l.sidecar.start % MIB2 == 0
+                    && l.sidecar.within(&mem)
+                    && l.sidecar_entry >= l.sidecar.start
+                    && l.sidecar_entry < l.sidecar.end
+                    && l.sidecar.end <= l.base),
         ),
-        ("no sidecar: entry offset is 0 - base", p.sidecar_size != 0 || l.sidecar_entry == 0),
-        ("shim base page aligned after the kernel", l.base % PAGE == 0 && l.base > mem.start && l.base < shim_end),
-        ("initrd follows the shim and precedes the GDT", p.initrd_size == 0 || (l.initrd.within(&mem) && l.initrd.start > l.base && gdt - l.initrd.start == l.initrd.size().div_ceil(PAGE) * PAGE)),
-        ("GDT page, parameters, command line consecutive", l.cmdline == l.params_page + PAGE),
-        ("reserved region after the command line", l.reserved_region.start == l.cmdline + PAGE && l.reserved_region.size() == RESERVED_REGION_SIZE),
-        ("parameter region after the reserved region", l.parameter_region.start == l.reserved_region.end && l.parameter_region.size() == PARAMETER_REGION_SIZE),
-        ("log buffer after the parameter region", l.log_buffer.start == l.parameter_region.end && l.log_buffer.size() == LOG_BUFFER_SIZE),
-        ("heap after the log buffer", l.heap.start == l.log_buffer.end && l.heap.size() == HEAP_SIZE),
-        ("page tables after the heap", l.page_tables.start == l.heap.end),
-        ("page-table region 5 + 2 x PD tables", pde_tables != 0 && l.page_tables.size() == expected_pt_size),
-        ("used_end = end of the page tables", l.used.end == l.page_tables.end),
-        ("everything inside VTL2 memory", l.used.within(&mem) && l.page_tables.within(&mem) && params_inside(l)),
-        ("no initrd: offset 0 - base (or the GDT page for an empty one)", p.initrd_size != 0 || l.initrd.start == 0 || l.initrd.start == gdt),
-        ("persisted size field", p.persisted_state_region_size == PERSISTED_REGION_SIZE),
+        (
+            "no sidecar: entry offset is 0 - base",
+            p.sidecar_size != 0 || l.sidecar_entry == 0,
+        ),
+        (
+            "shim base page aligned after the kernel",
+            l.base % PAGE == 0 && l.base > mem.start && l.base < shim_end,
+        ),
+        (
+            "initrd follows the shim and precedes the GDT",
+            p.initrd_size == 0
+                || (l.initrd.within(&mem)
+                    && l.initrd.start > l.base
+                    && gdt - l.initrd.start == l.initrd.size().div_ceil(PAGE) * PAGE),
+        ),
+        (
+            "GDT page, parameters, command line consecutive",
+            l.cmdline == l.params_page + PAGE,
+        ),
+        (
+            "reserved region after the command line",
+            l.reserved_region.start == l.cmdline + PAGE
+                && l.reserved_region.size() == RESERVED_REGION_SIZE,
+        ),
+        (
+            "parameter region after the reserved region",
+            l.parameter_region.start == l.reserved_region.end
+                && l.parameter_region.size() == PARAMETER_REGION_SIZE,
+        ),
+        (
+            "log buffer after the parameter region",
+            l.log_buffer.start == l.parameter_region.end && l.log_buffer.size() == LOG_BUFFER_SIZE,
+        ),
+        (
+            "heap after the log buffer",
+            l.heap.start == l.log_buffer.end && l.heap.size() == HEAP_SIZE,
+        ),
+        (
+            "page tables after the heap",
+            l.page_tables.start == l.heap.end,
+        ),
+        (
+            "page-table region 5 + 2 x PD tables",
+            pde_tables != 0 && l.page_tables.size() == expected_pt_size,
+        ),
+        (
+            "used_end = end of the page tables",
+            l.used.end == l.page_tables.end,
+        ),
+        (
+            "everything inside VTL2 memory",
+            l.used.within(&mem) && l.page_tables.within(&mem) && params_inside(l),
+        ),
+        (
+            "no initrd: offset 0 - base (or the GDT page for an empty one)",
+            p.initrd_size != 0 || l.initrd.start == 0 || l.initrd.start == gdt,
+        ),
+        (
+            "persisted size field",
+            p.persisted_state_region_size == PERSISTED_REGION_SIZE,
+        ),
     ];
     match checks.iter().find(|(_, ok)| !ok) {
         None => {
@@ -327,10 +426,20 @@ fn check_offsets(r: &mut Report, l: &Layout) -> bool {
 }
 
 fn params_inside(l: &Layout) -> bool {
-    let page = Range { start: l.params_page, end: l.params_page.wrapping_add(PAGE) };
-    [page, l.parameter_region, l.reserved_region, l.log_buffer, l.heap, l.persisted]
-        .iter()
-        .all(|range| range.within(&l.memory))
+    let page = Range {
+        start: l.params_page,
+        end: l.params_page.wrapping_add(PAGE),
+    };
+    [
+        page,
+        l.parameter_region,
+        l.reserved_region,
+        l.log_buffer,
+        l.heap,
+        l.persisted,
+    ]
+    .iter()
+    .all(|range| range.within(&l.memory))
 }
 
 fn check_registers(r: &mut Report, state: &EntryState, l: &Layout) {
@@ -369,7 +478,10 @@ fn check_identity_map(r: &mut Report, l: &Layout) -> bool {
     if !l.page_tables.within(&l.memory) || cr3 < l.page_tables.start || cr3 >= l.page_tables.end {
         r.fail(
             "identity-map",
-            format_args!("CR3 {:#x} not inside the page-table region {}", cr3, l.page_tables),
+            format_args!(
+                "CR3 {:#x} not inside the page-table region {}",
+                cr3, l.page_tables
+            ),
         );
         return false;
     }
@@ -415,7 +527,11 @@ fn check_identity_map(r: &mut Report, l: &Layout) -> bool {
                 regions += 1;
                 mapped_bytes = mapped_bytes.saturating_add(region.size);
                 if region.va != region.pa
-                    || !(Range { start: region.va, end: region.va.saturating_add(region.size) }).within(&l.memory)
+                    || !(Range {
+                        start: region.va,
+                        end: region.va.saturating_add(region.size),
+                    })
+                    .within(&l.memory)
                 {
                     r.fail(
                         "identity-map",
@@ -436,13 +552,21 @@ fn check_identity_map(r: &mut Report, l: &Layout) -> bool {
     if mapped_bytes != l.memory.size() {
         r.fail(
             "identity-map",
-            format_args!("{:#x} bytes mapped in {} regions, VTL2 memory is {:#x}", mapped_bytes, regions, l.memory.size()),
+            format_args!(
+                "{:#x} bytes mapped in {} regions, VTL2 memory is {:#x}",
+                mapped_bytes,
+                regions,
+                l.memory.size()
+            ),
         );
         return false;
     }
     r.ok(
         "identity-map",
-        format_args!("{} 2 MiB pages of {} identity mapped by CR3 {:#x}, nothing else mapped", pages, l.memory, cr3),
+        format_args!(
+            "{} 2 MiB pages of {} identity mapped by CR3 {:#x}, nothing else mapped",
+            pages, l.memory, cr3
+        ),
     );
     true
 }
@@ -474,14 +598,23 @@ fn check_gdt(r: &mut Report, l: &Layout) {
     if entries != GDT {
         r.fail(
             "gdt",
-            format_args!("entries {:#x} {:#x} {:#x} {:#x}", entries[0], entries[1], entries[2], entries[3]),
+            format_args!(
+                "entries {:#x} {:#x} {:#x} {:#x}",
+                entries[0], entries[1], entries[2], entries[3]
+            ),
         );
     } else if selectors != expected {
         r.fail(
             "gdt",
             format_args!(
                 "selectors CS {:#x} DS {:#x} ES {:#x} FS {:#x} GS {:#x} SS {:#x} TR {:#x}",
-                selectors[0], selectors[1], selectors[2], selectors[3], selectors[4], selectors[5], selectors[6]
+                selectors[0],
+                selectors[1],
+                selectors[2],
+                selectors[3],
+                selectors[4],
+                selectors[5],
+                selectors[6]
             ),
         );
     } else {
@@ -511,7 +644,10 @@ fn check_command_line(r: &mut Report, l: &Layout) {
         return;
     };
     if rest.iter().any(|&b| b != 0) {
-        r.fail("cmdline", format_args!("bytes after the {}-byte line are not zero", len));
+        r.fail(
+            "cmdline",
+            format_args!("bytes after the {}-byte line are not zero", len),
+        );
         return;
     }
     let expected = if text.contains("shimtest.policy=static") {
@@ -522,10 +658,16 @@ fn check_command_line(r: &mut Report, l: &Layout) {
         None
     };
     if policy > 1 || expected.is_some_and(|e| e != policy) {
-        r.fail("cmdline", format_args!("policy {} (line {:?})", policy, text));
+        r.fail(
+            "cmdline",
+            format_args!("policy {} (line {:?})", policy, text),
+        );
         return;
     }
-    r.ok("cmdline", format_args!("policy {} len {} utf-8 {:?}", policy, len, text));
+    r.ok(
+        "cmdline",
+        format_args!("policy {} len {} utf-8 {:?}", policy, len, text),
+    );
 }
 
 fn check_initrd(r: &mut Report, l: &Layout) {
@@ -537,12 +679,18 @@ fn check_initrd(r: &mut Report, l: &Layout) {
     if crc == p.initrd_crc {
         r.ok(
             "initrd-crc",
-            format_args!("{} bytes at {:#x}, CRC32 {:#010x}", p.initrd_size, l.initrd.start, crc),
+            format_args!(
+                "{} bytes at {:#x}, CRC32 {:#010x}",
+                p.initrd_size, l.initrd.start, crc
+            ),
         );
     } else {
         r.fail(
             "initrd-crc",
-            format_args!("{} bytes at {:#x}: CRC32 {:#010x}, initrd_crc says {:#010x}", p.initrd_size, l.initrd.start, crc, p.initrd_crc),
+            format_args!(
+                "{} bytes at {:#x}: CRC32 {:#010x}, initrd_crc says {:#010x}",
+                p.initrd_size, l.initrd.start, crc, p.initrd_crc
+            ),
         );
     }
 }
@@ -570,9 +718,22 @@ fn check_writable(r: &mut Report, name: &str, range: Range) {
         addr += 8;
     }
     if nonzero == 0 && mismatch == 0 && range.size() != 0 {
-        r.ok(name, format_args!("{} ({:#x} bytes) zeroed, written and read back", range, range.size()));
+        r.ok(
+            name,
+            format_args!(
+                "{} ({:#x} bytes) zeroed, written and read back",
+                range,
+                range.size()
+            ),
+        );
     } else {
-        r.fail(name, format_args!("{}: {} words not zero at entry, {} did not read back", range, nonzero, mismatch));
+        r.fail(
+            name,
+            format_args!(
+                "{}: {} words not zero at entry, {} did not read back",
+                range, nonzero, mismatch
+            ),
+        );
     }
 }
 
@@ -582,9 +743,15 @@ fn check_vtl2_config(r: &mut Report, l: &Layout) {
     let tail = read_u64(addr + 8);
     // Byte 8 is vtom_offset_bit (0 without isolation), bytes 9..16 padding.
     if magic == VTL2_CONFIG_MAGIC && tail == 0 {
-        r.ok("vtl2-measured-config", format_args!("at {:#x}: magic {:#x}, vtom_offset_bit 0", addr, magic));
+        r.ok(
+            "vtl2-measured-config",
+            format_args!("at {:#x}: magic {:#x}, vtom_offset_bit 0", addr, magic),
+        );
     } else {
-        r.fail("vtl2-measured-config", format_args!("at {:#x}: magic {:#x}, then {:#x}", addr, magic, tail));
+        r.fail(
+            "vtl2-measured-config",
+            format_args!("at {:#x}: magic {:#x}, then {:#x}", addr, magic, tail),
+        );
     }
 }
 
@@ -594,7 +761,10 @@ fn check_vtl2_config(r: &mut Report, l: &Layout) {
 fn check_vtl0_config(r: &mut Report, l: &Layout) {
     let pml4 = arch::cr3() & 0x000F_FFFF_FFFF_F000;
     let Some(slot) = (1..512u64).find(|i| read_u64(pml4 + 8 * i) & 1 == 0) else {
-        r.fail("vtl0-measured-config", format_args!("no free PML4 slot to map GPA 0"));
+        r.fail(
+            "vtl0-measured-config",
+            format_args!("no free PML4 slot to map GPA 0"),
+        );
         return;
     };
     let pdpt = l.heap.start;
@@ -608,7 +778,10 @@ fn check_vtl0_config(r: &mut Report, l: &Layout) {
         (pd as *mut u64).write_volatile(0xE3);
         ((pml4 + 8 * slot) as *mut u64).write_volatile(pdpt | 0x23);
         arch::flush_tlb();
-        let v = ((va as *const u64).read_volatile(), ((va + 8) as *const u64).read_volatile());
+        let v = (
+            (va as *const u64).read_volatile(),
+            ((va + 8) as *const u64).read_volatile(),
+        );
         ((pml4 + 8 * slot) as *mut u64).write_volatile(0);
         arch::flush_tlb();
         (pdpt as *mut u64).write_volatile(0);
@@ -619,12 +792,18 @@ fn check_vtl0_config(r: &mut Report, l: &Layout) {
     if magic == VTL0_CONFIG_MAGIC && supported >> 3 == 0 {
         r.ok(
             "vtl0-measured-config",
-            format_args!("at GPA 0 (mapped via PML4 slot {}): magic {:#x}, supported_vtl0 {:#x}", slot, magic, supported),
+            format_args!(
+                "at GPA 0 (mapped via PML4 slot {}): magic {:#x}, supported_vtl0 {:#x}",
+                slot, magic, supported
+            ),
         );
     } else {
         r.fail(
             "vtl0-measured-config",
-            format_args!("at GPA 0: magic {:#x}, supported_vtl0 {:#x}", magic, supported),
+            format_args!(
+                "at GPA 0: magic {:#x}, supported_vtl0 {:#x}",
+                magic, supported
+            ),
         );
     }
 }

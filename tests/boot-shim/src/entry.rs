@@ -25,7 +25,7 @@ pub struct EntryState {
     pub base: u64,
     /// RSI at entry: shim parameter page offset from `base`.
     pub params_offset: u64,
-    /// CR4 at entry (the entry code then enables SSE).
+    /// CR4 at entry.
     pub cr4: u64,
     /// RFLAGS at entry.
     pub rflags: u64,
@@ -43,10 +43,6 @@ global_asm!(
     "    lea rsp, [rip + {stack} + {stack_size}]",
     "    pushfq",
     "    pop r14",
-    // Rust code on this target uses SSE: CR4.OSFXSR | CR4.OSXMMEXCPT.
-    "    mov rax, r13",
-    "    or rax, 0x600",
-    "    mov cr4, rax",
     "    lea rdi, [rip + __ehdr_start]",
     "    lea rsi, [rip + _DYNAMIC]",
     "    call {relocate}",
@@ -107,7 +103,9 @@ unsafe extern "C" fn relocate(base: u64, dynamic: *const u64) -> u64 {
     let mut unsupported = 0u64;
     let mut i = 0u64;
     while i < count {
-        let record = base.wrapping_add(rela).wrapping_add(i.wrapping_mul(relaent)) as *const u64;
+        let record = base
+            .wrapping_add(rela)
+            .wrapping_add(i.wrapping_mul(relaent)) as *const u64;
         // SAFETY: record i of the RELA table named by the dynamic section,
         // inside this loaded image.
         let (offset, info, addend) = unsafe {

@@ -1,0 +1,443 @@
+//! Boots the x86-64 paravisor image for real under KVM.
+//!
+//! Each test loads the freestanding test shim (`tests/boot-shim`, built here
+//! for the host target with its own link flags) and the test kernel
+//! (`tests/test-kernel/kernel.S`, assembled here) with `load_openhcl_x64`,
+//! boots the result on one KVM vCPU (`paravisor-kvm`), and requires every
+//! `CHECK <name> OK` line of the shim plus the kernel's line, printed from
+//! the address the loader placed the kernel at (spec/algorithms.md §7.1
+//! step 8: VTL2 memory start + 2 MiB, plus the ELF entry offset).
+//!
+//! The broken-image tests clear one page-table entry or corrupt the initrd
+//! and require the matching `CHECK ... FAIL` line: the checks can fail.
+//!
+//! Without a usable /dev/kvm these tests fail, unless PARAVISOR_SKIP_KVM=1
+//! is set; then each prints that it was skipped.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use paravisor_kvm::BootImage;
+use paravisor_kvm::BootImageImporter;
+use paravisor_kvm::ExitReason;
+use paravisor_kvm::RunConfig;
+use paravisor_kvm::RunOutcome;
+use paravisor_kvm::boot_x64;
+use paravisor_kvm::kvm_or_skip;
+use paravisor_loader::CommandLine;
+use paravisor_loader::IsolationConfig;
+use paravisor_loader::IsolationType;
+use paravisor_loader::LoadInputs;
+use paravisor_loader::Vtl0Config;
+use paravisor_loader::Vtl0Linux;
+use paravisor_loader::Vtl0Region;
+use paravisor_loader::load_openhcl_x64_alloc;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+const MIB: u64 = 1 << 20;
+/// spec/abi.md §1.2: PARAVISOR_DEFAULT_MEMORY_BASE_ADDRESS.
+const DEFAULT_BASE: u64 = 0x0800_0000;
+
+/// Every check the shim reports (tests/boot-shim/src/checks.rs), in order.
+const CHECKS: [&str; 13] = [
+    "relocations",
+    "shim-params",
+    "isolation",
+    "param-offsets",
+    "registers",
+    "identity-map",
+    "gdt",
+    "cmdline",
+    "initrd-crc",
+    "log-buffer-writable",
+    "heap-writable",
+    "vtl2-measured-config",
+    "vtl0-measured-config",
+];
+
+const KERNEL_LINE: &str = "TEST-KERNEL: reached the kernel entry point at 0x";
+
+struct Artifacts {
+    shim: Vec<u8>,
+    kernel: Vec<u8>,
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// target/ of this test run (the test binary is target/<profile>/deps/…).
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.ancestors().nth(3).unwrap().to_path_buf()
+}
+
+fn run(cmd: &mut Command, what: &str) {
+    let output = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
+    assert!(
+        output.status.success(),
+        "{what} failed ({}):\n{}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Builds the shim (freestanding, host target, its own .cargo/config.toml)
+/// and assembles the test kernel, once per test binary.
+fn artifacts() -> &'static Artifacts {
+    static ARTIFACTS: OnceLock<Artifacts> = OnceLock::new();
+    ARTIFACTS.get_or_init(|| {
+        let out = target_dir().join("boot-kvm");
+        std::fs::create_dir_all(&out).unwrap();
+        let shim_dir = repo().join("tests").join("boot-shim");
+        let shim_target = out.join("boot-shim-target");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        run(
+            Command::new(cargo)
+                // The shim's .cargo/config.toml is found from the current
+                // directory; flags from the outer build must not leak in.
+                .current_dir(&shim_dir)
+                .env_remove("RUSTFLAGS")
+                .env_remove("CARGO_ENCODED_RUSTFLAGS")
+                .env_remove("CARGO_BUILD_RUSTFLAGS")
+                .env_remove("CARGO_MAKEFLAGS")
+                .env("CARGO_TARGET_DIR", &shim_target)
+                .args(["build", "--release", "--target", "x86_64-unknown-linux-gnu"]),
+            "building tests/boot-shim",
+        );
+        let shim_path = shim_target
+            .join("x86_64-unknown-linux-gnu")
+            .join("release")
+            .join("boot-shim");
+        let kernel_path = out.join("test-kernel.elf");
+        let kernel_src = repo().join("tests").join("test-kernel").join("kernel.S");
+        run(
+            Command::new("cc")
+                .args(["-nostdlib", "-static-pie", "-Wl,--build-id=none", "-o"])
+                .arg(&kernel_path)
+                .arg(&kernel_src),
+            "assembling tests/test-kernel/kernel.S",
+        );
+        Artifacts {
+            shim: std::fs::read(&shim_path).unwrap(),
+            kernel: std::fs::read(&kernel_path).unwrap(),
+        }
+    })
+}
+
+fn read_u64(bytes: &[u8], offset: usize) -> u64 {
+    u64::from_le_bytes(bytes[offset..offset + 8].try_into().unwrap())
+}
+
+/// One boot configuration.
+struct Case<'a> {
+    name: &'a str,
+    isolation: IsolationType,
+    memory_page_base: Option<u64>,
+    memory_size: u64,
+    sidecar: bool,
+    initrd: Option<&'a [u8]>,
+    command_line: CommandLine<'a>,
+    vtl0: Vtl0Config<'a>,
+}
+
+impl<'a> Case<'a> {
+    fn new(name: &'a str) -> Self {
+        Self {
+            name,
+            isolation: IsolationType::None,
+            memory_page_base: None,
+            memory_size: 64 * MIB,
+            sidecar: false,
+            initrd: None,
+            command_line: CommandLine::Static("console=ttyS0 shimtest.policy=static"),
+            vtl0: Vtl0Config::default(),
+        }
+    }
+
+    fn memory_start(&self) -> u64 {
+        self.memory_page_base
+            .map_or(DEFAULT_BASE, |page| page * 0x1000)
+    }
+
+    /// Where the kernel entry must be: the kernel's lowest page lands at
+    /// VTL2 start + 2 MiB (after the persisted region), and our kernel is
+    /// linked at 0, so entry = that + e_entry.
+    fn expected_kernel_entry(&self) -> u64 {
+        self.memory_start() + 2 * MIB + read_u64(&artifacts().kernel, 24)
+    }
+
+    fn load(&self) -> BootImage {
+        let a = artifacts();
+        let inputs = LoadInputs {
+            kernel: &a.kernel,
+            shim: &a.shim,
+            // The sidecar is only placed, never run: the test kernel will do.
+            sidecar: self.sidecar.then_some(a.kernel.as_slice()),
+            initrd: self.initrd,
+            command_line: self.command_line,
+            memory_page_base: self.memory_page_base,
+            memory_page_count: self.memory_size / 0x1000,
+            vtl0: self.vtl0,
+        };
+        let mut importer = BootImageImporter::new(IsolationConfig {
+            isolation_type: self.isolation,
+            paravisor_present: true,
+            shared_gpa_boundary_bits: None,
+        });
+        load_openhcl_x64_alloc(&mut importer, &inputs)
+            .unwrap_or_else(|e| panic!("{}: load failed: {e}", self.name));
+        importer.into_image()
+    }
+}
+
+/// Boots `image`; `None` when KVM is unusable and skipping is allowed.
+fn boot(name: &str, image: &BootImage) -> Option<RunOutcome> {
+    match kvm_or_skip(name) {
+        Ok(true) => {}
+        Ok(false) => return None,
+        Err(e) => panic!(
+            "{name}: {e}. The KVM boot tests need /dev/kvm; set PARAVISOR_SKIP_KVM=1 to skip them on a machine without it."
+        ),
+    }
+    let config = RunConfig {
+        timeout: Duration::from_secs(30),
+        ..RunConfig::default()
+    };
+    let outcome = boot_x64(image, &config, &mut |_| {})
+        .unwrap_or_else(|e| panic!("{name}: could not run the VM: {e}"));
+    println!("---- {name}: serial output ----\n{}", outcome.serial_text());
+    println!(
+        "---- {name}: exit {:?} at RIP {:x?}",
+        outcome.exit, outcome.final_rip
+    );
+    Some(outcome)
+}
+
+/// Requires every check line OK and the kernel line at the expected entry.
+fn assert_boots(case: &Case<'_>) -> RunOutcome {
+    let image = case.load();
+    let Some(outcome) = boot(case.name, &image) else {
+        return RunOutcome {
+            serial: Vec::new(),
+            exit: ExitReason::Other("skipped".into()),
+            final_rip: None,
+        };
+    };
+    let text = outcome.serial_text();
+    for check in CHECKS {
+        let ok = format!("CHECK {check} OK");
+        assert!(
+            text.lines().any(|l| l.starts_with(&ok)),
+            "{}: no `{ok}` line; serial output:\n{text}",
+            case.name
+        );
+    }
+    assert!(
+        !text.contains(" FAIL"),
+        "{}: a check failed; serial output:\n{text}",
+        case.name
+    );
+    let kernel_line = format!("{KERNEL_LINE}{:016x}", case.expected_kernel_entry());
+    assert!(
+        text.lines().any(|l| l == kernel_line),
+        "{}: no `{kernel_line}` line; serial output:\n{text}",
+        case.name
+    );
+    assert_eq!(outcome.exit, ExitReason::Halted, "{}: {text}", case.name);
+    outcome
+}
+
+fn initrd(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
+}
+
+#[test]
+fn isolation_none_default_base_boots() {
+    assert_boots(&Case::new("none, default base"));
+}
+
+#[test]
+fn isolation_none_explicit_base_boots() {
+    let mut case = Case::new("none, base 256 MiB");
+    case.memory_page_base = Some(256 * MIB / 0x1000);
+    assert_boots(&case);
+}
+
+#[test]
+fn vbs_layout_boots() {
+    let initrd = initrd(5000);
+    let mut case = Case::new("vbs, initrd");
+    case.isolation = IsolationType::Vbs;
+    case.initrd = Some(&initrd);
+    assert_boots(&case);
+}
+
+#[test]
+fn sidecar_and_initrd_boot() {
+    let initrd = initrd(MIB as usize + 123);
+    let mut case = Case::new("none, sidecar + 1 MiB initrd");
+    case.sidecar = true;
+    case.initrd = Some(&initrd);
+    assert_boots(&case);
+}
+
+#[test]
+fn sidecar_without_initrd_boots() {
+    let mut case = Case::new("none, sidecar, no initrd");
+    case.sidecar = true;
+    assert_boots(&case);
+}
+
+#[test]
+fn empty_initrd_boots() {
+    let mut case = Case::new("none, empty initrd");
+    case.initrd = Some(&[]);
+    assert_boots(&case);
+}
+
+#[test]
+fn host_appendable_command_line_boots() {
+    let mut case = Case::new("none, host-appendable command line");
+    case.command_line =
+        CommandLine::HostAppendable("console=ttyS0 shimtest.policy=append_chosen läuft");
+    let text = assert_boots(&case).serial_text();
+    if !text.is_empty() {
+        assert!(text.contains("CHECK cmdline OK policy 1 len 50 "), "{text}");
+    }
+}
+
+#[test]
+fn static_command_line_reports_policy_and_length() {
+    let text = assert_boots(&Case::new("none, static command line")).serial_text();
+    if !text.is_empty() {
+        // spec/abi.md §3.1: STATIC = 0; the line is 36 bytes.
+        assert!(text.contains("CHECK cmdline OK policy 0 len 36 "), "{text}");
+    }
+}
+
+#[test]
+fn memory_crossing_a_1gib_boundary_boots() {
+    // [960 MiB, 1088 MiB) straddles 1 GiB: two page directories.
+    let mut case = Case::new("none, 128 MiB across 1 GiB");
+    case.memory_page_base = Some(960 * MIB / 0x1000);
+    case.memory_size = 128 * MIB;
+    case.sidecar = true;
+    assert_boots(&case);
+}
+
+#[test]
+fn one_gib_at_the_default_base_boots() {
+    // [128 MiB, 1152 MiB): crosses 1 GiB, 512 2 MiB pages to walk.
+    let initrd = initrd(5000);
+    let mut case = Case::new("none, 1 GiB at the default base");
+    case.memory_size = 1024 * MIB;
+    case.initrd = Some(&initrd);
+    assert_boots(&case);
+}
+
+#[test]
+fn vtl0_linux_and_pcat_config_boots() {
+    let mut case = Case::new("vbs, VTL0 PCAT + Linux");
+    case.isolation = IsolationType::Vbs;
+    case.vtl0 = Vtl0Config {
+        pcat: true,
+        uefi: None,
+        linux: Some(Vtl0Linux {
+            command_line: b"console=ttyS0",
+            kernel: Vtl0Region {
+                gpa: 0x20_0000,
+                size: 0x10_0000,
+            },
+            kernel_entrypoint: 0x20_0000,
+            initrd: None,
+        }),
+    };
+    let text = assert_boots(&case).serial_text();
+    if !text.is_empty() {
+        // spec/abi.md §3.5: PCAT bit 1 | Linux bit 2.
+        assert!(text.contains("supported_vtl0 0x6"), "{text}");
+    }
+}
+
+/// Boots a deliberately broken image; returns the serial text (empty when
+/// skipped).
+fn boot_broken(name: &str, image: &BootImage) -> String {
+    let Some(outcome) = boot(name, image) else {
+        return String::new();
+    };
+    let text = outcome.serial_text();
+    assert!(
+        !text.contains(KERNEL_LINE),
+        "{name}: the shim started the kernel despite a failed check:\n{text}"
+    );
+    assert_eq!(outcome.exit, ExitReason::Halted, "{name}: {text}");
+    text
+}
+
+#[test]
+fn cleared_page_table_entry_fails_the_identity_map_check() {
+    let case = Case::new("broken: last PDE cleared");
+    let mut image = case.load();
+    // The 2 MiB leaf for the last 2 MiB of VTL2 memory: address | 0xE3
+    // (spec/abi.md §4.6). Clear it in the page-table import.
+    let last = case.memory_start() + case.memory_size - 2 * MIB;
+    let cr3 = image.registers.cr3.unwrap();
+    let tables = image.pages.iter_mut().find(|p| p.gpa == cr3).unwrap();
+    let pos = tables
+        .data
+        .chunks_exact(8)
+        .position(|e| u64::from_le_bytes(e.try_into().unwrap()) == last | 0xE3)
+        .expect("the leaf entry for the last 2 MiB page");
+    tables.data[pos * 8..pos * 8 + 8].fill(0);
+    let text = boot_broken(case.name, &image);
+    if !text.is_empty() {
+        let expected = format!("CHECK identity-map FAIL VA {last:#x}: ");
+        assert!(text.contains(&expected), "no `{expected}` line:\n{text}");
+        assert!(text.contains("CHECK gdt OK"), "{text}");
+    }
+}
+
+#[test]
+fn corrupted_initrd_fails_the_crc_check() {
+    let initrd = initrd(5000);
+    let mut case = Case::new("broken: initrd byte flipped");
+    case.initrd = Some(&initrd);
+    let mut image = case.load();
+    let page = image
+        .pages
+        .iter_mut()
+        .find(|p| p.data.len() == 5000 && p.data == initrd)
+        .expect("the initrd import");
+    page.data[4321] ^= 0x40;
+    let text = boot_broken(case.name, &image);
+    if !text.is_empty() {
+        assert!(
+            text.contains("CHECK initrd-crc FAIL 5000 bytes at "),
+            "{text}"
+        );
+        assert!(text.contains("CHECK identity-map OK"), "{text}");
+    }
+}
+
+#[test]
+fn shim_is_a_freestanding_position_independent_elf() {
+    let shim = &artifacts().shim;
+    // ELF64, little-endian, ET_DYN (3), EM_X86_64 (62).
+    assert_eq!(&shim[..6], b"\x7fELF\x02\x01");
+    assert_eq!(u16::from_le_bytes([shim[16], shim[17]]), 3);
+    assert_eq!(u16::from_le_bytes([shim[18], shim[19]]), 62);
+}
