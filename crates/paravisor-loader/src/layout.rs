@@ -334,3 +334,105 @@ pub(crate) fn import_vtl2_config<R, I: ParavisorImporter<R>>(
         .set_imported_regions_config_page(config_page.wrapping_add(IMPORTED_REGIONS_PAGE_INDEX));
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inputs::Vtl0Linux;
+    use crate::inputs::Vtl0Region;
+    use crate::inputs::Vtl0Uefi;
+
+    #[test]
+    fn vtl2_memory_defaults_to_128_mib_and_checks_alignment() {
+        // abi.md §1.2: PARAVISOR_DEFAULT_MEMORY_BASE_ADDRESS = 0x0800_0000.
+        let m = Vtl2Memory::new(None, 0x4000, true).unwrap();
+        assert_eq!(
+            (m.start, m.size, m.end()),
+            (0x0800_0000, 0x0400_0000, 0x0C00_0000)
+        );
+        assert_eq!(m.startup_type, StartupMemoryType::Vtl2ProtectableRam);
+        assert_eq!(
+            Vtl2Memory::new(None, 0x4000, false).unwrap().startup_type,
+            StartupMemoryType::Ram
+        );
+        assert_eq!(
+            Vtl2Memory::new(Some(0x100), 0x200, true),
+            Err(LayoutError::MemoryUnaligned {
+                what: "start",
+                value: 0x10_0000
+            })
+        );
+        assert!(m.check_fits(0x0C00_0000).is_ok());
+        assert!(matches!(
+            m.check_fits(0x0C00_1000),
+            Err(LayoutError::NotEnoughMemory {
+                required: 0x0400_1000,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn vtl0_pages_follow_the_original_free_page_order() {
+        // worked-example.md §9: UEFI VP context at page 1, the Linux command
+        // line at page 2 when UEFI is also given (1 otherwise).
+        let vp = [7u8; 16];
+        let linux = Vtl0Linux {
+            command_line: b"root=/dev/sda",
+            kernel: Vtl0Region {
+                gpa: 0x20_0000,
+                size: 0x1234,
+            },
+            kernel_entrypoint: 0x20_0100,
+            initrd: Some(Vtl0Region {
+                gpa: 0x80_0000,
+                size: 0x2001,
+            }),
+        };
+        let uefi = Vtl0Uefi {
+            firmware_base: 0,
+            total_size: 0x83_0000,
+            vp_context: &vp,
+        };
+        let both = Vtl0Config {
+            pcat: true,
+            uefi: Some(uefi),
+            linux: Some(linux),
+        };
+        let p = plan_vtl0(&both, 0, true).unwrap();
+        assert_eq!(
+            (p.uefi_vp_context_page, p.linux_command_line_page),
+            (Some(1), Some(2))
+        );
+        assert_eq!(p.linux_command_line(), b"root=/dev/sda\0");
+        let bytes = p.config.as_bytes();
+        assert_eq!(bytes.len(), 112);
+        assert_eq!(bytes[8], 0x07); // UEFI | PCAT | Linux
+        let only_linux = Vtl0Config {
+            linux: Some(linux),
+            ..Vtl0Config::default()
+        };
+        let p = plan_vtl0(&only_linux, 0, true).unwrap();
+        assert_eq!(p.linux_command_line_page, Some(1));
+        // §9 variation: linux_info = {kernel {0x200, 2}, entry 0x20_0100,
+        // initrd {0x800, 3}, size 0x2001, cmdline {1, 1}} at bytes 48..=111.
+        let b = p.config.as_bytes();
+        let word = |i: usize| u64::from_le_bytes(b[48 + 8 * i..56 + 8 * i].try_into().unwrap());
+        let words: [u64; 8] = core::array::from_fn(word);
+        assert_eq!(words, [0x200, 2, 0x20_0100, 0x800, 3, 0x2001, 1, 1]);
+        // AArch64 ignores Linux (no bit 2, no command-line page).
+        let p = plan_vtl0(&only_linux, 0x1000, false).unwrap();
+        assert_eq!(p.linux_command_line_page, None);
+        assert_eq!(p.config.as_bytes()[8], 0);
+    }
+
+    #[test]
+    fn command_line_page_holds_policy_length_and_text() {
+        // worked-example.md §6.
+        let page = command_line_page(&CommandLine::Static("console=ttyS0")).unwrap();
+        assert_eq!(&page[..4], &[0, 0, 0x0D, 0]);
+        assert_eq!(&page[4..17], b"console=ttyS0");
+        let page = command_line_page(&CommandLine::HostAppendable("")).unwrap();
+        assert_eq!(&page[..4], &[1, 0, 0, 0]);
+    }
+}

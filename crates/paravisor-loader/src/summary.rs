@@ -744,3 +744,145 @@ impl<R: SummaryRegister> ParavisorImporter<R> for SummaryImporter {
         self.imported_regions_config_page = Some(page_base);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::importer::IsolationType;
+
+    fn importer() -> SummaryImporter {
+        SummaryImporter::new(
+            Arch::X86_64,
+            IsolationConfig {
+                isolation_type: IsolationType::None,
+                paravisor_present: true,
+                shared_gpa_boundary_bits: None,
+            },
+        )
+    }
+
+    fn sha(bytes: &[u8]) -> String {
+        hex_digest({
+            let mut h = Sha256::new();
+            h.update(bytes);
+            h
+        })
+    }
+
+    const E: PageAcceptance = PageAcceptance::Exclusive;
+
+    #[test]
+    fn split_imports_merge_into_one_run_with_the_hash_of_the_whole_pages() {
+        // formats.md §2: one call or 1-page chunks give the same summary.
+        let data: Vec<u8> = (0..3 * 4096 + 10).map(|i| (i % 251) as u8).collect();
+        let mut one = importer();
+        one.import_pages(0x100, 4, "t", E, &data).unwrap();
+        let mut split = importer();
+        // Out of order, too: pages are sorted.
+        split
+            .import_pages(0x102, 2, "t", E, &data[2 * 4096..])
+            .unwrap();
+        split
+            .import_pages(0x100, 2, "t", E, &data[..2 * 4096])
+            .unwrap();
+        let (a, b) = (
+            one.finish::<(), &str>(Ok(())),
+            split.finish::<(), &str>(Ok(())),
+        );
+        assert_eq!(a, b);
+        assert_eq!(a.pages.len(), 1);
+        assert_eq!((a.pages[0].page_base, a.pages[0].page_count), (0x100, 4));
+        let mut padded = data.clone();
+        padded.resize(4 * 4096, 0);
+        assert_eq!(a.pages[0].sha256, sha(&padded));
+    }
+
+    #[test]
+    fn runs_split_on_tag_acceptance_or_a_hole() {
+        let mut i = importer();
+        i.import_pages(0, 1, "a", E, &[]).unwrap();
+        i.import_pages(1, 1, "b", E, &[]).unwrap();
+        i.import_pages(2, 1, "b", PageAcceptance::Shared, &[])
+            .unwrap();
+        i.import_pages(4, 1, "b", PageAcceptance::Shared, &[])
+            .unwrap();
+        let s = i.finish::<(), &str>(Ok(()));
+        let bases: Vec<u64> = s.pages.iter().map(|r| r.page_base).collect();
+        assert_eq!(bases, [0, 1, 2, 4]);
+        // The SHA-256 of one zero page (spec value used across the goldens).
+        assert_eq!(
+            s.pages[0].sha256,
+            "ad7facb2586fc6e966c004d7d1d16b024f5805ff7cb47c7a85dabd8b48892ca7"
+        );
+    }
+
+    #[test]
+    fn zero_page_imports_are_ignored() {
+        let mut i = importer();
+        i.import_pages(5, 0, "linux-initrd", E, &[]).unwrap();
+        let s = i.finish::<(), &str>(Ok(()));
+        assert!(s.ok() && s.pages.is_empty());
+    }
+
+    #[test]
+    fn invalid_images_make_the_load_fail() {
+        // Overlap.
+        let mut i = importer();
+        i.import_pages(0, 2, "a", E, &[]).unwrap();
+        i.import_pages(1, 1, "b", E, &[]).unwrap();
+        let s = i.finish::<(), &str>(Ok(()));
+        assert!(!s.ok() && s.error.as_deref().unwrap().contains("overlap"));
+        assert!(s.pages.is_empty() && s.registers.is_empty());
+        // Data longer than the pages, and data on a 0-page import.
+        let mut i = importer();
+        assert!(i.import_pages(0, 1, "a", E, &[0; 4097]).is_err());
+        assert!(i.import_pages(0, 0, "a", E, &[0; 1]).is_err());
+        // A register twice.
+        let mut i = importer();
+        let r = X86Register::Rip(1);
+        ParavisorImporter::<X86Register>::import_vp_register(&mut i, r).unwrap();
+        assert!(ParavisorImporter::<X86Register>::import_vp_register(&mut i, r).is_err());
+        // The VP context page twice.
+        let mut i = importer();
+        ParavisorImporter::<X86Register>::set_vp_context_page(&mut i, 1).unwrap();
+        assert!(ParavisorImporter::<X86Register>::set_vp_context_page(&mut i, 2).is_err());
+        // The imported-regions page twice (no error return: the summary is
+        // invalid).
+        let mut i = importer();
+        ParavisorImporter::<X86Register>::set_imported_regions_config_page(&mut i, 1);
+        ParavisorImporter::<X86Register>::set_imported_regions_config_page(&mut i, 1);
+        assert!(!i.finish::<(), &str>(Ok(())).ok());
+    }
+
+    #[test]
+    fn a_failed_load_has_empty_lists_and_null_fields() {
+        // formats.md §3 rule 2.
+        let mut i = importer();
+        i.import_pages(0, 1, "a", E, &[]).unwrap();
+        let v = i.finish::<(), _>(Err("boom")).to_json();
+        assert_eq!(v["ok"], json!(false));
+        assert_eq!(v["error"], json!("boom"));
+        assert_eq!(v["pages"], json!([]));
+        assert_eq!(v["registers"], json!({}));
+        assert_eq!(v["vp_context_page"], Value::Null);
+        assert_eq!(v["imported_regions_config_page"], Value::Null);
+    }
+
+    #[test]
+    fn register_values_are_lower_case_hex_strings() {
+        let seg = RegisterValue::Segment {
+            selector: 0x10,
+            base: 0,
+            limit: 0xFFFF_FFFF,
+            attributes: 0xA09B,
+        };
+        assert_eq!(
+            seg.to_json(),
+            json!({"selector": "0x10", "base": "0x0", "limit": "0xffffffff", "attributes": "0xa09b"})
+        );
+        assert_eq!(
+            RegisterValue::Plain(0x8495000).to_json(),
+            json!("0x8495000")
+        );
+    }
+}
