@@ -391,6 +391,17 @@ pub struct StaticElfPlan<'a> {
 /// `load_offset`, raised for a PIC file whose lowest `p_paddr` is below
 /// `start_address`, and `reloc_bias` moves a PIC file whose lowest page is
 /// above `start_address` down to it.
+///
+/// Errors are reported in the original's order: file header, program-header
+/// table, load offset, entry point, the first pass over `PT_LOAD` headers,
+/// the relocation bias, then each segment in file order (address, file
+/// range, `p_filesz <= p_memsz`, pages, overlap with an earlier segment).
+///
+/// Cost: linear in the number of program headers when the `PT_LOAD`
+/// segments are in ascending address order (as linkers emit them); a
+/// segment below an earlier one is compared with every earlier segment, so
+/// a file listing many segments in descending order costs quadratic time
+/// (no allocation is used to sort them).
 pub fn plan_static_elf<'a>(
     elf: &'a [u8],
     machine: ElfMachine,
@@ -608,7 +619,11 @@ impl<'a> StaticElfPlan<'a> {
     /// bytes are passed as slices of the input; only the first page of a
     /// segment that starts inside a page and has file bytes goes through a
     /// 4 KiB stack buffer, so such a segment becomes two calls over adjacent
-    /// page ranges with the same tag and acceptance.
+    /// page ranges with the same tag and acceptance: the buffered first page,
+    /// then the remaining file bytes (a slice of the input) for all remaining
+    /// pages, `.bss` included (the importer zero-fills past the data, so the
+    /// data/`.bss` boundary needs no third call). A segment whose address is
+    /// page aligned, or that has no file bytes, is a single call.
     pub fn import<I: ImportPages>(
         &self,
         importer: &mut I,
