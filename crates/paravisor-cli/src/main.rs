@@ -6,6 +6,7 @@
 //! paravisor demo                         load built-in images, print the map
 //! paravisor igvm CONFIG -o OUT.igvm      IGVM file + measurement documents
 //! paravisor inspect FILE.igvm            dump an IGVM file, recompute measurements
+//! paravisor boot MANIFEST [--timeout S]  boot an x86-64 image under KVM, stream COM1
 //! ```
 //!
 //! Each subcommand is one module with a `run(args) -> Outcome` function and
@@ -13,6 +14,7 @@
 //! dependencies): see [`args`].
 
 mod args;
+mod boot;
 mod cmd_igvm;
 mod cmd_inspect;
 mod demo;
@@ -56,6 +58,12 @@ commands:
                               load or the file build fails, 1 on usage errors.
   inspect FILE.igvm           print an IGVM file's headers and directives with
                               the measurements recomputed from its bytes.
+  boot MANIFEST [--timeout S] boot an x86-64 image (isolation none or vbs)
+                              under KVM and stream its serial output (COM1)
+                              to stdout. Exit 0 when the guest halts, 3 when
+                              it does not within S seconds (default 30) or
+                              faults, 2 when the load fails, 1 on usage errors
+                              or when /dev/kvm is not usable.
   help                        this text.
 ";
 
@@ -72,6 +80,7 @@ fn dispatch(command: &str, rest: &[String]) -> Outcome {
         "demo" => demo::run(rest),
         "igvm" => cmd_igvm::run(rest),
         "inspect" => cmd_inspect::run(rest),
+        "boot" => boot::run(rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             ExitCode::from(EXIT_OK)

@@ -1,0 +1,118 @@
+//! `paravisor boot MANIFEST [--timeout SECONDS]`: boot an x86-64 image
+//! under KVM and stream its serial output.
+//!
+//! The manifest's image is loaded with `load_openhcl_x64` into the KVM
+//! runner's importer (`paravisor-kvm`), which backs the startup memory and
+//! every imported page with RAM, sets the imported registers and runs one
+//! vCPU until it halts or the timeout passes. Bytes the guest writes to COM1
+//! (port 0x3F8) go to stdout as they arrive; the exit reason goes to
+//! stderr. Exit 0 when the guest halted, 3 when it did not (timeout, triple
+//! fault, invalid state), 2 when the loader failed, 1 on usage errors or
+//! when KVM is not usable.
+
+use crate::EXIT_LOAD_FAILED;
+use crate::EXIT_OK;
+use crate::EXIT_USAGE;
+use crate::Outcome;
+use crate::args::Args;
+use paravisor_kvm::BootImageImporter;
+use paravisor_kvm::ExitReason;
+use paravisor_kvm::RunConfig;
+use paravisor_loader::IsolationType;
+use paravisor_loader::summary::Arch;
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Exit status: the guest did not halt (timeout, shutdown, entry failure).
+const EXIT_GUEST_FAILED: u8 = 3;
+
+/// Default time limit.
+const DEFAULT_TIMEOUT_SECONDS: u64 = 30;
+
+pub(crate) fn run(args: &[String]) -> Outcome {
+    let args = match Args::parse(args, &["-t", "--timeout"]) {
+        Ok(a) => a,
+        Err(e) => return crate::usage_error(&e),
+    };
+    let manifest_path = match args.one_positional("MANIFEST") {
+        Ok(p) => p,
+        Err(e) => return crate::usage_error(&e),
+    };
+    let timeout = match args.option(&["-t", "--timeout"]) {
+        None => DEFAULT_TIMEOUT_SECONDS,
+        Some(t) => match t.parse::<u64>() {
+            Ok(s) if s > 0 => s,
+            _ => {
+                return crate::usage_error(&format!(
+                    "--timeout wants a positive number of seconds, got `{t}`"
+                ));
+            }
+        },
+    };
+    let Some((manifest, files)) = crate::files::load(manifest_path) else {
+        return ExitCode::from(EXIT_USAGE);
+    };
+    if manifest.arch != Arch::X86_64 {
+        eprintln!("paravisor: {manifest_path}: `boot` runs x86-64 images only (KVM on this host)");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    if manifest.isolation.isolation_type.is_hardware_isolated() {
+        eprintln!(
+            "paravisor: {manifest_path}: a {} image needs confidential-VM hardware; `boot` runs isolation none or vbs",
+            manifest.isolation.isolation_type.name()
+        );
+        return ExitCode::from(EXIT_USAGE);
+    }
+    debug_assert!(matches!(
+        manifest.isolation.isolation_type,
+        IsolationType::None | IsolationType::Vbs
+    ));
+    let file_bytes = files.as_files();
+    let inputs = manifest.inputs(&file_bytes);
+    let mut importer = BootImageImporter::new(manifest.isolation);
+    if let Err(e) = paravisor_loader::load_openhcl_x64_alloc(&mut importer, &inputs) {
+        eprintln!("paravisor: {manifest_path}: load failed: {e}");
+        return ExitCode::from(EXIT_LOAD_FAILED);
+    }
+    let image = importer.into_image();
+    let config = RunConfig {
+        timeout: Duration::from_secs(timeout),
+        ..RunConfig::default()
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let result = paravisor_kvm::boot_x64(&image, &config, &mut |bytes| {
+        // Best effort: a closed stdout must not stop the guest.
+        let _ = out.write_all(bytes);
+        let _ = out.flush();
+    });
+    drop(out);
+    match result {
+        Err(e) => {
+            eprintln!("paravisor: {manifest_path}: cannot boot: {e}");
+            ExitCode::from(EXIT_USAGE)
+        }
+        Ok(outcome) => {
+            let rip = outcome
+                .final_rip
+                .map_or_else(|| "unknown".to_string(), |r| format!("{r:#x}"));
+            match outcome.exit {
+                ExitReason::Halted => {
+                    eprintln!("paravisor: guest halted (RIP {rip})");
+                    ExitCode::from(EXIT_OK)
+                }
+                ExitReason::TimedOut => {
+                    eprintln!(
+                        "paravisor: guest still running after {timeout} s (RIP {rip}); stopped"
+                    );
+                    ExitCode::from(EXIT_GUEST_FAILED)
+                }
+                other => {
+                    eprintln!("paravisor: guest stopped: {other:?} (RIP {rip})");
+                    ExitCode::from(EXIT_GUEST_FAILED)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! `paravisor boot`: the refusals that need no KVM. (Real boots are in
+//! `tests/tests/boot_kvm.rs`, which builds the test shim.)
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::process::Command;
+use std::process::Output;
+
+fn paravisor(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_paravisor"))
+        .args(args)
+        .output()
+        .expect("run paravisor")
+}
+
+fn case(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/golden/cases")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn boot_refuses_an_aarch64_manifest_with_exit_1() {
+    let out = paravisor(&["boot", &case("a64-none-reloc-64m-uefi.json")]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("x86-64 images only"), "{err}");
+}
+
+#[test]
+fn boot_refuses_a_hardware_isolated_manifest_with_exit_1() {
+    let out = paravisor(&["boot", &case("x64-snp46-nobase-64m-uefi.json")]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("a snp image needs confidential-VM hardware"),
+        "{err}"
+    );
+}
+
+#[test]
+fn boot_rejects_a_bad_timeout_with_exit_1() {
+    let out = paravisor(&[
+        "boot",
+        &case("x64-none-reloc-64m-pcat.json"),
+        "--timeout",
+        "soon",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--timeout wants a positive number of seconds"),
+        "{err}"
+    );
+}
+
+#[test]
+fn boot_of_a_failing_load_exits_2() {
+    let out = paravisor(&["boot", &case("err-x64-cmdline-5000.json")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("load failed"), "{err}");
+}
