@@ -46,7 +46,7 @@ const MIB: u64 = 1 << 20;
 const DEFAULT_BASE: u64 = 0x0800_0000;
 
 /// Every check the shim reports (tests/boot-shim/src/checks.rs), in order.
-const CHECKS: [&str; 13] = [
+const CHECKS: [&str; 14] = [
     "relocations",
     "shim-params",
     "isolation",
@@ -58,6 +58,7 @@ const CHECKS: [&str; 13] = [
     "initrd-crc",
     "log-buffer-writable",
     "heap-writable",
+    "reserved-region",
     "vtl2-measured-config",
     "vtl0-measured-config",
 ];

@@ -250,6 +250,7 @@ pub fn run(state: &EntryState) -> Outcome {
         check_initrd(&mut r, &l);
         check_writable(&mut r, "log-buffer-writable", l.log_buffer);
         check_writable(&mut r, "heap-writable", l.heap);
+        check_reserved_region(&mut r, &l);
         check_vtl2_config(&mut r, &l);
         check_vtl0_config(&mut r, &l);
     } else {
@@ -258,6 +259,7 @@ pub fn run(state: &EntryState) -> Outcome {
             "initrd-crc",
             "log-buffer-writable",
             "heap-writable",
+            "reserved-region",
             "vtl2-measured-config",
             "vtl0-measured-config",
         ] {
@@ -732,6 +734,37 @@ fn check_writable(r: &mut Report, name: &str, range: Range) {
             format_args!(
                 "{}: {} words not zero at entry, {} did not read back",
                 range, nonzero, mismatch
+            ),
+        );
+    }
+}
+
+/// The 4-page VTL2 reserved region holds the VMSA, CPUID and secrets pages
+/// only for SNP (spec/abi.md §1.2); without isolation it must be untouched
+/// zero pages, and the CPUID slot (page 1) must not read as an SNP CPUID page
+/// (snp-cpuid's validating reader).
+fn check_reserved_region(r: &mut Report, l: &Layout) {
+    // SAFETY: the reserved region is inside checked, mapped VTL2 memory.
+    let bytes = unsafe { memory(l.reserved_region.start, l.reserved_region.size()) };
+    let nonzero = bytes.iter().filter(|&&b| b != 0).count();
+    let cpuid_leaves = bytes
+        .get(PAGE as usize..)
+        .and_then(|page| snp_cpuid::CpuidPageReader::new(page).ok())
+        .map_or(0, |reader| reader.leaves().len());
+    if nonzero == 0 && cpuid_leaves == 0 {
+        r.ok(
+            "reserved-region",
+            format_args!(
+                "{} all zero, no SNP CPUID leaves (not an SNP image)",
+                l.reserved_region
+            ),
+        );
+    } else {
+        r.fail(
+            "reserved-region",
+            format_args!(
+                "{}: {} non-zero bytes, {} SNP CPUID leaves",
+                l.reserved_region, nonzero, cpuid_leaves
             ),
         );
     }

@@ -10,7 +10,8 @@
 //! It is `#![no_std]`, `#![no_main]`, position independent and linked
 //! freestanding (see `.cargo/config.toml`), and it uses the workspace's own
 //! crates — `paravisor-layout` to read its parameters, `x86-pagetables`'
-//! walker to inspect the live page tables, `crc32fast` for the initrd — so
+//! walker to inspect the live page tables, `snp-cpuid`'s reader on the
+//! reserved region, `crc32fast` for the initrd — so
 //! building it is also the proof that those crates need neither `std` nor an
 //! allocator.
 
