@@ -442,3 +442,20 @@ fn shim_is_a_freestanding_position_independent_elf() {
     assert_eq!(u16::from_le_bytes([shim[16], shim[17]]), 3);
     assert_eq!(u16::from_le_bytes([shim[18], shim[19]]), 62);
 }
+
+#[test]
+fn wrong_vtl0_config_magic_fails_its_check() {
+    let case = Case::new("broken: VTL0 config magic");
+    let mut image = case.load();
+    // spec/abi.md §3.5: the measured VTL0 config is imported at GPA 0.
+    let config = image.pages.iter_mut().find(|p| p.gpa == 0).unwrap();
+    config.data[0] ^= 0xFF;
+    let text = boot_broken(case.name, &image);
+    if !text.is_empty() {
+        assert!(
+            text.contains("CHECK vtl0-measured-config FAIL at GPA 0: "),
+            "{text}"
+        );
+        assert!(text.contains("CHECK vtl2-measured-config OK"), "{text}");
+    }
+}

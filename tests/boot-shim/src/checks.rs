@@ -4,6 +4,10 @@ use crate::arch;
 use crate::entry::EntryState;
 use crate::println;
 use core::fmt;
+use paravisor_layout::CommandLinePolicy;
+use paravisor_layout::ParavisorCommandLine;
+use paravisor_layout::ParavisorMeasuredVtl0Config;
+use paravisor_layout::ParavisorMeasuredVtl2Config;
 use paravisor_layout::ShimParamsRaw;
 use paravisor_layout::SupportedIsolationType;
 use x86_pagetables::PageSize;
@@ -18,11 +22,7 @@ const PARAMETER_REGION_SIZE: u64 = 0x6A000;
 const RESERVED_REGION_SIZE: u64 = 0x4000;
 const LOG_BUFFER_SIZE: u64 = 0x2000;
 const HEAP_SIZE: u64 = 0x1_0000;
-const COMMAND_LINE_SIZE: u64 = 4092;
 const MEASURED_VTL2_CONFIG_PAGE_INDEX: u64 = 105;
-// spec/abi.md §3.5, §3.6.
-const VTL0_CONFIG_MAGIC: u64 = 0x4F48_434C_5654_4C30;
-const VTL2_CONFIG_MAGIC: u64 = 0x4F48_434C_5654_4C32;
 // spec/abi.md §4.1.
 const CR0: u64 = 0x8000_0021;
 const CR4: u64 = 0x0004_0060;
@@ -632,19 +632,26 @@ fn check_gdt(r: &mut Report, l: &Layout) {
 /// in the command line.
 fn check_command_line(r: &mut Report, l: &Layout) {
     // SAFETY: the command-line page is inside checked, mapped VTL2 memory.
-    let page = unsafe { memory(l.cmdline, PAGE) };
-    let policy = u16::from_le_bytes([page[0], page[1]]);
-    let len = u16::from_le_bytes([page[2], page[3]]);
-    let storage = &page[4..];
-    if u64::from(len) > COMMAND_LINE_SIZE {
-        r.fail("cmdline", format_args!("length {} > 4092", len));
-        return;
-    }
-    let (text, rest) = storage.split_at(usize::from(len));
-    let Ok(text) = core::str::from_utf8(text) else {
-        r.fail("cmdline", format_args!("{} bytes, not valid UTF-8", len));
-        return;
+    let page = match ParavisorCommandLine::read_from(unsafe { memory(l.cmdline, PAGE) }) {
+        Ok(page) => page,
+        Err(e) => {
+            r.fail("cmdline", format_args!("{}", e));
+            return;
+        }
     };
+    let len = page.static_command_line_len;
+    let policy = page.policy;
+    let text = match page.command_line() {
+        Ok(text) => text,
+        Err(e) => {
+            r.fail("cmdline", format_args!("{}", e));
+            return;
+        }
+    };
+    let rest = page
+        .static_command_line
+        .get(usize::from(len)..)
+        .unwrap_or(&[]);
     if rest.iter().any(|&b| b != 0) {
         r.fail(
             "cmdline",
@@ -653,22 +660,23 @@ fn check_command_line(r: &mut Report, l: &Layout) {
         return;
     }
     let expected = if text.contains("shimtest.policy=static") {
-        Some(0)
+        Some(CommandLinePolicy::STATIC)
     } else if text.contains("shimtest.policy=append_chosen") {
-        Some(1)
+        Some(CommandLinePolicy::APPEND_CHOSEN)
     } else {
         None
     };
-    if policy > 1 || expected.is_some_and(|e| e != policy) {
+    let known = policy == CommandLinePolicy::STATIC || policy == CommandLinePolicy::APPEND_CHOSEN;
+    if !known || expected.is_some_and(|e| e != policy) {
         r.fail(
             "cmdline",
-            format_args!("policy {} (line {:?})", policy, text),
+            format_args!("policy {} (line {:?})", policy.0, text),
         );
         return;
     }
     r.ok(
         "cmdline",
-        format_args!("policy {} len {} utf-8 {:?}", policy, len, text),
+        format_args!("policy {} len {} utf-8 {:?}", policy.0, len, text),
     );
 }
 
@@ -772,19 +780,24 @@ fn check_reserved_region(r: &mut Report, l: &Layout) {
 
 fn check_vtl2_config(r: &mut Report, l: &Layout) {
     let addr = l.parameter_region.start + MEASURED_VTL2_CONFIG_PAGE_INDEX * PAGE;
-    let magic = read_u64(addr);
-    let tail = read_u64(addr + 8);
-    // Byte 8 is vtom_offset_bit (0 without isolation), bytes 9..16 padding.
-    if magic == VTL2_CONFIG_MAGIC && tail == 0 {
-        r.ok(
+    // SAFETY: page 105 of the parameter region, inside checked VTL2 memory.
+    match ParavisorMeasuredVtl2Config::read_from(unsafe { memory(addr, PAGE) }) {
+        // No isolation: vtom_offset_bit 0 (spec/abi.md §3.6), zero padding.
+        Ok(c) if c.vtom_offset_bit == 0 && c.padding == [0; 7] => r.ok(
             "vtl2-measured-config",
-            format_args!("at {:#x}: magic {:#x}, vtom_offset_bit 0", addr, magic),
-        );
-    } else {
-        r.fail(
+            format_args!("at {:#x}: magic {:#x}, vtom_offset_bit 0", addr, c.magic),
+        ),
+        Ok(c) => r.fail(
             "vtl2-measured-config",
-            format_args!("at {:#x}: magic {:#x}, then {:#x}", addr, magic, tail),
-        );
+            format_args!(
+                "at {:#x}: vtom_offset_bit {}, padding {:?}",
+                addr, c.vtom_offset_bit, c.padding
+            ),
+        ),
+        Err(e) => r.fail(
+            "vtl2-measured-config",
+            format_args!("at {:#x}: {}", addr, e),
+        ),
     }
 }
 
@@ -806,15 +819,13 @@ fn check_vtl0_config(r: &mut Report, l: &Layout) {
     // SAFETY: the heap pages are the shim's own (checked writable and zero);
     // the PML4 slot is unused, so adding it changes no existing mapping; the
     // slot is cleared and the TLB flushed before anything else runs.
-    let (magic, supported) = unsafe {
+    let config = unsafe {
         (pdpt as *mut u64).write_volatile(pd | 0x23);
         (pd as *mut u64).write_volatile(0xE3);
         ((pml4 + 8 * slot) as *mut u64).write_volatile(pdpt | 0x23);
         arch::flush_tlb();
-        let v = (
-            (va as *const u64).read_volatile(),
-            ((va + 8) as *const u64).read_volatile(),
-        );
+        // Copied out (read_from returns a value) before the mapping goes.
+        let v = ParavisorMeasuredVtl0Config::read_from(memory(va, PAGE));
         ((pml4 + 8 * slot) as *mut u64).write_volatile(0);
         arch::flush_tlb();
         (pdpt as *mut u64).write_volatile(0);
@@ -822,21 +833,23 @@ fn check_vtl0_config(r: &mut Report, l: &Layout) {
         v
     };
     // supported_vtl0: bit 0 UEFI, 1 PCAT, 2 Linux; bits 3..=63 reserved.
-    if magic == VTL0_CONFIG_MAGIC && supported >> 3 == 0 {
-        r.ok(
+    match config {
+        Ok(c) if c.supported_vtl0.into_bits() >> 3 == 0 => r.ok(
             "vtl0-measured-config",
             format_args!(
                 "at GPA 0 (mapped via PML4 slot {}): magic {:#x}, supported_vtl0 {:#x}",
-                slot, magic, supported
+                slot,
+                c.magic,
+                c.supported_vtl0.into_bits()
             ),
-        );
-    } else {
-        r.fail(
+        ),
+        Ok(c) => r.fail(
             "vtl0-measured-config",
             format_args!(
-                "at GPA 0: magic {:#x}, supported_vtl0 {:#x}",
-                magic, supported
+                "supported_vtl0 {:#x} has reserved bits",
+                c.supported_vtl0.into_bits()
             ),
-        );
+        ),
+        Err(e) => r.fail("vtl0-measured-config", format_args!("at GPA 0: {}", e)),
     }
 }
