@@ -1,0 +1,320 @@
+//! Calls to every library entry point, each group behind a cargo feature
+//! (all on by default) so that a failing link can be narrowed down.
+//!
+//! Every input comes through [`opaque`], so the optimiser must assume any
+//! value: any file bytes, lengths, addresses and configurations. Results go
+//! back through [`opaque`] so that nothing is optimised away.
+
+use core::hint::black_box as opaque;
+
+/// Size of the opaque "file" buffers.
+const FILE_BYTES: usize = 0x1_0000;
+/// Size of the opaque page-table buffers.
+const TABLE_BYTES: usize = 32 * 4096;
+
+/// Runs every group.
+pub(crate) fn run() {
+    #[cfg(feature = "elf")]
+    elf();
+    #[cfg(feature = "image")]
+    image();
+    #[cfg(feature = "x86")]
+    x86();
+    #[cfg(feature = "arm64")]
+    arm64();
+    #[cfg(feature = "cpuid")]
+    cpuid();
+    #[cfg(feature = "layout")]
+    layout();
+    #[cfg(feature = "panic-control")]
+    panic_control();
+}
+
+/// The control experiment: an indexing panic reachable from an opaque
+/// index. Built with `--features panic-control`, the link must FAIL;
+/// `.ci/run` checks that it does, so a proof that cannot fail is noticed.
+#[cfg(feature = "panic-control")]
+#[inline(never)]
+fn panic_control() {
+    let mut buffer = [0u8; FILE_BYTES];
+    let bytes = file(&mut buffer);
+    #[expect(clippy::indexing_slicing, reason = "the point of the control")]
+    opaque(bytes[opaque(FILE_BYTES)]);
+}
+
+/// Bytes the optimiser knows nothing about: content and length.
+fn file(buffer: &mut [u8; FILE_BYTES]) -> &[u8] {
+    opaque(&mut *buffer);
+    opaque(&buffer[..])
+}
+
+/// An importer that accepts (or, opaquely, refuses) every page.
+#[cfg(any(feature = "elf", feature = "image"))]
+struct Sink;
+
+/// The sink's error.
+#[cfg(any(feature = "elf", feature = "image"))]
+#[derive(Debug)]
+struct Refused;
+
+#[cfg(any(feature = "elf", feature = "image"))]
+impl core::fmt::Display for Refused {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("refused")
+    }
+}
+
+#[cfg(any(feature = "elf", feature = "image"))]
+impl elf_static_loader::ImportPages for Sink {
+    type Error = Refused;
+
+    fn import_pages(
+        &mut self,
+        page_base: u64,
+        page_count: u64,
+        tag: &'static str,
+        acceptance: elf_static_loader::PageAcceptance,
+        data: &[u8],
+    ) -> Result<(), Refused> {
+        opaque((page_base, page_count, tag, acceptance, data));
+        if opaque(false) { Err(Refused) } else { Ok(()) }
+    }
+}
+
+/// `plan_static_elf`, `StaticElfPlan::{info, segments, import}`,
+/// `load_static_elf`, for both machines.
+#[cfg(feature = "elf")]
+#[inline(never)]
+fn elf() {
+    use elf_static_loader::ElfMachine;
+    use elf_static_loader::PageAcceptance;
+
+    let mut buffer = [0u8; FILE_BYTES];
+    let elf = file(&mut buffer);
+    for machine in [ElfMachine::X86_64, ElfMachine::Aarch64] {
+        let machine = opaque(machine);
+        let (start, offset, pic) = (opaque(0u64), opaque(0u64), opaque(false));
+        match elf_static_loader::plan_static_elf(elf, machine, start, offset, pic) {
+            Ok(plan) => {
+                opaque(plan.info());
+                opaque(plan.effective_load_offset());
+                opaque(plan.reloc_bias());
+                for segment in plan.segments() {
+                    opaque(segment);
+                }
+                opaque(plan.import(&mut Sink, PageAcceptance::Exclusive, "elf").is_ok());
+            }
+            Err(error) => {
+                opaque(error);
+            }
+        }
+        let loaded = elf_static_loader::load_static_elf(
+            &mut Sink,
+            elf,
+            machine,
+            opaque(0),
+            opaque(0),
+            opaque(true),
+            opaque(PageAcceptance::Shared),
+            "elf",
+        );
+        opaque(loaded.is_ok());
+    }
+}
+
+/// `plan_arm64_image`, `Arm64ImagePlan::{kernel, initrd, import}`,
+/// `load_arm64_image`.
+#[cfg(feature = "image")]
+#[inline(never)]
+fn image() {
+    let mut buffer = [0u8; FILE_BYTES];
+    let image = file(&mut buffer);
+    let mut initrd_buffer = [0u8; FILE_BYTES];
+    let initrd = file(&mut initrd_buffer);
+    match elf_static_loader::plan_arm64_image(image, opaque(0), opaque(0)) {
+        Ok(plan) => {
+            opaque((plan.kernel(), plan.initrd()));
+            opaque(plan.import(&mut Sink, initrd).is_ok());
+        }
+        Err(error) => {
+            opaque(error);
+        }
+    }
+    let loaded = elf_static_loader::load_arm64_image(&mut Sink, image, opaque(0), initrd);
+    opaque(loaded.is_ok());
+}
+
+/// `required_tables`, `build_identity_map`, `build_identity_map_tables`,
+/// `paravisor_page_table_region_pages`, `calculate_pde_table_count`, the
+/// alignment helpers, `IdentityMapConfig::paravisor`, and the walker's
+/// `new`, `translate`, `mappings` and `regions`.
+#[cfg(feature = "x86")]
+#[inline(never)]
+fn x86() {
+    use x86_pagetables::IdentityMapConfig;
+    use x86_pagetables::IdentityRange;
+    use x86_pagetables::PageTable;
+    use x86_pagetables::PageTableWalker;
+    use x86_pagetables::ParavisorIsolation;
+
+    let extra = opaque([IdentityRange::new(0, 0), IdentityRange::new(0, 0).read_only()]);
+    let mut config = IdentityMapConfig::new(opaque(0), opaque(0), opaque(0))
+        .with_reset_vector(opaque(false))
+        .with_1gb_pages(opaque(false))
+        .with_more_than_512_gib(opaque(false))
+        .with_additional_ranges(&extra);
+    if opaque(false) {
+        config = config.with_local_map(opaque(0), opaque(0));
+    }
+    if opaque(false) {
+        config = config.with_confidential_bit(opaque(51));
+    }
+    let config = opaque(config);
+    opaque(x86_pagetables::required_tables(&config).ok());
+    opaque(x86_pagetables::paravisor_page_table_region_pages(&config).ok());
+    let paravisor = IdentityMapConfig::paravisor(
+        opaque(0),
+        opaque(0),
+        opaque(0),
+        opaque(ParavisorIsolation::Snp),
+    );
+    opaque(x86_pagetables::paravisor_page_table_region_pages(&paravisor).ok());
+    opaque(x86_pagetables::calculate_pde_table_count(opaque(0), opaque(0)).ok());
+    opaque(x86_pagetables::align_up_to_page_size(opaque(0)));
+    opaque(x86_pagetables::align_up_to_large_page_size(opaque(0)));
+    opaque(x86_pagetables::align_up_to_1_gb_page_size(opaque(0)));
+
+    let mut tables = [0u8; TABLE_BYTES];
+    opaque(x86_pagetables::build_identity_map(&config, opaque(&mut tables[..])).ok());
+    let mut typed = [PageTable::ZERO; 4];
+    opaque(x86_pagetables::build_identity_map_tables(&paravisor, opaque(&mut typed[..])).ok());
+
+    opaque(&mut tables);
+    let bit = if opaque(false) { Some(opaque(51)) } else { None };
+    if let Ok(walker) = PageTableWalker::new(opaque(&tables[..]), opaque(0), opaque(0), bit) {
+        opaque(walker.translate(opaque(0)).ok());
+        for mapping in walker.mappings() {
+            opaque(mapping.ok());
+        }
+        for region in walker.regions() {
+            opaque(region.ok());
+        }
+    }
+}
+
+/// `build_identity_page_tables_aarch64`, `required_identity_table_bytes`,
+/// `write_back_index`, `Arm64TableSpace::{new, map_range, zero_unused,
+/// tables}`, `required_tables`, MAIR decoding, and the walker's `new`,
+/// `translate` and `mappings`.
+#[cfg(feature = "arm64")]
+#[inline(never)]
+fn arm64() {
+    use arm64_pagetables::Arm64AccessPermissions;
+    use arm64_pagetables::Arm64MappingAttributes;
+    use arm64_pagetables::Arm64NoExecute;
+    use arm64_pagetables::Arm64Shareability;
+    use arm64_pagetables::Arm64TableSpace;
+    use arm64_pagetables::Arm64TableWalker;
+    use arm64_pagetables::AttrIndx;
+    use arm64_pagetables::MemoryAttributeIndirectionEl1;
+
+    let mair = MemoryAttributeIndirectionEl1::from_u64(opaque(0))
+        .unwrap_or(vp_regs::aarch64::paravisor::MAIR_EL1);
+    opaque(arm64_pagetables::write_back_index(&mair).ok());
+    let mut area = [0u8; TABLE_BYTES];
+    let built = arm64_pagetables::build_identity_page_tables_aarch64(
+        opaque(0),
+        opaque(0),
+        opaque(0),
+        &mair,
+        opaque(&mut area[..]),
+    );
+    opaque(built.ok());
+    opaque(arm64_pagetables::required_identity_table_bytes(opaque(0), opaque(0)).ok());
+    opaque(arm64_pagetables::required_tables(opaque(0), opaque(0), opaque(0)).ok());
+
+    let mut buffer = [0u8; TABLE_BYTES];
+    if let Ok(mut space) = Arm64TableSpace::new(opaque(0), opaque(&mut buffer[..])) {
+        if let Ok(attr_index) = AttrIndx::new(opaque(0)) {
+            let attributes = opaque(Arm64MappingAttributes {
+                attr_index,
+                access: Arm64AccessPermissions::ReadOnly,
+                shareability: Arm64Shareability::OuterShareable,
+                no_execute: Arm64NoExecute::Full,
+            });
+            for _ in 0..opaque(2) {
+                let mapped = space.map_range(opaque(0), opaque(0), opaque(0), attributes);
+                opaque(mapped.ok());
+            }
+        }
+        opaque((space.used_len(), space.capacity_tables(), space.page_table_gpa()));
+        opaque(space.tables());
+        space.zero_unused();
+    }
+
+    opaque(&mut area);
+    if let Ok(walker) = Arm64TableWalker::new(opaque(&area[..]), opaque(0), opaque(0)) {
+        opaque(walker.translate(opaque(0)).ok());
+        for mapping in walker.mappings() {
+            opaque(mapping.ok());
+        }
+    }
+}
+
+/// `create_snp_cpuid_page`, `CpuidPageReader::{new, from_page, leaf,
+/// leaves, page}`.
+#[cfg(feature = "cpuid")]
+#[inline(never)]
+fn cpuid() {
+    use snp_cpuid::CpuidPageReader;
+    use zerocopy::IntoBytes;
+
+    let page = opaque(snp_cpuid::create_snp_cpuid_page());
+    opaque(page.as_bytes());
+    opaque(CpuidPageReader::from_page(page).ok());
+    let mut buffer = [0u8; FILE_BYTES];
+    let bytes = file(&mut buffer);
+    if let Ok(reader) = CpuidPageReader::new(bytes) {
+        opaque(reader.leaf(opaque(0), opaque(0)));
+        opaque(reader.leaves());
+        opaque(reader.page());
+    }
+}
+
+/// The shim-side readers of `paravisor-layout` and the command-line page
+/// builder.
+#[cfg(feature = "layout")]
+#[inline(never)]
+fn layout() {
+    use paravisor_layout::CommandLinePolicy;
+    use paravisor_layout::ImportedRegionsPage;
+    use paravisor_layout::PageRegionDescriptor;
+    use paravisor_layout::ParavisorCommandLine;
+    use paravisor_layout::ParavisorMeasuredVtl0Config;
+    use paravisor_layout::ParavisorMeasuredVtl2Config;
+    use paravisor_layout::PersistedStateHeader;
+    use paravisor_layout::ShimParamsRaw;
+
+    let mut buffer = [0u8; FILE_BYTES];
+    let bytes = file(&mut buffer);
+    if let Ok(page) = ParavisorCommandLine::read_from(bytes) {
+        opaque(page.command_line().ok());
+    }
+    let text = core::str::from_utf8(bytes).unwrap_or_default();
+    if let Ok(page) = ParavisorCommandLine::new(CommandLinePolicy(opaque(0)), text) {
+        opaque(page.command_line().ok());
+    }
+    opaque(ShimParamsRaw::read_from(bytes).ok());
+    if let Ok(config) = ParavisorMeasuredVtl0Config::read_from(bytes) {
+        opaque((config.uefi(), config.linux()));
+    }
+    opaque(ParavisorMeasuredVtl2Config::read_from(bytes).ok());
+    opaque(PersistedStateHeader::read_from(bytes).ok());
+    if let Ok(page) = ImportedRegionsPage::parse(bytes) {
+        for region in page.regions() {
+            opaque(region.is_accepted());
+        }
+    }
+    let descriptor = PageRegionDescriptor::new(opaque(0), opaque(0));
+    opaque((descriptor.valid(), descriptor.address_range()));
+}
