@@ -146,13 +146,14 @@ fn check(arch: Arch, kernel: &[u8], shim: &[u8], c: &Case) -> Result<(), TestCas
             let start = c.base.map_or(0x8000, |b| b);
             let end = start + c.count;
             for call in &recorder.calls {
-                if let Call::ImportPages(base, count, tag, _, _) = call {
-                    if *count > 0 && !VTL0_TAGS.contains(tag) {
-                        prop_assert!(
-                            *base >= start && base + count <= end,
-                            "{tag} pages {base:#x}+{count:#x} outside VTL2 {start:#x}..{end:#x}"
-                        );
-                    }
+                if let Call::ImportPages(base, count, tag, _, _) = call
+                    && *count > 0
+                    && !VTL0_TAGS.contains(tag)
+                {
+                    prop_assert!(
+                        *base >= start && base + count <= end,
+                        "{tag} pages {base:#x}+{count:#x} outside VTL2 {start:#x}..{end:#x}"
+                    );
                 }
             }
             let expected_registers = if arch == Arch::X86_64 { 15 } else { 8 };
