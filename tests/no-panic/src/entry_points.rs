@@ -26,6 +26,10 @@ pub(crate) fn run() {
     cpuid();
     #[cfg(feature = "layout")]
     layout();
+    #[cfg(feature = "load-x64")]
+    load_x64();
+    #[cfg(feature = "load-arm64")]
+    load_arm64();
     #[cfg(feature = "panic-control")]
     panic_control();
 }
@@ -317,4 +321,146 @@ fn layout() {
     }
     let descriptor = PageRegionDescriptor::new(opaque(0), opaque(0));
     opaque((descriptor.valid(), descriptor.address_range()));
+}
+
+/// Opaque inputs for a full paravisor load: every byte, length, address
+/// and option unknown to the optimiser.
+#[cfg(any(feature = "load-x64", feature = "load-arm64"))]
+fn load_inputs<'a>(
+    files: &'a mut [[u8; FILE_BYTES]; 5],
+) -> paravisor_loader::LoadInputs<'a> {
+    use paravisor_loader::CommandLine;
+    use paravisor_loader::LoadInputs;
+    use paravisor_loader::Vtl0Config;
+    use paravisor_loader::Vtl0Linux;
+    use paravisor_loader::Vtl0Region;
+    use paravisor_loader::Vtl0Uefi;
+
+    opaque(&mut *files);
+    let [kernel, shim, sidecar, initrd, extra] = &*files;
+    let text = core::str::from_utf8(opaque(&extra[..])).unwrap_or_default();
+    let some = |bytes: &'a [u8]| if opaque(true) { Some(opaque(bytes)) } else { None };
+    let region = || Vtl0Region {
+        gpa: opaque(0),
+        size: opaque(0),
+    };
+    opaque(LoadInputs {
+        kernel: opaque(&kernel[..]),
+        shim: opaque(&shim[..]),
+        sidecar: some(&sidecar[..]),
+        initrd: some(&initrd[..]),
+        command_line: if opaque(true) {
+            CommandLine::Static(text)
+        } else {
+            CommandLine::HostAppendable(text)
+        },
+        memory_page_base: if opaque(true) { Some(opaque(0)) } else { None },
+        memory_page_count: opaque(0),
+        vtl0: Vtl0Config {
+            pcat: opaque(false),
+            uefi: if opaque(true) {
+                Some(Vtl0Uefi {
+                    firmware_base: opaque(0),
+                    total_size: opaque(0),
+                    vp_context: opaque(&extra[..]),
+                })
+            } else {
+                None
+            },
+            linux: if opaque(true) {
+                Some(Vtl0Linux {
+                    command_line: opaque(&extra[..]),
+                    kernel: region(),
+                    kernel_entrypoint: opaque(0),
+                    initrd: if opaque(true) { Some(region()) } else { None },
+                })
+            } else {
+                None
+            },
+        },
+    })
+}
+
+/// An opaque isolation configuration.
+#[cfg(any(feature = "load-x64", feature = "load-arm64"))]
+fn isolation() -> paravisor_loader::IsolationConfig {
+    use paravisor_loader::IsolationType;
+    opaque(paravisor_loader::IsolationConfig {
+        isolation_type: opaque(IsolationType::Snp),
+        paravisor_present: opaque(true),
+        shared_gpa_boundary_bits: if opaque(true) { Some(opaque(46)) } else { None },
+    })
+}
+
+/// `load_openhcl_x64` into the guest-memory importer, and the layout's
+/// own entry points (`X64Layout::{plan, build_page_tables, check_overlaps,
+/// shim_params, registers}`).
+#[cfg(feature = "load-x64")]
+#[inline(never)]
+fn load_x64() {
+    use paravisor_loader::GuestMemoryImporter;
+    use paravisor_loader::X64Layout;
+
+    let mut files = [[0u8; FILE_BYTES]; 5];
+    let inputs = load_inputs(&mut files);
+    let mut ram = [0u8; 4 * FILE_BYTES];
+    let mut importer = GuestMemoryImporter::new(opaque(0), opaque(&mut ram[..]), isolation());
+    let mut tables = [0u8; TABLE_BYTES];
+    let loaded = paravisor_loader::load_openhcl_x64(&mut importer, &inputs, opaque(&mut tables[..]));
+    opaque(loaded.is_ok());
+    opaque(importer.pages_written());
+    for register in importer.registers() {
+        opaque(register);
+    }
+    for area in importer.parameter_areas() {
+        opaque(area);
+    }
+    opaque((
+        importer.vp_context_page(),
+        importer.relocation_region(),
+        importer.page_table_relocation(),
+        importer.imported_regions_config_page(),
+    ));
+    opaque(importer.ram());
+
+    if let Ok(layout) = X64Layout::plan(isolation(), &inputs) {
+        opaque(layout.page_table_region_size());
+        opaque(layout.shim_params());
+        if let Ok(used) = layout.build_page_tables(opaque(&mut tables[..])) {
+            opaque(layout.check_overlaps(used).is_ok());
+            opaque(layout.registers(&tables));
+        }
+    }
+}
+
+/// `load_openhcl_arm64` into the guest-memory importer, and the layout's
+/// own entry points (`Arm64Layout::{plan, build_page_tables,
+/// check_overlaps, shim_params, registers}`).
+#[cfg(feature = "load-arm64")]
+#[inline(never)]
+fn load_arm64() {
+    use paravisor_loader::Arm64Layout;
+    use paravisor_loader::GuestMemoryImporter;
+
+    let mut files = [[0u8; FILE_BYTES]; 5];
+    let inputs = load_inputs(&mut files);
+    let mut ram = [0u8; 4 * FILE_BYTES];
+    let mut importer = GuestMemoryImporter::new(opaque(0), opaque(&mut ram[..]), isolation());
+    let mut tables = [0u8; TABLE_BYTES];
+    let loaded =
+        paravisor_loader::load_openhcl_arm64(&mut importer, &inputs, opaque(&mut tables[..]));
+    opaque(loaded.is_ok());
+    opaque(importer.pages_written());
+    for register in importer.registers() {
+        opaque(register);
+    }
+    opaque(importer.ram());
+
+    if let Ok(layout) = Arm64Layout::plan(isolation(), &inputs) {
+        opaque(layout.page_table_region_size());
+        opaque(layout.shim_params());
+        opaque(layout.build_page_tables(opaque(&mut tables[..])).is_ok());
+        opaque(layout.check_overlaps().is_ok());
+        opaque(layout.registers());
+    }
 }
