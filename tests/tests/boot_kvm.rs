@@ -28,6 +28,7 @@ use paravisor_kvm::RunConfig;
 use paravisor_kvm::RunOutcome;
 use paravisor_kvm::boot_x64;
 use paravisor_kvm::kvm_or_skip;
+use paravisor_kvm::relocate_x64;
 use paravisor_loader::CommandLine;
 use paravisor_loader::IsolationConfig;
 use paravisor_loader::IsolationType;
@@ -182,6 +183,10 @@ impl<'a> Case<'a> {
     }
 
     fn load(&self) -> BootImage {
+        self.load_recorded().into_image()
+    }
+
+    fn load_recorded(&self) -> BootImageImporter {
         let a = artifacts();
         let inputs = LoadInputs {
             kernel: &a.kernel,
@@ -201,7 +206,7 @@ impl<'a> Case<'a> {
         });
         load_openhcl_x64_alloc(&mut importer, &inputs)
             .unwrap_or_else(|e| panic!("{}: load failed: {e}", self.name));
-        importer.into_image()
+        importer
     }
 }
 
@@ -457,5 +462,97 @@ fn wrong_vtl0_config_magic_fails_its_check() {
             "{text}"
         );
         assert!(text.contains("CHECK vtl2-measured-config OK"), "{text}");
+    }
+}
+
+/// Relocates a default-base image as a VMM would (spec/algorithms.md §7.1
+/// step 27: one relocation region from VTL2 memory start, 2 MiB alignment,
+/// minimum 128 MiB; one page-table relocation record) and boots it.
+fn boot_relocated(case: &Case<'_>, new_base: u64) {
+    let recorded = case.load_recorded();
+    assert_eq!(recorded.relocation_regions().len(), 1, "{}", case.name);
+    let vtl2 = recorded.startup_memory()[0];
+    assert_eq!(vtl2.gpa, DEFAULT_BASE);
+    let image = relocate_x64(
+        recorded.image(),
+        vtl2,
+        recorded.relocation_regions(),
+        recorded.page_table_relocations(),
+        new_base,
+    )
+    .unwrap();
+    assert_eq!(
+        image.registers.rip,
+        recorded
+            .image()
+            .registers
+            .rip
+            .map(|r| r - DEFAULT_BASE + new_base)
+    );
+    let Some(outcome) = boot(case.name, &image) else {
+        return;
+    };
+    let text = outcome.serial_text();
+    for check in CHECKS {
+        assert!(
+            text.contains(&format!("CHECK {check} OK")),
+            "{}: {check}:\n{text}",
+            case.name
+        );
+    }
+    assert!(!text.contains(" FAIL"), "{}:\n{text}", case.name);
+    let entry = new_base + 2 * MIB + read_u64(&artifacts().kernel, 24);
+    let kernel_line = format!("{KERNEL_LINE}{entry:016x}");
+    assert!(
+        text.lines().any(|l| l == kernel_line),
+        "{}: no `{kernel_line}`:\n{text}",
+        case.name
+    );
+    let memory = format!(
+        "VTL2 memory [{:#x}, {:#x})",
+        new_base,
+        new_base + case.memory_size
+    );
+    assert!(
+        text.contains(&memory),
+        "{}: no `{memory}`:\n{text}",
+        case.name
+    );
+    assert_eq!(outcome.exit, ExitReason::Halted);
+}
+
+#[test]
+fn relocated_default_base_image_boots() {
+    // 128 MiB -> 262 MiB: a multiple of 2 MiB, not of 4 MiB or 1 GiB.
+    let initrd = initrd(5000);
+    let mut case = Case::new("relocated to 262 MiB");
+    case.initrd = Some(&initrd);
+    case.sidecar = true;
+    boot_relocated(&case, 262 * MIB);
+}
+
+#[test]
+fn relocated_across_a_1gib_boundary_boots() {
+    // 64 MiB moved to [992 MiB, 1056 MiB): the rebuilt tables need two
+    // page directories, within the region's 5 + 2 x 1 pages.
+    boot_relocated(&Case::new("relocated across 1 GiB"), 992 * MIB);
+}
+
+#[test]
+fn relocation_refuses_a_base_the_record_does_not_allow() {
+    let recorded = Case::new("relocation bounds").load_recorded();
+    let vtl2 = recorded.startup_memory()[0];
+    for bad in [DEFAULT_BASE + 0x1000, 64 * MIB] {
+        assert!(
+            relocate_x64(
+                recorded.image(),
+                vtl2,
+                recorded.relocation_regions(),
+                recorded.page_table_relocations(),
+                bad,
+            )
+            .is_err(),
+            "base {bad:#x} accepted"
+        );
     }
 }

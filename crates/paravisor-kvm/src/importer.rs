@@ -75,6 +75,7 @@ pub struct BootImageImporter {
     relocation_regions: Vec<RelocationRegion>,
     page_table_relocations: Vec<PageTableRelocation>,
     vp_context_page: Option<u64>,
+    startup_memory: Vec<RamRange>,
 }
 
 impl BootImageImporter {
@@ -88,7 +89,13 @@ impl BootImageImporter {
             relocation_regions: Vec::new(),
             page_table_relocations: Vec::new(),
             vp_context_page: None,
+            startup_memory: Vec::new(),
         }
+    }
+
+    /// The startup memory the loader asked for (VTL2 memory).
+    pub fn startup_memory(&self) -> &[RamRange] {
+        &self.startup_memory
     }
 
     /// The recorded image.
@@ -211,6 +218,7 @@ impl ParavisorImporter<X86Register> for BootImageImporter {
         let gpa = page_base.checked_mul(PAGE_SIZE).ok_or(bad.clone())?;
         let size = page_count.checked_mul(PAGE_SIZE).ok_or(bad)?;
         self.image.ram.push(RamRange { gpa, size });
+        self.startup_memory.push(RamRange { gpa, size });
         Ok(())
     }
 

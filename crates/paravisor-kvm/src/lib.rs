@@ -65,6 +65,7 @@
 mod importer;
 mod memory;
 mod registers;
+mod relocate;
 mod runner;
 
 pub use importer::BootImageImporter;
@@ -78,6 +79,8 @@ pub use registers::X64Registers;
 pub use registers::attributes_of;
 pub use registers::kvm_dtable_from;
 pub use registers::kvm_segment_from;
+pub use relocate::RelocateError;
+pub use relocate::relocate_x64;
 pub use runner::SKIP_KVM_ENV;
 pub use runner::boot_x64;
 pub use runner::kvm_available;

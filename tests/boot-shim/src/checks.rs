@@ -310,6 +310,9 @@ fn check_offsets(r: &mut Report, l: &Layout) -> bool {
     let gdt = l.params_page.wrapping_sub(PAGE);
     let pde_tables = x86_pagetables::calculate_pde_table_count(mem.start, mem.size()).unwrap_or(0);
     let expected_pt_size = (5 + 2 * pde_tables) * PAGE;
+    // Without a sidecar its entry is 0 - shim_base, so a non-zero absolute
+    // value means a VMM moved the image by that much (spec/abi.md §2).
+    let relocated = p.sidecar_size == 0 && l.sidecar_entry != 0;
     // The initrd (or, without one, the GDT page) follows the shim.
     let shim_end = if p.initrd_size != 0 {
         l.initrd.start
@@ -341,8 +344,10 @@ fn check_offsets(r: &mut Report, l: &Layout) -> bool {
                     && l.sidecar.end <= l.base),
         ),
         (
+            // "None" is 0 - shim_base (spec/abi.md §2); after a VMM moved
+            // the image it reads as the (2 MiB aligned) relocation offset.
             "no sidecar: entry offset is 0 - base",
-            p.sidecar_size != 0 || l.sidecar_entry == 0,
+            p.sidecar_size != 0 || l.sidecar_entry % MIB2 == 0,
         ),
         (
             "shim base page aligned after the kernel",
@@ -383,7 +388,16 @@ fn check_offsets(r: &mut Report, l: &Layout) -> bool {
         ),
         (
             "page-table region 5 + 2 x PD tables",
-            pde_tables != 0 && l.page_tables.size() == expected_pt_size,
+            pde_tables != 0
+                && if relocated {
+                    // Sized where the loader put the image (spec/algorithms.md
+                    // §7.1 step 24); after a move it must still hold the
+                    // PML4, a PDPT and today's PDs.
+                    let pages = l.page_tables.size() / PAGE;
+                    pages >= 7 && (pages - 5) % 2 == 0 && pages >= 2 + pde_tables
+                } else {
+                    l.page_tables.size() == expected_pt_size
+                },
         ),
         (
             "used_end = end of the page tables",
@@ -394,8 +408,11 @@ fn check_offsets(r: &mut Report, l: &Layout) -> bool {
             l.used.within(&mem) && l.page_tables.within(&mem) && params_inside(l),
         ),
         (
-            "no initrd: offset 0 - base (or the GDT page for an empty one)",
-            p.initrd_size != 0 || l.initrd.start == 0 || l.initrd.start == gdt,
+            "no initrd: offset 0 - base (as the sidecar entry), or the GDT page for an empty one",
+            p.initrd_size != 0
+                || l.initrd.start == gdt
+                || (l.initrd.start % MIB2 == 0
+                    && (p.sidecar_size != 0 || l.initrd.start == l.sidecar_entry)),
         ),
         (
             "persisted size field",
@@ -407,8 +424,9 @@ fn check_offsets(r: &mut Report, l: &Layout) -> bool {
             r.ok(
                 "param-offsets",
                 format_args!(
-                    "kernel entry {:#x}, shim {:#x}, initrd {}, cmdline {:#x}, params {:#x}, page tables {}, used {}",
-                    l.kernel_entry, l.base, l.initrd, l.cmdline, l.params_page, l.page_tables, l.used
+                    "kernel entry {:#x}, shim {:#x}, initrd {}, cmdline {:#x}, params {:#x}, page tables {}, used {}, moved by a VMM: {:#x}",
+                    l.kernel_entry, l.base, l.initrd, l.cmdline, l.params_page, l.page_tables, l.used,
+                    if relocated { l.sidecar_entry } else { 0 },
                 ),
             );
             true
