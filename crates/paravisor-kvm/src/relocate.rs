@@ -20,7 +20,9 @@ use x86_pagetables::IdentityMapConfig;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RelocateError {
     /// The image has no relocation record, or more than one.
-    #[error("the image has {regions} relocation regions and {page_tables} page-table relocation records; exactly one of each is supported")]
+    #[error(
+        "the image has {regions} relocation regions and {page_tables} page-table relocation records; exactly one of each is supported"
+    )]
     Records {
         /// Relocation regions.
         regions: usize,
@@ -28,7 +30,9 @@ pub enum RelocateError {
         page_tables: usize,
     },
     /// The new base breaks the record's alignment or bounds.
-    #[error("new base {new_base:#x} is not allowed: alignment {alignment:#x}, range [{minimum:#x}, {maximum:#x}) for {size:#x} bytes")]
+    #[error(
+        "new base {new_base:#x} is not allowed: alignment {alignment:#x}, range [{minimum:#x}, {maximum:#x}) for {size:#x} bytes"
+    )]
     NotAllowed {
         /// Requested base.
         new_base: u64,
