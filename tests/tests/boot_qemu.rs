@@ -1,12 +1,18 @@
 //! AArch64 boot tests: load the paravisor for AArch64 with the real loader
 //! (`load_openhcl_arm64`), boot the result under QEMU (`paravisor-qemu`),
-//! and require every check line of the AArch64 test shim
-//! (`tests/arm64-shim/shim.s`) plus the test kernel's lines.
+//! and require every check line of the AArch64 test shim plus the test
+//! kernel's lines.
 //!
-//! The shim, the test kernel `Image` and the reset stub are assembled by
-//! `tests/arm64-shim/build.sh` with the GNU cross binutils. If QEMU or the
-//! binutils are missing the tests fail, unless `PARAVISOR_SKIP_QEMU=1` is
-//! set, in which case each test prints loudly that it was skipped.
+//! Every case boots with two shims that make the same checks under the
+//! same names: the `no_std` Rust shim (`tests/arm64-shim/rust`, built for
+//! `aarch64-unknown-none`, linking `paravisor-layout`, `arm64-pagetables`
+//! and `crc32fast`) and the assembly shim (`tests/arm64-shim/shim.s`), an
+//! independent reader that shares no code with the loader. The test kernel
+//! `Image` and the reset stub are assembled by `tests/arm64-shim/build.sh`
+//! with the GNU cross binutils. If QEMU, the binutils or the
+//! `aarch64-unknown-none` target are missing the tests fail, unless
+//! `PARAVISOR_SKIP_QEMU=1` is set, in which case each test prints loudly
+//! that it was skipped.
 
 #![allow(
     clippy::unwrap_used,
@@ -74,9 +80,57 @@ const KERNEL_LINE: &str = "TEST-KERNEL: reached the AArch64 test kernel";
 // Artifacts: shim, kernel Image and reset stub, assembled once per run.
 
 struct Artifacts {
-    shim: Vec<u8>,
+    asm_shim: Vec<u8>,
+    rust_shim: Vec<u8>,
     kernel: Vec<u8>,
     reset_stub: Vec<u8>,
+}
+
+/// Which test shim boots.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shim {
+    /// `tests/arm64-shim/rust` (links the workspace crates).
+    Rust,
+    /// `tests/arm64-shim/shim.s`.
+    Asm,
+}
+
+const SHIMS: [Shim; 2] = [Shim::Rust, Shim::Asm];
+
+impl Artifacts {
+    fn shim(&self, shim: Shim) -> &[u8] {
+        match shim {
+            Shim::Rust => &self.rust_shim,
+            Shim::Asm => &self.asm_shim,
+        }
+    }
+}
+
+/// Builds the Rust shim with its own `.cargo/config.toml`
+/// (`aarch64-unknown-none`); flags of the outer build must not leak in.
+fn build_rust_shim(out: &std::path::Path) -> Result<Vec<u8>, String> {
+    let dir = paravisor_tests::workspace_root().join("tests/arm64-shim/rust");
+    let target_dir = out.join("rust-shim-target");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(cargo)
+        .current_dir(&dir)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_RUSTFLAGS")
+        .env_remove("CARGO_MAKEFLAGS")
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .args(["build", "--release", "--target", "aarch64-unknown-none"])
+        .output()
+        .map_err(|e| format!("cannot run cargo for tests/arm64-shim/rust: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "building tests/arm64-shim/rust failed ({}; `rustup target add aarch64-unknown-none` installs the target): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let path = target_dir.join("aarch64-unknown-none/release/arm64-boot-shim");
+    std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn build_artifacts() -> Result<Artifacts, String> {
@@ -96,7 +150,8 @@ fn build_artifacts() -> Result<Artifacts, String> {
     }
     let read = |name: &str| std::fs::read(out.join(name)).map_err(|e| format!("{name}: {e}"));
     Ok(Artifacts {
-        shim: read("shim.elf")?,
+        asm_shim: read("shim.elf")?,
+        rust_shim: build_rust_shim(&out)?,
         kernel: read("kernel.Image")?,
         reset_stub: read("reset-stub.bin")?,
     })
@@ -116,12 +171,12 @@ fn setup(test: &str) -> Option<&'static Artifacts> {
         Ok(a) => Some(a),
         Err(e) if std::env::var(paravisor_qemu::SKIP_QEMU_ENV).is_ok_and(|v| v == "1") => {
             eprintln!(
-                "*** SKIPPED {test}: cannot build the AArch64 shim: {e} (PARAVISOR_SKIP_QEMU=1 is set) ***"
+                "*** SKIPPED {test}: cannot build the AArch64 shims: {e} (PARAVISOR_SKIP_QEMU=1 is set) ***"
             );
             None
         }
         Err(e) => panic!(
-            "{test}: cannot build the AArch64 shim ({e}); install binutils-aarch64-linux-gnu or set PARAVISOR_SKIP_QEMU=1"
+            "{test}: cannot build the AArch64 shims ({e}); install binutils-aarch64-linux-gnu and the aarch64-unknown-none Rust target, or set PARAVISOR_SKIP_QEMU=1"
         ),
     }
 }
@@ -316,8 +371,10 @@ enum Vtl0 {
     Linux,
 }
 
+#[derive(Clone)]
 struct Case {
     name: &'static str,
+    shim: Shim,
     vtl0: Vtl0,
     initrd: Option<Vec<u8>>,
     command_line: CommandLine<'static>,
@@ -330,6 +387,7 @@ impl Case {
     fn new(name: &'static str, vtl0: Vtl0) -> Self {
         Self {
             name,
+            shim: Shim::Rust,
             vtl0,
             initrd: None,
             command_line: CommandLine::Static("console=ttyAMA0 panic=-1"),
@@ -381,7 +439,7 @@ fn load(case: &Case, artifacts: &Artifacts) -> QemuImporter {
     };
     let inputs = LoadInputs {
         kernel: &artifacts.kernel,
-        shim: &artifacts.shim,
+        shim: artifacts.shim(case.shim),
         sidecar: None,
         initrd: case.initrd.as_deref(),
         command_line: case.command_line,
@@ -392,16 +450,27 @@ fn load(case: &Case, artifacts: &Artifacts) -> QemuImporter {
     let mut importer = QemuImporter::new(case.isolation);
     let mut tables = vec![0u8; 15 * PAGE as usize];
     paravisor_loader::load_openhcl_arm64(&mut importer, &inputs, &mut tables)
-        .unwrap_or_else(|e| panic!("{}: load failed: {e}", case.name));
+        .unwrap_or_else(|e| panic!("{}/{:?}: load failed: {e}", case.name, case.shim));
     importer
 }
 
 fn boot(case: &Case, importer: &QemuImporter) -> RunOutcome {
-    let outcome = paravisor_qemu::boot_aarch64(&importer.boot_image(), &RunConfig::default())
-        .unwrap_or_else(|e| panic!("{}: runner error: {e}", case.name));
+    // PARAVISOR_QEMU_KEEP=DIR keeps QEMU's input files in DIR/<case>-<shim>
+    // for debugging (the command line is printed on failure).
+    let config = match std::env::var_os("PARAVISOR_QEMU_KEEP") {
+        Some(dir) => RunConfig {
+            work_dir: Some(PathBuf::from(dir).join(format!("{}-{:?}", case.name, case.shim))),
+            keep_files: true,
+            ..RunConfig::default()
+        },
+        None => RunConfig::default(),
+    };
+    let outcome = paravisor_qemu::boot_aarch64(&importer.boot_image(), &config)
+        .unwrap_or_else(|e| panic!("{}/{:?}: runner error: {e}", case.name, case.shim));
     eprintln!(
-        "---- {} console ----\n{}---- QEMU stderr ----\n{}---- exit: {:?}",
+        "---- {}/{:?} console ----\n{}---- QEMU stderr ----\n{}---- exit: {:?}",
         case.name,
+        case.shim,
         outcome.console_text(),
         outcome.qemu_stderr,
         outcome.exit
@@ -409,15 +478,18 @@ fn boot(case: &Case, importer: &QemuImporter) -> RunOutcome {
     outcome
 }
 
-/// Lines `CHECK <name> <verdict>` in the console output.
+/// The verdict of the line `CHECK <name> OK|FAIL[ <detail>]`.
 fn verdict(console: &str, name: &str) -> Option<&'static str> {
-    console
-        .lines()
-        .find_map(|line| match line.strip_prefix("CHECK ") {
-            Some(rest) if rest == format!("{name} OK") => Some("OK"),
-            Some(rest) if rest == format!("{name} FAIL") => Some("FAIL"),
+    console.lines().find_map(|line| {
+        let rest = line.strip_prefix("CHECK ")?.strip_prefix(name)?;
+        let verdict = rest.strip_prefix(' ')?;
+        let word = verdict.split(' ').next()?;
+        match word {
+            "OK" => Some("OK"),
+            "FAIL" => Some("FAIL"),
             _ => None,
-        })
+        }
+    })
 }
 
 fn info(console: &str, name: &str) -> Option<u64> {
@@ -430,9 +502,17 @@ fn info(console: &str, name: &str) -> Option<u64> {
     })
 }
 
-/// Boots `case` and requires every shim check, the kernel's lines and a
-/// clean exit.
+/// Boots `case` with both shims and requires every shim check, the
+/// kernel's lines and a clean exit.
 fn boot_and_require_all(case: &Case) {
+    for shim in SHIMS {
+        let mut case = case.clone();
+        case.shim = shim;
+        boot_one_and_require_all(&case);
+    }
+}
+
+fn boot_one_and_require_all(case: &Case) {
     let Some(artifacts) = setup(case.name) else {
         return;
     };
@@ -443,8 +523,9 @@ fn boot_and_require_all(case: &Case) {
         assert_eq!(
             verdict(&console, name),
             Some("OK"),
-            "{}: check {name} did not pass; console:\n{console}\nQEMU: {}\n{}",
+            "{}/{:?}: check {name} did not pass; console:\n{console}\nQEMU: {}\n{}",
             case.name,
+            case.shim,
             outcome.command,
             outcome.qemu_stderr
         );
@@ -558,20 +639,29 @@ fn boots_memory_with_a_1gib_block() {
     boot_and_require_all(&case);
 }
 
-/// Loads `case`, breaks the image with `corrupt`, boots, and returns the
-/// console output (the shim must still reach the kernel).
-fn boot_broken(case: &Case, corrupt: impl FnOnce(&mut QemuImporter)) -> Option<String> {
-    let artifacts = setup(case.name)?;
-    let mut importer = load(case, artifacts);
-    corrupt(&mut importer);
-    let outcome = boot(case, &importer);
-    let console = outcome.console_text();
-    assert!(
-        console.lines().any(|l| l == KERNEL_LINE),
-        "{}: kernel not reached",
-        case.name
-    );
-    Some(console)
+/// Loads `case`, breaks the image with `corrupt`, boots it with each shim,
+/// and returns the console outputs (the shims must still reach the
+/// kernel). Empty when skipped.
+fn boot_broken(case: &Case, corrupt: impl Fn(&mut QemuImporter)) -> Vec<(Shim, String)> {
+    let Some(artifacts) = setup(case.name) else {
+        return Vec::new();
+    };
+    SHIMS
+        .iter()
+        .map(|&shim| {
+            let mut case = case.clone();
+            case.shim = shim;
+            let mut importer = load(&case, artifacts);
+            corrupt(&mut importer);
+            let console = boot(&case, &importer).console_text();
+            assert!(
+                console.lines().any(|l| l == KERNEL_LINE),
+                "{}/{shim:?}: kernel not reached:\n{console}",
+                case.name
+            );
+            (shim, console)
+        })
+        .collect()
 }
 
 /// Clearing the descriptor of the last 2 MiB of VTL2 memory must make both
@@ -580,7 +670,7 @@ fn boot_broken(case: &Case, corrupt: impl FnOnce(&mut QemuImporter)) -> Option<S
 fn cleared_descriptor_fails_the_identity_checks() {
     let case = Case::new("broken-descriptor", Vtl0::Uefi);
     let last = case.memory_base + case.memory_pages * PAGE - 0x20_0000;
-    let Some(console) = boot_broken(&case, |importer| {
+    for (shim, console) in boot_broken(&case, |importer| {
         // A 2 MiB block descriptor is GPA | 0x0040_0000_0000_070D (abi.md §7.7).
         let descriptor = (last | 0x0040_0000_0000_070D).to_le_bytes();
         let tables = importer.import_mut("underhill-page-tables");
@@ -590,27 +680,19 @@ fn cleared_descriptor_fails_the_identity_checks() {
             .position(|e| e == descriptor)
             .expect("block descriptor of the last 2 MiB");
         tables.data[at * 8..at * 8 + 8].fill(0);
-    }) else {
-        return;
-    };
-    assert_eq!(verdict(&console, "identity-map"), Some("FAIL"), "{console}");
-    assert_eq!(
-        verdict(&console, "identity-map-at"),
-        Some("FAIL"),
-        "{console}"
-    );
-    assert_eq!(
-        info(&console, "not_identity_mapped"),
-        Some(last),
-        "{console}"
-    );
-    for name in SHIM_CHECKS
-        .iter()
-        .filter(|n| !n.starts_with("identity-map"))
-    {
-        assert_eq!(verdict(&console, name), Some("OK"), "{name}: {console}");
+    }) {
+        let at = format!("{shim:?}: {console}");
+        assert_eq!(verdict(&console, "identity-map"), Some("FAIL"), "{at}");
+        assert_eq!(verdict(&console, "identity-map-at"), Some("FAIL"), "{at}");
+        assert_eq!(info(&console, "not_identity_mapped"), Some(last), "{at}");
+        for name in SHIM_CHECKS
+            .iter()
+            .filter(|n| !n.starts_with("identity-map"))
+        {
+            assert_eq!(verdict(&console, name), Some("OK"), "{name}: {at}");
+        }
+        assert_eq!(info(&console, "failed_checks"), Some(2), "{at}");
     }
-    assert_eq!(info(&console, "failed_checks"), Some(2), "{console}");
 }
 
 /// A wrong `initrd_crc` in the shim parameters must fail the CRC check.
@@ -618,14 +700,21 @@ fn cleared_descriptor_fails_the_identity_checks() {
 fn wrong_initrd_crc_fails_the_crc_check() {
     let mut case = Case::new("broken-initrd-crc", Vtl0::Linux);
     case.initrd = Some(initrd_bytes(4099));
-    let Some(console) = boot_broken(&case, |importer| {
+    for (shim, console) in boot_broken(&case, |importer| {
         // initrd_crc: u32 at byte 32 of ShimParamsRaw (abi.md §2).
         importer.import_mut("underhill-shim-params").data[32] ^= 1;
-    }) else {
-        return;
-    };
-    assert_eq!(verdict(&console, "initrd-crc"), Some("FAIL"), "{console}");
-    assert_eq!(info(&console, "failed_checks"), Some(1), "{console}");
+    }) {
+        assert_eq!(
+            verdict(&console, "initrd-crc"),
+            Some("FAIL"),
+            "{shim:?}: {console}"
+        );
+        assert_eq!(
+            info(&console, "failed_checks"),
+            Some(1),
+            "{shim:?}: {console}"
+        );
+    }
 }
 
 /// A wrong magic in the measured VTL0 configuration (GPA 0x100_0000) must
@@ -633,50 +722,58 @@ fn wrong_initrd_crc_fails_the_crc_check() {
 #[test]
 fn wrong_vtl0_magic_fails_the_vtl0_check() {
     let case = Case::new("broken-vtl0-magic", Vtl0::Uefi);
-    let Some(console) = boot_broken(&case, |importer| {
+    for (shim, console) in boot_broken(&case, |importer| {
         importer.import_mut("underhill-measured-config").data[0] ^= 0xFF;
-    }) else {
-        return;
-    };
-    assert_eq!(
-        verdict(&console, "vtl0-measured-config"),
-        Some("FAIL"),
-        "{console}"
-    );
-    assert_eq!(info(&console, "failed_checks"), Some(1), "{console}");
+    }) {
+        let at = format!("{shim:?}: {console}");
+        assert_eq!(
+            verdict(&console, "vtl0-measured-config"),
+            Some("FAIL"),
+            "{at}"
+        );
+        assert_eq!(info(&console, "failed_checks"), Some(1), "{at}");
+    }
 }
 
-/// A fault in the shim is reported, not hidden: a command-line offset
-/// 1 GiB past VTL2 memory fails `param-offsets`, and reading the command
-/// line there takes a data abort, which the shim's vectors report before
-/// exiting with status 3.
+/// Inconsistent parameters stop the boot visibly: a command-line offset
+/// 1 GiB past VTL2 memory fails `param-offsets`. The Rust shim then refuses
+/// to read through the parameters and exits with status 2; the assembly
+/// shim reads the command line there anyway and takes a data abort, which
+/// its vectors report (ESR, ELR, FAR) before exiting with status 3 — so
+/// the exception path is proven too.
 #[test]
-fn a_data_abort_is_reported() {
+fn inconsistent_parameters_stop_the_boot() {
     let case = Case::new("broken-cmdline-offset", Vtl0::Uefi);
     let Some(artifacts) = setup(case.name) else {
         return;
     };
-    let mut importer = load(&case, artifacts);
-    // cmdline_offset: i64 at byte 8 of ShimParamsRaw (abi.md §2).
-    let params = &mut importer.import_mut("underhill-shim-params").data;
-    let offset = i64::from_le_bytes(params[8..16].try_into().unwrap()) + 0x4000_0000;
-    params[8..16].copy_from_slice(&offset.to_le_bytes());
-    let outcome = boot(&case, &importer);
-    let console = outcome.console_text();
-    assert_eq!(
-        verdict(&console, "param-offsets"),
-        Some("FAIL"),
-        "{console}"
-    );
-    let esr = info(&console, "esr_el1").unwrap_or_else(|| panic!("no exception report: {console}"));
-    // ESR_EL1.EC = 0x25: data abort taken without a change in exception level.
-    assert_eq!(esr >> 26, 0x25, "{console}");
-    assert!(
-        console.lines().any(|l| l.starts_with("EXCEPTION")),
-        "{console}"
-    );
-    assert!(!console.contains(KERNEL_LINE), "{console}");
-    assert_eq!(outcome.exit, ExitReason::Exited(3), "{console}");
+    for shim in SHIMS {
+        let mut case = case.clone();
+        case.shim = shim;
+        let mut importer = load(&case, artifacts);
+        // cmdline_offset: i64 at byte 8 of ShimParamsRaw (abi.md §2).
+        let params = &mut importer.import_mut("underhill-shim-params").data;
+        let offset = i64::from_le_bytes(params[8..16].try_into().unwrap()) + 0x4000_0000;
+        params[8..16].copy_from_slice(&offset.to_le_bytes());
+        let outcome = boot(&case, &importer);
+        let console = outcome.console_text();
+        let at = format!("{shim:?}: {console}");
+        assert_eq!(verdict(&console, "param-offsets"), Some("FAIL"), "{at}");
+        assert!(!console.contains(KERNEL_LINE), "{at}");
+        match shim {
+            Shim::Rust => {
+                assert!(console.contains("SHIM: FATAL"), "{at}");
+                assert_eq!(outcome.exit, ExitReason::Exited(2), "{at}");
+            }
+            Shim::Asm => {
+                let esr = info(&console, "esr_el1").unwrap_or_else(|| panic!("no report: {at}"));
+                // ESR_EL1.EC = 0x25: data abort without a change in exception level.
+                assert_eq!(esr >> 26, 0x25, "{at}");
+                assert!(console.lines().any(|l| l.starts_with("EXCEPTION")), "{at}");
+                assert_eq!(outcome.exit, ExitReason::Exited(3), "{at}");
+            }
+        }
+    }
 }
 
 /// The runner's embedded reset stub is the assembled `reset-stub.s`.
