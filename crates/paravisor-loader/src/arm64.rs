@@ -408,6 +408,10 @@ impl<'a> Arm64Layout<'a> {
 /// imported. `page_table_buffer` must hold the tables used (at most 14
 /// pages; 3 for VTL2 memory below 1 GiB). PCAT, a missing VTL0 image and
 /// SNP/TDX isolation — asserts and panics in the original — are errors.
+///
+/// Call order as for [`crate::load_openhcl_x64`]. The original calls
+/// `isolation_config` a second time while filling the shim parameters; here
+/// it is called once (it has no side effects).
 pub fn load_openhcl_arm64<'a, I: ParavisorImporter<Aarch64Register>>(
     importer: &mut I,
     inputs: &LoadInputs<'a>,

@@ -660,9 +660,14 @@ impl<'a> X64Layout<'a> {
 /// most [`X64Layout::page_table_region_size`] bytes; 3 pages for a
 /// non-isolated VTL2 below 1 GiB).
 ///
-/// The importer sees the same calls, in the same order, with the same data,
-/// as with the original `load_openhcl_x64` (except that an ELF segment that
-/// starts inside a page may arrive as two adjacent imports).
+/// Call order: `isolation_config` first (as the original); then the whole
+/// plan is computed without any importer call; then
+/// `verify_startup_memory_available` (a check, not an import) and every
+/// import in the original's order. So on success the importer sees the same
+/// calls, in the same order, with the same data, as with the original
+/// `load_openhcl_x64` (except that an ELF segment that starts inside a page
+/// may arrive as two adjacent imports with the same tag and acceptance); on
+/// a layout error it sees no call but `isolation_config`.
 pub fn load_openhcl_x64<'a, I: ParavisorImporter<X86Register>>(
     importer: &mut I,
     inputs: &LoadInputs<'a>,
