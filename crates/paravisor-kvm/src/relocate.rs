@@ -169,3 +169,112 @@ pub fn relocate_x64(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::PageData;
+    use crate::TableRegister;
+    use x86_pagetables::PageSize;
+    use x86_pagetables::PageTableWalker;
+
+    const MIB: u64 = 1 << 20;
+    const BASE: u64 = 128 * MIB;
+
+    /// A 64 MiB VTL2 image at 128 MiB with its tables at +3 MiB (7 pages),
+    /// a code page, and the VTL0 config page at GPA 0 (never moved).
+    fn recorded() -> (BootImage, RamRange, RelocationRegion, PageTableRelocation) {
+        let tables_gpa = BASE + 3 * MIB;
+        let mut tables = vec![0u8; 7 * 4096];
+        let config = IdentityMapConfig::new(tables_gpa, BASE, 64 * MIB);
+        let used = x86_pagetables::build_identity_map(&config, &mut tables).unwrap();
+        let mut image = BootImage::default();
+        image.pages.push(PageData {
+            gpa: 0,
+            data: vec![0x30],
+        });
+        image.pages.push(PageData {
+            gpa: BASE + 2 * MIB,
+            data: vec![0xF4],
+        });
+        image.pages.push(PageData {
+            gpa: tables_gpa,
+            data: tables,
+        });
+        image.registers.rip = Some(BASE + 2 * MIB);
+        image.registers.cr3 = Some(tables_gpa);
+        image.registers.gdtr = Some(TableRegister {
+            base: BASE + 0x2000,
+            limit: 0x1F,
+        });
+        let region = RelocationRegion {
+            gpa: BASE,
+            size_bytes: 3 * MIB,
+            alignment: 2 * MIB,
+            minimum_gpa: BASE,
+            maximum_gpa: 1 << 48,
+            apply_rip_offset: true,
+            apply_gdtr_offset: true,
+            vp_index: 0,
+        };
+        let tables = PageTableRelocation {
+            gpa: tables_gpa,
+            size_pages: 7,
+            used_pages: used as u64 / 4096,
+            vp_index: 0,
+        };
+        (
+            image,
+            RamRange {
+                gpa: BASE,
+                size: 64 * MIB,
+            },
+            region,
+            tables,
+        )
+    }
+
+    #[test]
+    fn moved_image_maps_its_new_place_and_keeps_vtl0_pages() {
+        let (image, memory, region, tables) = recorded();
+        let new_base = 1024 * MIB - 32 * MIB; // straddles 1 GiB afterwards
+        let moved = relocate_x64(&image, memory, &[region], &[tables], new_base).unwrap();
+        let r = &moved.registers;
+        assert_eq!(r.rip, Some(new_base + 2 * MIB));
+        assert_eq!(r.gdtr.map(|g| g.base), Some(new_base + 0x2000));
+        let cr3 = new_base + 3 * MIB;
+        assert_eq!(r.cr3, Some(cr3));
+        assert!(moved.pages.iter().any(|p| p.gpa == 0 && p.data == [0x30]));
+        assert!(moved.pages.iter().any(|p| p.gpa == new_base + 2 * MIB));
+        let tables = moved.pages.iter().find(|p| p.gpa == cr3).unwrap();
+        let walker = PageTableWalker::new(&tables.data, cr3, cr3, None).unwrap();
+        let mut va = new_base;
+        while va < new_base + 64 * MIB {
+            let t = walker.translate(va).unwrap();
+            assert_eq!((t.pa, t.page_size), (va, PageSize::Size2MiB));
+            va += 2 * MIB;
+        }
+        assert!(
+            walker.translate(BASE).is_err(),
+            "the old place is not mapped"
+        );
+    }
+
+    #[test]
+    fn bases_outside_the_record_are_refused() {
+        let (image, memory, region, tables) = recorded();
+        for bad in [BASE + 4096, 64 * MIB, (1 << 48) - 2 * MIB] {
+            assert!(matches!(
+                relocate_x64(&image, memory, &[region], &[tables], bad),
+                Err(RelocateError::NotAllowed { .. })
+            ));
+        }
+        assert!(matches!(
+            relocate_x64(&image, memory, &[], &[tables], BASE),
+            Err(RelocateError::Records {
+                regions: 0,
+                page_tables: 1
+            })
+        ));
+    }
+}

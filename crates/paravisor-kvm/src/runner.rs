@@ -59,7 +59,13 @@ pub fn kvm_or_skip(test: &str) -> Result<bool, Error> {
     match kvm_available() {
         Ok(()) => Ok(true),
         Err(e) if std::env::var(SKIP_KVM_ENV).is_ok_and(|v| v == "1") => {
-            eprintln!("*** SKIPPED {test}: {e} ({SKIP_KVM_ENV}=1 is set) ***");
+            // Written to the stderr handle, not with eprintln!, so that the
+            // test harness's output capture does not hide it.
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr(),
+                "*** SKIPPED {test}: {e} ({SKIP_KVM_ENV}=1 is set) ***"
+            );
             Ok(false)
         }
         Err(e) => Err(e),
