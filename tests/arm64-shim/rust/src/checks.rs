@@ -132,7 +132,7 @@ pub fn run(state: &EntryState) -> Option<u64> {
     let mapped = arch::translate_el1_read(params_gpa) == Some(params_gpa);
     let ok = r.check(
         "shim-params",
-        state.params_offset % PAGE == 0 && mapped,
+        state.params_offset.is_multiple_of(PAGE) && mapped,
         format_args!("X0 {:#x} -> {:#x}", state.params_offset, params_gpa),
     );
     if !ok {
@@ -392,7 +392,7 @@ fn initrd(r: &mut Report, params: &ShimParamsRaw, gpa: u64) {
     println!("INFO initrd_size {:#018x}", params.initrd_size);
     r.check(
         "initrd-crc",
-        crc == params.initrd_crc && gpa % LARGE_PAGE == 0,
+        crc == params.initrd_crc && gpa.is_multiple_of(LARGE_PAGE),
         format_args!(
             "at {:#x}: {:#010x} (initrd_crc {:#010x})",
             gpa, crc, params.initrd_crc
