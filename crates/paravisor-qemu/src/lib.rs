@@ -63,6 +63,7 @@ mod runner;
 pub use plan::QemuPlan;
 pub use plan::plan;
 pub use runner::QEMU_BINARY;
+pub use runner::QEMU_ENV;
 pub use runner::SKIP_QEMU_ENV;
 pub use runner::boot_aarch64;
 pub use runner::qemu_available;
@@ -230,7 +231,8 @@ pub struct BootImage {
 /// How to run QEMU.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunConfig {
-    /// The emulator binary (default [`QEMU_BINARY`], looked up in `PATH`).
+    /// The emulator binary (default: the `PARAVISOR_QEMU` environment
+    /// variable if set, else [`QEMU_BINARY`] looked up in `PATH`).
     pub qemu: PathBuf,
     /// The CPU model (default `cortex-a57`, which has EL2 and the CRC32
     /// instructions).
@@ -248,7 +250,8 @@ pub struct RunConfig {
 impl Default for RunConfig {
     fn default() -> Self {
         Self {
-            qemu: PathBuf::from(QEMU_BINARY),
+            qemu: std::env::var_os(QEMU_ENV)
+                .map_or_else(|| PathBuf::from(QEMU_BINARY), PathBuf::from),
             cpu: "cortex-a57".to_owned(),
             timeout: Duration::from_secs(60),
             work_dir: None,

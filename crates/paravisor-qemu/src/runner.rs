@@ -24,6 +24,10 @@ use std::time::Instant;
 /// The emulator binary looked up in `PATH` by default.
 pub const QEMU_BINARY: &str = "qemu-system-aarch64";
 
+/// Environment variable naming the emulator binary to use instead of
+/// [`QEMU_BINARY`].
+pub const QEMU_ENV: &str = "PARAVISOR_QEMU";
+
 /// Environment variable that turns "QEMU is missing" from a test failure
 /// into a loudly reported skip (value `1`).
 pub const SKIP_QEMU_ENV: &str = "PARAVISOR_SKIP_QEMU";
