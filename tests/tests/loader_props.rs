@@ -178,3 +178,78 @@ proptest! {
         check(Arch::Aarch64, &k, &s, &c)?;
     }
 }
+
+/// Loads `kernel`/`shim` (x86-64 unless `arm64`) into both a recording and
+/// a summary importer: no panic; a failed load made no call; a successful
+/// one gives a valid summary.
+fn load_never_panics(kernel: &[u8], shim: &[u8], arm64: bool) -> Result<(), TestCaseError> {
+    let vp = fixture("uefi-vp-context.bin");
+    let inputs = LoadInputs {
+        kernel,
+        shim,
+        sidecar: None,
+        initrd: None,
+        command_line: CommandLine::Static("console=ttyS0"),
+        memory_page_base: None,
+        memory_page_count: 0x8000,
+        vtl0: Vtl0Config {
+            pcat: false,
+            uefi: Some(Vtl0Uefi {
+                firmware_base: 0,
+                total_size: 0x83_0000,
+                vp_context: &vp,
+            }),
+            linux: None,
+        },
+    };
+    let iso = isolation(IsolationType::None, None);
+    let mut recorder = RecordingImporter::new(iso);
+    let arch = if arm64 { Arch::Aarch64 } else { Arch::X86_64 };
+    let mut summary = SummaryImporter::new(arch, iso);
+    let (loaded, summarized) = if arm64 {
+        let a = paravisor_loader::load_openhcl_arm64_alloc(&mut recorder, &inputs).map(|_| ());
+        let r = paravisor_loader::load_openhcl_arm64_alloc(&mut summary, &inputs);
+        (a, summary.finish(r))
+    } else {
+        let a = paravisor_loader::load_openhcl_x64_alloc(&mut recorder, &inputs).map(|_| ());
+        let r = paravisor_loader::load_openhcl_x64_alloc(&mut summary, &inputs);
+        (a, summary.finish(r))
+    };
+    match loaded {
+        Err(e) => prop_assert!(recorder.calls.is_empty(), "{e}: {:?}", recorder.calls),
+        Ok(()) => prop_assert!(summarized.ok(), "{:?}", summarized.error),
+    }
+    Ok(())
+}
+
+/// `bytes` with up to 8 bytes of its first `window` bytes replaced.
+fn mutate(mut bytes: Vec<u8>, edits: &[(usize, u8)], window: usize) -> Vec<u8> {
+    let window = window.min(bytes.len());
+    for &(at, value) in edits {
+        bytes[at % window] = value;
+    }
+    bytes
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn corrupted_elf_headers_never_panic_and_import_nothing_on_error(
+        kernel_edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..8),
+        shim_edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..8),
+    ) {
+        // The ELF and program headers live in the first 64 + 56 × n bytes.
+        let kernel = mutate(fixture("kernel-x64.elf"), &kernel_edits, 64 + 56 * 4);
+        let shim = mutate(fixture("shim-x64.elf"), &shim_edits, 64 + 56 * 4);
+        load_never_panics(&kernel, &shim, false)?;
+    }
+
+    #[test]
+    fn corrupted_arm64_images_never_panic_and_import_nothing_on_error(
+        image_edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..8),
+    ) {
+        let image = mutate(fixture("Image-arm64"), &image_edits, 64);
+        load_never_panics(&image, &fixture("shim-arm64.elf"), true)?;
+    }
+}
