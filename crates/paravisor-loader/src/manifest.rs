@@ -474,3 +474,66 @@ impl OwnedFiles {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"{
+      "format": "paravisor-load-manifest/1",
+      "arch": "x86_64",
+      "isolation": { "type": "snp", "paravisor_present": true, "shared_gpa_boundary_bits": 46 },
+      "kernel": "k.elf", "shim": "../s.elf", "sidecar": null, "initrd": "i.bin",
+      "command_line": { "type": "host_appendable", "value": "console=ttyS0" },
+      "memory_page_base": 18446744073709551615,
+      "memory_page_count": 16384,
+      "vtl0": { "pcat": true,
+                "uefi": { "firmware_base": 0, "total_size": 8585216, "vp_context": "vp.bin" },
+                "linux": { "command_line": "root=/dev/sda",
+                           "kernel": { "gpa": 2097152, "size": 4660, "entrypoint": 2097408 },
+                           "initrd": null } }
+    }"#;
+
+    fn parse(text: &str) -> Result<LoadManifest, ManifestError> {
+        LoadManifest::parse(Path::new("/m/case.json"), text)
+    }
+
+    #[test]
+    fn parses_every_field_with_exact_u64_numbers() {
+        let m = parse(GOOD).unwrap();
+        assert_eq!(m.arch, Arch::X86_64);
+        assert_eq!(m.isolation.isolation_type, IsolationType::Snp);
+        assert_eq!(m.isolation.shared_gpa_boundary_bits, Some(46));
+        // 2^64 - 1 survives exactly (no f64 rounding).
+        assert_eq!(m.memory_page_base, Some(u64::MAX));
+        assert_eq!(m.kernel, Path::new("/m/k.elf"));
+        assert_eq!(m.shim, Path::new("/m/../s.elf"));
+        assert!(m.command_line.host_appendable);
+        let linux = m.linux.unwrap();
+        assert_eq!(linux.kernel_entrypoint, 0x20_0100);
+        assert_eq!(m.uefi.unwrap().total_size, 0x83_0000);
+    }
+
+    #[test]
+    fn usage_errors_name_the_file_and_the_problem() {
+        let e = parse(&GOOD.replace("load-manifest/1", "load-manifest/2")).unwrap_err();
+        assert_eq!(e.path, Path::new("/m/case.json"));
+        assert!(e.to_string().contains("unknown format"), "{e}");
+        // A float is not a u64.
+        let e = parse(&GOOD.replace("16384", "16384.5")).unwrap_err();
+        assert!(e.to_string().contains("memory_page_count"), "{e}");
+        let e = parse(&GOOD.replace("16384", "-1")).unwrap_err();
+        assert!(e.to_string().contains("memory_page_count"), "{e}");
+        let e = parse(&GOOD.replace("\"x86_64\"", "\"riscv\"")).unwrap_err();
+        assert!(e.to_string().contains("riscv"), "{e}");
+        let e = parse(&GOOD.replace(": 46 }", ": 64 }")).unwrap_err();
+        assert!(e.to_string().contains("shared_gpa_boundary_bits"), "{e}");
+        let arm = GOOD
+            .replace("\"x86_64\"", "\"aarch64\"")
+            .replace("\"sidecar\": null", "\"sidecar\": \"c.elf\"");
+        let e = parse(&arm).unwrap_err();
+        assert!(e.to_string().contains("sidecar"), "{e}");
+        let e = parse("{").unwrap_err();
+        assert!(e.to_string().contains("not valid JSON"), "{e}");
+    }
+}
