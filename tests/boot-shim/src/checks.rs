@@ -185,7 +185,7 @@ pub fn run(state: &EntryState) -> Outcome {
 
     // The parameter page: RSI is its offset from the shim's load base.
     let params_addr = state.base.wrapping_add(state.params_offset);
-    if state.params_offset % PAGE != 0 {
+    if !state.params_offset.is_multiple_of(PAGE) {
         r.fail(
             "shim-params",
             format_args!("RSI {:#x} is not a page offset", state.params_offset),
@@ -320,10 +320,10 @@ fn check_offsets(r: &mut Report, l: &Layout) -> bool {
         gdt
     };
     let checks: [(&str, bool); 20] = [
-        ("memory start 2 MiB aligned", mem.start % MIB2 == 0),
+        ("memory start 2 MiB aligned", mem.start.is_multiple_of(MIB2)),
         (
             "memory size a non-zero multiple of 2 MiB",
-            mem.size() != 0 && mem.size() % MIB2 == 0,
+            mem.size() != 0 && mem.size().is_multiple_of(MIB2),
         ),
         (
             "persisted region = first 2 MiB",
@@ -337,7 +337,7 @@ fn check_offsets(r: &mut Report, l: &Layout) -> bool {
         (
             "sidecar 2 MiB aligned, entry inside, before the shim",
             p.sidecar_size == 0
-                || (l.sidecar.start % MIB2 == 0
+                || (l.sidecar.start.is_multiple_of(MIB2)
                     && l.sidecar.within(&mem)
                     && l.sidecar_entry >= l.sidecar.start
                     && l.sidecar_entry < l.sidecar.end
@@ -347,11 +347,11 @@ fn check_offsets(r: &mut Report, l: &Layout) -> bool {
             // "None" is 0 - shim_base (spec/abi.md §2); after a VMM moved
             // the image it reads as the (2 MiB aligned) relocation offset.
             "no sidecar: entry offset is 0 - base",
-            p.sidecar_size != 0 || l.sidecar_entry % MIB2 == 0,
+            p.sidecar_size != 0 || l.sidecar_entry.is_multiple_of(MIB2),
         ),
         (
             "shim base page aligned after the kernel",
-            l.base % PAGE == 0 && l.base > mem.start && l.base < shim_end,
+            l.base.is_multiple_of(PAGE) && l.base > mem.start && l.base < shim_end,
         ),
         (
             "initrd follows the shim and precedes the GDT",
@@ -394,7 +394,7 @@ fn check_offsets(r: &mut Report, l: &Layout) -> bool {
                     // §7.1 step 24); after a move it must still hold the
                     // PML4, a PDPT and today's PDs.
                     let pages = l.page_tables.size() / PAGE;
-                    pages >= 7 && (pages - 5) % 2 == 0 && pages >= 2 + pde_tables
+                    pages >= 7 && (pages - 5).is_multiple_of(2) && pages >= 2 + pde_tables
                 } else {
                     l.page_tables.size() == expected_pt_size
                 },
@@ -411,7 +411,7 @@ fn check_offsets(r: &mut Report, l: &Layout) -> bool {
             "no initrd: offset 0 - base (as the sidecar entry), or the GDT page for an empty one",
             p.initrd_size != 0
                 || l.initrd.start == gdt
-                || (l.initrd.start % MIB2 == 0
+                || (l.initrd.start.is_multiple_of(MIB2)
                     && (p.sidecar_size != 0 || l.initrd.start == l.sidecar_entry)),
         ),
         (

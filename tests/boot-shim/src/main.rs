@@ -40,14 +40,14 @@ pub fn shim_main(state: entry::EntryState) -> ! {
         state.base, state.params_offset
     );
     let outcome = checks::run(&state);
-    if outcome.failed == 0 {
-        if let Some(kernel_entry) = outcome.kernel_entry {
-            println!(
-                "SHIM: all {} checks passed; jumping to the kernel entry point at {:#x}",
-                outcome.passed, kernel_entry
-            );
-            arch::jump_to(kernel_entry);
-        }
+    if outcome.failed == 0
+        && let Some(kernel_entry) = outcome.kernel_entry
+    {
+        println!(
+            "SHIM: all {} checks passed; jumping to the kernel entry point at {:#x}",
+            outcome.passed, kernel_entry
+        );
+        arch::jump_to(kernel_entry);
     }
     println!(
         "SHIM: {} checks passed, {} FAILED; not starting the kernel",
