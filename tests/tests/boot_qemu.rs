@@ -636,6 +636,21 @@ fn boots_memory_with_a_1gib_block() {
     case.memory_base = 0x7FE0_0000;
     case.memory_pages = (0x4000_0000 + 0x40_0000) / PAGE;
     case.initrd = Some(initrd_bytes(777));
+    // The case really has a 1 GiB block: the used tables hold exactly
+    // three block descriptors (low bits 0x70D, abi.md §7.7): 2 MiB, 1 GiB
+    // and 2 MiB, as in algorithms.md §5's second example.
+    if let Some(artifacts) = setup(case.name) {
+        let mut importer = load(&case, artifacts);
+        let tables = &importer.import_mut("underhill-page-tables").data;
+        let mut blocks: Vec<u64> = tables
+            .chunks_exact(8)
+            .map(|e| u64::from_le_bytes(e.try_into().unwrap()))
+            .filter(|e| e & 0xFFF == 0x70D)
+            .map(|e| e & 0x0000_FFFF_FFFF_F000)
+            .collect();
+        blocks.sort_unstable();
+        assert_eq!(blocks, [0x7FE0_0000, 0x8000_0000, 0xC000_0000]);
+    }
     boot_and_require_all(&case);
 }
 
