@@ -52,7 +52,9 @@ fn every_golden_case_summary_equals_the_original() {
 fn golden_comparison_detects_a_changed_byte() {
     // The harness itself must be able to fail: a summary with one sha256
     // changed is not equal. (Always the checked-in golden folder.)
-    let dir = paravisor_tests::workspace_root().join("tests").join("golden");
+    let dir = paravisor_tests::workspace_root()
+        .join("tests")
+        .join("golden");
     let case = golden_cases(&dir)
         .into_iter()
         .find(|c| c.name.starts_with("x64-"))
