@@ -23,32 +23,21 @@
 )]
 
 use paravisor_loader::CommandLine;
-use paravisor_loader::ImportPages;
 use paravisor_loader::IsolationConfig;
 use paravisor_loader::IsolationType;
 use paravisor_loader::LoadInputs;
-use paravisor_loader::PageAcceptance;
-use paravisor_loader::PageTableRelocation;
-use paravisor_loader::ParameterAreaIndex;
-use paravisor_loader::ParameterType;
-use paravisor_loader::ParavisorImporter;
-use paravisor_loader::RelocationRegion;
-use paravisor_loader::StartupMemoryType;
 use paravisor_loader::Vtl0Config;
 use paravisor_loader::Vtl0Linux;
 use paravisor_loader::Vtl0Region;
 use paravisor_loader::Vtl0Uefi;
-use paravisor_qemu::Aarch64Registers;
-use paravisor_qemu::BootImage;
+use paravisor_qemu::BootImageImporter;
 use paravisor_qemu::ExitReason;
-use paravisor_qemu::PageData;
-use paravisor_qemu::RamRange;
+use paravisor_qemu::ImportRecord;
 use paravisor_qemu::RunConfig;
 use paravisor_qemu::RunOutcome;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
-use vp_regs::aarch64::Aarch64Register;
 
 const PAGE: u64 = 4096;
 
@@ -181,179 +170,14 @@ fn setup(test: &str) -> Option<&'static Artifacts> {
     }
 }
 
-// ---------------------------------------------------------------------------
-// A sparse importer: records every page import and register for the runner.
-
-struct Import {
-    page_base: u64,
-    page_count: u64,
-    tag: &'static str,
-    data: Vec<u8>,
-}
-
-struct QemuImporter {
-    isolation: IsolationConfig,
-    imports: Vec<Import>,
-    registers: Aarch64Registers,
-    startup_memory: Vec<RamRange>,
-}
-
-impl QemuImporter {
-    fn new(isolation_type: IsolationType) -> Self {
-        Self {
-            isolation: IsolationConfig {
-                isolation_type,
-                paravisor_present: true,
-                shared_gpa_boundary_bits: None,
-            },
-            imports: Vec::new(),
-            registers: Aarch64Registers::default(),
-            startup_memory: Vec::new(),
-        }
-    }
-
-    /// The single import with `tag`.
-    fn import_mut(&mut self, tag: &str) -> &mut Import {
-        let mut found = self.imports.iter_mut().filter(|i| i.tag == tag);
-        let import = found
-            .next()
-            .unwrap_or_else(|| panic!("no import tagged {tag}"));
-        assert!(found.next().is_none(), "several imports tagged {tag}");
-        import
-    }
-
-    fn boot_image(&self) -> BootImage {
-        BootImage {
-            ram: self.startup_memory.clone(),
-            pages: self
-                .imports
-                .iter()
-                .filter(|i| i.page_count > 0)
-                .map(|i| {
-                    // Whole pages: the part the data does not cover is zero.
-                    let mut data = i.data.clone();
-                    data.resize((i.page_count * PAGE) as usize, 0);
-                    PageData {
-                        gpa: i.page_base * PAGE,
-                        data,
-                    }
-                })
-                .collect(),
-            registers: self.registers,
-        }
-    }
-}
-
-impl ImportPages for QemuImporter {
-    type Error = String;
-
-    fn import_pages(
-        &mut self,
-        page_base: u64,
-        page_count: u64,
-        tag: &'static str,
-        _acceptance: PageAcceptance,
-        data: &[u8],
-    ) -> Result<(), String> {
-        if data.len() as u64 > page_count * PAGE {
-            return Err(format!(
-                "{tag}: {} bytes for {page_count} pages",
-                data.len()
-            ));
-        }
-        // The loaders may split one import into adjacent calls with the same
-        // tag; join them so each tag is one record.
-        if let Some(last) = self.imports.last_mut()
-            && last.tag == tag
-            && last.page_base + last.page_count == page_base
-        {
-            last.data.resize((last.page_count * PAGE) as usize, 0);
-            last.data.extend_from_slice(data);
-            last.page_count += page_count;
-            return Ok(());
-        }
-        self.imports.push(Import {
-            page_base,
-            page_count,
-            tag,
-            data: data.to_vec(),
-        });
-        Ok(())
-    }
-}
-
-impl ParavisorImporter<Aarch64Register> for QemuImporter {
-    fn isolation_config(&self) -> IsolationConfig {
-        self.isolation
-    }
-
-    fn verify_startup_memory_available(
-        &mut self,
-        page_base: u64,
-        page_count: u64,
-        _memory_type: StartupMemoryType,
-    ) -> Result<(), String> {
-        self.startup_memory.push(RamRange {
-            gpa: page_base * PAGE,
-            size: page_count * PAGE,
-        });
-        Ok(())
-    }
-
-    fn create_parameter_area(
-        &mut self,
-        _page_base: u64,
-        _page_count: u32,
-        _tag: &'static str,
-    ) -> Result<ParameterAreaIndex, String> {
-        // Host-filled at launch; nothing to place for this boot (the pages
-        // stay zero, as an unfilled parameter area would).
-        Ok(ParameterAreaIndex(0))
-    }
-
-    fn import_parameter(
-        &mut self,
-        _area: ParameterAreaIndex,
-        _byte_offset: u32,
-        _parameter: ParameterType,
-    ) -> Result<(), String> {
-        Ok(())
-    }
-
-    fn import_vp_register(&mut self, register: Aarch64Register) -> Result<(), String> {
-        let r = &mut self.registers;
-        let slot = match register {
-            Aarch64Register::X0(_) => &mut r.x0,
-            Aarch64Register::Pc(_) => &mut r.pc,
-            Aarch64Register::Cpsr(_) => &mut r.cpsr,
-            Aarch64Register::SctlrEl1(_) => &mut r.sctlr_el1,
-            Aarch64Register::TcrEl1(_) => &mut r.tcr_el1,
-            Aarch64Register::MairEl1(_) => &mut r.mair_el1,
-            Aarch64Register::Ttbr0El1(_) => &mut r.ttbr0_el1,
-            Aarch64Register::VbarEl1(_) => &mut r.vbar_el1,
-            other => return Err(format!("the QEMU reset stub cannot set {}", other.name())),
-        };
-        if slot.replace(register.value()).is_some() {
-            return Err(format!("{} set twice", register.name()));
-        }
-        Ok(())
-    }
-
-    fn set_vp_context_page(&mut self, page_base: u64) -> Result<(), String> {
-        Err(format!(
-            "unexpected VP context page {page_base:#x} on AArch64"
-        ))
-    }
-
-    fn relocation_region(&mut self, _region: RelocationRegion) -> Result<(), String> {
-        Ok(())
-    }
-
-    fn page_table_relocation(&mut self, _relocation: PageTableRelocation) -> Result<(), String> {
-        Ok(())
-    }
-
-    fn set_imported_regions_config_page(&mut self, _page_base: u64) {}
+/// The single import with `tag`.
+fn import_mut<'a>(importer: &'a mut BootImageImporter, tag: &str) -> &'a mut ImportRecord {
+    let mut found = importer.imports_mut().iter_mut().filter(|i| i.tag == tag);
+    let import = found
+        .next()
+        .unwrap_or_else(|| panic!("no import tagged {tag}"));
+    assert!(found.next().is_none(), "several imports tagged {tag}");
+    import
 }
 
 // ---------------------------------------------------------------------------
@@ -409,7 +233,7 @@ fn initrd_bytes(len: usize) -> Vec<u8> {
         .collect()
 }
 
-fn load(case: &Case, artifacts: &Artifacts) -> QemuImporter {
+fn load(case: &Case, artifacts: &Artifacts) -> BootImageImporter {
     let vp_context =
         std::fs::read(paravisor_tests::golden_dir().join("fixtures/uefi-vp-context.bin"))
             .expect("uefi-vp-context.bin fixture");
@@ -447,14 +271,18 @@ fn load(case: &Case, artifacts: &Artifacts) -> QemuImporter {
         memory_page_count: case.memory_pages,
         vtl0,
     };
-    let mut importer = QemuImporter::new(case.isolation);
+    let mut importer = BootImageImporter::new(IsolationConfig {
+        isolation_type: case.isolation,
+        paravisor_present: true,
+        shared_gpa_boundary_bits: None,
+    });
     let mut tables = vec![0u8; 15 * PAGE as usize];
     paravisor_loader::load_openhcl_arm64(&mut importer, &inputs, &mut tables)
         .unwrap_or_else(|e| panic!("{}/{:?}: load failed: {e}", case.name, case.shim));
     importer
 }
 
-fn boot(case: &Case, importer: &QemuImporter) -> RunOutcome {
+fn boot(case: &Case, importer: &BootImageImporter) -> RunOutcome {
     // PARAVISOR_QEMU_KEEP=DIR keeps QEMU's input files in DIR/<case>-<shim>
     // for debugging (the command line is printed on failure).
     let config = match std::env::var_os("PARAVISOR_QEMU_KEEP") {
@@ -641,7 +469,7 @@ fn boots_memory_with_a_1gib_block() {
     // and 2 MiB, as in algorithms.md §5's second example.
     if let Some(artifacts) = setup(case.name) {
         let mut importer = load(&case, artifacts);
-        let tables = &importer.import_mut("underhill-page-tables").data;
+        let tables = &import_mut(&mut importer, "underhill-page-tables").data;
         let mut blocks: Vec<u64> = tables
             .chunks_exact(8)
             .map(|e| u64::from_le_bytes(e.try_into().unwrap()))
@@ -657,7 +485,7 @@ fn boots_memory_with_a_1gib_block() {
 /// Loads `case`, breaks the image with `corrupt`, boots it with each shim,
 /// and returns the console outputs (the shims must still reach the
 /// kernel). Empty when skipped.
-fn boot_broken(case: &Case, corrupt: impl Fn(&mut QemuImporter)) -> Vec<(Shim, String)> {
+fn boot_broken(case: &Case, corrupt: impl Fn(&mut BootImageImporter)) -> Vec<(Shim, String)> {
     let Some(artifacts) = setup(case.name) else {
         return Vec::new();
     };
@@ -688,7 +516,7 @@ fn cleared_descriptor_fails_the_identity_checks() {
     for (shim, console) in boot_broken(&case, |importer| {
         // A 2 MiB block descriptor is GPA | 0x0040_0000_0000_070D (abi.md §7.7).
         let descriptor = (last | 0x0040_0000_0000_070D).to_le_bytes();
-        let tables = importer.import_mut("underhill-page-tables");
+        let tables = import_mut(importer, "underhill-page-tables");
         let at = tables
             .data
             .chunks_exact(8)
@@ -717,7 +545,7 @@ fn wrong_initrd_crc_fails_the_crc_check() {
     case.initrd = Some(initrd_bytes(4099));
     for (shim, console) in boot_broken(&case, |importer| {
         // initrd_crc: u32 at byte 32 of ShimParamsRaw (abi.md §2).
-        importer.import_mut("underhill-shim-params").data[32] ^= 1;
+        import_mut(importer, "underhill-shim-params").data[32] ^= 1;
     }) {
         assert_eq!(
             verdict(&console, "initrd-crc"),
@@ -738,7 +566,7 @@ fn wrong_initrd_crc_fails_the_crc_check() {
 fn wrong_vtl0_magic_fails_the_vtl0_check() {
     let case = Case::new("broken-vtl0-magic", Vtl0::Uefi);
     for (shim, console) in boot_broken(&case, |importer| {
-        importer.import_mut("underhill-measured-config").data[0] ^= 0xFF;
+        import_mut(importer, "underhill-measured-config").data[0] ^= 0xFF;
     }) {
         let at = format!("{shim:?}: {console}");
         assert_eq!(
@@ -767,7 +595,7 @@ fn inconsistent_parameters_stop_the_boot() {
         case.shim = shim;
         let mut importer = load(&case, artifacts);
         // cmdline_offset: i64 at byte 8 of ShimParamsRaw (abi.md §2).
-        let params = &mut importer.import_mut("underhill-shim-params").data;
+        let params = &mut import_mut(&mut importer, "underhill-shim-params").data;
         let offset = i64::from_le_bytes(params[8..16].try_into().unwrap()) + 0x4000_0000;
         params[8..16].copy_from_slice(&offset.to_le_bytes());
         let outcome = boot(&case, &importer);

@@ -27,7 +27,9 @@
 //!   the guest ends the run with semihosting `SYS_EXIT`, whose status
 //!   becomes QEMU's exit status.
 //!
-//! Used by the AArch64 boot tests (`tests/tests/boot_qemu.rs`).
+//! [`BootImageImporter`] records what `load_openhcl_arm64` imports and turns
+//! it into the [`BootImage`] that [`boot_aarch64`] boots. Used by the
+//! AArch64 boot tests (`tests/tests/boot_qemu.rs`).
 //!
 //! ```
 //! use paravisor_qemu::{plan, Aarch64Registers, BootImage, PageData, VIRT_RAM_BASE};
@@ -57,9 +59,13 @@
     )
 )]
 
+mod importer;
 mod plan;
 mod runner;
 
+pub use importer::BootImageImporter;
+pub use importer::ImportError;
+pub use importer::ImportRecord;
 pub use plan::QemuPlan;
 pub use plan::plan;
 pub use runner::QEMU_BINARY;
