@@ -7,6 +7,8 @@
 //! means nothing was imported, a size query equals the space used, and a
 //! walker reads back what a builder built.
 
+pub mod load;
+
 use elf_static_loader::ImportPages;
 use elf_static_loader::PAGE_SIZE;
 use elf_static_loader::PageAcceptance;
