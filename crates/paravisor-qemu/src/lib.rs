@@ -72,6 +72,7 @@ pub use runner::QEMU_BINARY;
 pub use runner::QEMU_ENV;
 pub use runner::SKIP_QEMU_ENV;
 pub use runner::boot_aarch64;
+pub use runner::boot_aarch64_streaming;
 pub use runner::qemu_available;
 pub use runner::qemu_or_skip;
 

@@ -17,6 +17,9 @@ use std::process::Command;
 use std::process::Stdio;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering;
+use std::sync::mpsc;
+use std::sync::mpsc::Receiver;
+use std::sync::mpsc::RecvTimeoutError;
 use std::thread::JoinHandle;
 use std::time::Duration;
 use std::time::Instant;
@@ -144,24 +147,73 @@ fn drain(mut stream: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
     })
 }
 
-fn wait_with_timeout(child: &mut Child, timeout: Duration) -> Result<ExitReason, Error> {
+/// Reads `stream` in a thread and sends what it reads, chunk by chunk.
+fn stream_chunks(mut stream: impl Read + Send + 'static) -> Receiver<Vec<u8>> {
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf) {
+                // End of the stream, or a read error: the capture ends.
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    let chunk = buf.get(..n).unwrap_or(&[]).to_vec();
+                    if sender.send(chunk).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    receiver
+}
+
+/// Runs QEMU until it exits or `timeout` passes, passing console chunks to
+/// `on_console` as they arrive.
+fn supervise(
+    child: &mut Child,
+    console_chunks: Option<Receiver<Vec<u8>>>,
+    timeout: Duration,
+    console: &mut Vec<u8>,
+    on_console: &mut dyn FnMut(&[u8]),
+) -> Result<ExitReason, Error> {
     let deadline = Instant::now().checked_add(timeout);
-    loop {
+    let mut take = |chunk: Vec<u8>| {
+        on_console(&chunk);
+        console.extend_from_slice(&chunk);
+    };
+    let exit = loop {
+        match &console_chunks {
+            Some(rx) => match rx.recv_timeout(POLL) {
+                Ok(chunk) => take(chunk),
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {}
+            },
+            None => std::thread::sleep(POLL),
+        }
         if let Some(status) = child.try_wait().map_err(Error::Wait)? {
-            return Ok(match status.code() {
+            break match status.code() {
                 Some(code) => ExitReason::Exited(code),
                 None => ExitReason::Signaled,
-            });
+            };
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
             // The child is ours; killing it by its handle touches nothing else.
             let _ = child.kill();
             child.wait().map_err(Error::Wait)?;
-            return Ok(ExitReason::TimedOut);
+            break ExitReason::TimedOut;
         }
-        std::thread::sleep(Duration::from_millis(20));
+    };
+    // QEMU is gone: the pipe ends, so the reader finishes; take the rest.
+    if let Some(rx) = console_chunks {
+        for chunk in rx {
+            take(chunk);
+        }
     }
+    Ok(exit)
 }
+
+/// How long the supervisor waits for output before checking on QEMU.
+const POLL: Duration = Duration::from_millis(20);
 
 /// Boots `image` under QEMU and runs it until QEMU exits or
 /// `config.timeout` passes.
@@ -170,9 +222,19 @@ fn wait_with_timeout(child: &mut Child, timeout: Duration) -> Result<ExitReason,
 /// missing, files not writable); what the guest did is in the
 /// [`RunOutcome`].
 pub fn boot_aarch64(image: &BootImage, config: &RunConfig) -> Result<RunOutcome, Error> {
+    boot_aarch64_streaming(image, config, &mut |_| {})
+}
+
+/// [`boot_aarch64`], also passing the guest's console bytes to
+/// `on_console` as they arrive (for people watching a boot).
+pub fn boot_aarch64_streaming(
+    image: &BootImage,
+    config: &RunConfig,
+    on_console: &mut dyn FnMut(&[u8]),
+) -> Result<RunOutcome, Error> {
     let plan = plan(image)?;
     let dir = config.work_dir.clone().unwrap_or_else(fresh_work_dir);
-    let result = run_plan(&plan, &dir, config);
+    let result = run_plan(&plan, &dir, config, on_console);
     if !config.keep_files {
         // Best effort: a leftover temporary folder is not worth failing for.
         let _ = std::fs::remove_dir_all(&dir);
@@ -180,7 +242,12 @@ pub fn boot_aarch64(image: &BootImage, config: &RunConfig) -> Result<RunOutcome,
     result
 }
 
-fn run_plan(plan: &QemuPlan, dir: &Path, config: &RunConfig) -> Result<RunOutcome, Error> {
+fn run_plan(
+    plan: &QemuPlan,
+    dir: &Path,
+    config: &RunConfig,
+    on_console: &mut dyn FnMut(&[u8]),
+) -> Result<RunOutcome, Error> {
     let args = write_inputs(plan, dir, config)?;
     let command = std::iter::once(config.qemu.as_os_str())
         .chain(args.iter().map(OsString::as_os_str))
@@ -197,10 +264,16 @@ fn run_plan(plan: &QemuPlan, dir: &Path, config: &RunConfig) -> Result<RunOutcom
             qemu: config.qemu.clone(),
             reason: e.to_string(),
         })?;
-    let stdout = child.stdout.take().map(drain);
+    let console_chunks = child.stdout.take().map(stream_chunks);
     let stderr = child.stderr.take().map(drain);
-    let exit = wait_with_timeout(&mut child, config.timeout)?;
-    let console = stdout.and_then(|h| h.join().ok()).unwrap_or_default();
+    let mut console = Vec::new();
+    let exit = supervise(
+        &mut child,
+        console_chunks,
+        config.timeout,
+        &mut console,
+        on_console,
+    )?;
     let qemu_stderr = stderr.and_then(|h| h.join().ok()).unwrap_or_default();
     Ok(RunOutcome {
         console,

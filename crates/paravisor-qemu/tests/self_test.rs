@@ -12,7 +12,7 @@
 
 use paravisor_qemu::{
     Aarch64Registers, BootImage, ExitReason, PageData, RunConfig, VIRT_RAM_BASE, boot_aarch64,
-    qemu_or_skip,
+    boot_aarch64_streaming, qemu_or_skip,
 };
 use std::time::Duration;
 
@@ -70,13 +70,18 @@ fn reset_stub_enters_el1_with_pc_and_x0() {
             vbar_el1: Some(0),
         },
     };
-    let outcome = boot_aarch64(&image, &config).unwrap();
+    let mut streamed = Vec::new();
+    let outcome = boot_aarch64_streaming(&image, &config, &mut |bytes| {
+        streamed.extend_from_slice(bytes)
+    })
+    .unwrap();
     assert_eq!(
         outcome.console_text(),
         "hello from EL1\n",
         "{}",
         outcome.qemu_stderr
     );
+    assert_eq!(streamed, outcome.console);
     // 2 (X0) + 16 × 1 (EL1).
     assert_eq!(
         outcome.exit,
