@@ -1,8 +1,9 @@
 // AArch64 test boot shim for the paravisor loader's QEMU boot test.
 //
-// Written in assembly because no AArch64 Rust target can be installed on the
-// build machines (see README.md, "AArch64 boot test"). It mirrors the checks
-// of the x86-64 Rust test shim (tests/boot-shim):
+// The assembly twin of the Rust shim in rust/ (same checks, same names): an
+// independent reader that shares no code with the loader, and needs only
+// GNU binutils (see README.md). It mirrors the checks of the x86-64 Rust
+// test shim (tests/boot-shim):
 //
 //   * entered at EL1h with the MMU on, through the loader's identity tables
 //     (SCTLR_EL1 / TCR_EL1 / MAIR_EL1 / TTBR0_EL1 / VBAR_EL1 / CPSR as in
