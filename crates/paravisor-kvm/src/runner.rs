@@ -466,7 +466,14 @@ mod tests {
             timeout,
             ..RunConfig::default()
         };
-        Some(boot_x64(&image(code), &config, &mut |_| {}).unwrap())
+        let mut streamed = Vec::new();
+        let outcome = boot_x64(&image(code), &config, &mut |bytes| {
+            streamed.extend_from_slice(bytes)
+        })
+        .unwrap();
+        // The callback sees exactly what the outcome reports, in order.
+        assert_eq!(streamed, outcome.serial);
+        Some(outcome)
     }
 
     #[test]
@@ -551,6 +558,22 @@ mod tests {
         };
         assert_eq!(outcome.exit, ExitReason::TimedOut);
         assert_eq!(outcome.final_rip, Some(CODE));
+    }
+
+    #[test]
+    fn serial_output_stops_at_the_limit() {
+        // mov dx, 0x3f8; mov al, 'x'; loop: out dx, al; jmp loop
+        let code = [0x66, 0xBA, 0xF8, 0x03, 0xB0, b'x', 0xEE, 0xEB, 0xFD];
+        if !kvm_or_skip("paravisor-kvm runner test").unwrap() {
+            return;
+        }
+        let config = RunConfig {
+            timeout: Duration::from_secs(10),
+            max_serial_bytes: 100,
+        };
+        let outcome = boot_x64(&image(&code), &config, &mut |_| {}).unwrap();
+        assert_eq!(outcome.exit, ExitReason::SerialLimit);
+        assert_eq!(outcome.serial, vec![b'x'; 100]);
     }
 
     #[test]
