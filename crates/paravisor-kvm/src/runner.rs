@@ -561,6 +561,59 @@ mod tests {
     }
 
     #[test]
+    fn kvm_holds_every_register_exactly_as_imported() {
+        if !kvm_or_skip("paravisor-kvm runner test").unwrap() {
+            return;
+        }
+        let image = image(&[0xF4]);
+        let kvm = Kvm::new().unwrap();
+        let vm = kvm.create_vm().unwrap();
+        let vcpu = vm.create_vcpu(0).unwrap();
+        let cpuid = kvm.get_supported_cpuid(KVM_MAX_CPUID_ENTRIES).unwrap();
+        vcpu.set_cpuid2(&cpuid).unwrap();
+        set_registers(&vcpu, &image).unwrap();
+        let r = &image.registers;
+        let sregs = vcpu.get_sregs().unwrap();
+        let segments = [
+            (r.cs, sregs.cs),
+            (r.ds, sregs.ds),
+            (r.es, sregs.es),
+            (r.fs, sregs.fs),
+            (r.gs, sregs.gs),
+            (r.ss, sregs.ss),
+            (r.tr, sregs.tr),
+        ];
+        for (want, got) in segments {
+            let want = want.unwrap();
+            assert_eq!(
+                (
+                    got.base,
+                    got.limit,
+                    got.selector,
+                    crate::attributes_of(&got)
+                ),
+                (want.base, want.limit, want.selector, want.attributes)
+            );
+        }
+        assert_eq!((sregs.gdt.base, sregs.gdt.limit), (0x4000, 0x1F));
+        // KVM may keep CR0.ET (bit 4, hard-wired to 1 on x86-64) set.
+        assert_eq!(sregs.cr0 & !0x10, 0x8000_0021);
+        assert_eq!(
+            (sregs.cr3, sregs.cr4, sregs.efer),
+            (0x1000, 0x4_0060, 0xD00)
+        );
+        let regs = vcpu.get_regs().unwrap();
+        assert_eq!((regs.rip, regs.rsi, regs.rflags), (CODE, 0x1234, 2));
+        let mut msrs = Msrs::from_entries(&[kvm_msr_entry {
+            index: MSR_IA32_PAT,
+            ..Default::default()
+        }])
+        .unwrap();
+        assert_eq!(vcpu.get_msrs(&mut msrs).unwrap(), 1);
+        assert_eq!(msrs.as_slice()[0].data, 0x0007_0406_0007_0406);
+    }
+
+    #[test]
     fn serial_output_stops_at_the_limit() {
         // mov dx, 0x3f8; mov al, 'x'; loop: out dx, al; jmp loop
         let code = [0x66, 0xBA, 0xF8, 0x03, 0xB0, b'x', 0xEE, 0xEB, 0xFD];
