@@ -398,19 +398,30 @@ impl LoadManifest {
     /// Runs the loader for this manifest into a [`SummaryImporter`] and
     /// returns the summary (`ok: false` with the error text when the load
     /// fails).
+    ///
+    /// The importer hashes pages as they arrive
+    /// ([`SummaryImporter::streaming`]), so memory use does not grow with
+    /// the image; in the rare order it cannot hash that way, the load is
+    /// run again into a copying [`SummaryImporter::new`].
     pub fn summarize(&self, files: &ManifestFiles<'_>) -> ImageSummary {
         let inputs = self.inputs(files);
-        let mut importer = SummaryImporter::new(self.arch, self.isolation);
-        match self.arch {
-            Arch::X86_64 => {
-                let r = crate::load_openhcl_x64_alloc(&mut importer, &inputs);
-                importer.finish(r)
+        let load = |importer: &mut SummaryImporter| -> Result<(), String> {
+            match self.arch {
+                Arch::X86_64 => crate::load_openhcl_x64_alloc(importer, &inputs)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
+                Arch::Aarch64 => crate::load_openhcl_arm64_alloc(importer, &inputs)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
             }
-            Arch::Aarch64 => {
-                let r = crate::load_openhcl_arm64_alloc(&mut importer, &inputs);
-                importer.finish(r)
-            }
+        };
+        let mut importer = SummaryImporter::streaming(self.arch, self.isolation);
+        let mut result = load(&mut importer);
+        if result.is_ok() && importer.needs_replay() {
+            importer = SummaryImporter::new(self.arch, self.isolation);
+            result = load(&mut importer);
         }
+        importer.finish(result)
     }
 }
 

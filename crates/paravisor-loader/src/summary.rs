@@ -446,10 +446,42 @@ struct RecordedImport {
     page_count: u64,
     tag: &'static str,
     acceptance: PageAcceptance,
+    /// The data (empty in streaming mode, where it is hashed on arrival).
     data: Vec<u8>,
 }
 
+/// Streaming mode: imports hashed as they arrive, each continuing the
+/// chain whose pages end where it starts (same tag and acceptance).
+#[derive(Debug, Clone)]
+struct Chain {
+    page_base: u64,
+    page_count: u64,
+    tag: &'static str,
+    acceptance: PageAcceptance,
+    hasher: Sha256,
+}
+
+/// Hashes `data` and the zero padding to the end of `page_count` pages.
+fn hash_padded(h: &mut Sha256, data: &[u8], page_count: u64) {
+    const ZEROS: [u8; PAGE_SIZE as usize] = [0u8; PAGE_SIZE as usize];
+    h.update(data);
+    let total = page_count.saturating_mul(PAGE_SIZE);
+    let mut pad = total.saturating_sub(data.len() as u64);
+    while pad > 0 {
+        let n = pad.min(PAGE_SIZE);
+        h.update(ZEROS.get(..n as usize).unwrap_or(&[]));
+        pad = pad.saturating_sub(n);
+    }
+}
+
 /// An importer that records everything and produces an [`ImageSummary`].
+///
+/// [`SummaryImporter::new`] keeps a copy of every import's data until
+/// [`finish`](SummaryImporter::finish); [`SummaryImporter::streaming`]
+/// hashes data as it arrives and keeps none, which works whenever each
+/// import that continues a run of pages arrives after the imports before
+/// it (the loaders' order); otherwise [`needs_replay`](SummaryImporter::needs_replay)
+/// says to run the load again with [`SummaryImporter::new`].
 #[derive(Debug)]
 pub struct SummaryImporter {
     arch: Arch,
@@ -464,6 +496,8 @@ pub struct SummaryImporter {
     page_table_relocations: Vec<PageTableRelocation>,
     imported_regions_config_page: Option<u64>,
     invalid: Option<String>,
+    /// `Some` in streaming mode.
+    chains: Option<Vec<Chain>>,
 }
 
 impl SummaryImporter {
@@ -482,7 +516,40 @@ impl SummaryImporter {
             page_table_relocations: Vec::new(),
             imported_regions_config_page: None,
             invalid: None,
+            chains: None,
         }
+    }
+
+    /// A summary importer that hashes each import's pages when they arrive
+    /// and keeps no data (peak memory independent of the image size). Same
+    /// summary as [`SummaryImporter::new`] unless
+    /// [`needs_replay`](Self::needs_replay) says otherwise.
+    pub fn streaming(arch: Arch, isolation: IsolationConfig) -> Self {
+        Self {
+            chains: Some(Vec::new()),
+            ..Self::new(arch, isolation)
+        }
+    }
+
+    /// In streaming mode: whether two chains of imports hashed apart would
+    /// be one run of the summary (an import arrived before one that
+    /// precedes it in a run). The summary of such a load can only be made
+    /// by loading again into [`SummaryImporter::new`]; [`finish`](Self::finish)
+    /// refuses it. Always false for [`SummaryImporter::new`].
+    pub fn needs_replay(&self) -> bool {
+        let Some(chains) = &self.chains else {
+            return false;
+        };
+        let mut order: Vec<&Chain> = chains.iter().collect();
+        order.sort_by_key(|c| c.page_base);
+        order.windows(2).any(|pair| match pair {
+            [a, b] => {
+                a.tag == b.tag
+                    && a.acceptance == b.acceptance
+                    && a.page_base.saturating_add(a.page_count) == b.page_base
+            }
+            _ => false,
+        })
     }
 
     /// Whether any call at all reached the importer apart from
@@ -509,6 +576,14 @@ impl SummaryImporter {
             return ImageSummary::failed(self.arch, e);
         }
         let arch = self.arch;
+        if self.needs_replay() {
+            return ImageSummary::failed(
+                arch,
+                "streaming summary: an import arrived before one that precedes it in the \
+                 same run; load again into SummaryImporter::new"
+                    .into(),
+            );
+        }
         match self.merge_pages() {
             Ok(pages) => ImageSummary {
                 arch,
@@ -547,6 +622,22 @@ impl SummaryImporter {
                     ));
                 }
             }
+        }
+        if let Some(chains) = &self.chains {
+            // Streaming: with no overlap and no replay needed, each chain
+            // is exactly one run, hashed in page order.
+            let mut chains: Vec<&Chain> = chains.iter().collect();
+            chains.sort_by_key(|c| c.page_base);
+            return Ok(chains
+                .into_iter()
+                .map(|c| PageRun {
+                    page_base: c.page_base,
+                    page_count: c.page_count,
+                    tag: c.tag,
+                    acceptance: c.acceptance,
+                    sha256: hex_digest(c.hasher.clone()),
+                })
+                .collect());
         }
         let mut runs: Vec<PageRun> = Vec::new();
         let mut hasher: Option<Sha256> = None;
@@ -645,12 +736,40 @@ impl ImportPages for SummaryImporter {
         if page_count == 0 {
             return Ok(());
         }
+        let data = match &mut self.chains {
+            None => data.to_vec(),
+            Some(chains) => {
+                let continues = chains.iter().rposition(|c| {
+                    c.tag == tag
+                        && c.acceptance == acceptance
+                        && c.page_base.saturating_add(c.page_count) == page_base
+                });
+                let index = match continues {
+                    Some(i) => i,
+                    None => {
+                        chains.push(Chain {
+                            page_base,
+                            page_count: 0,
+                            tag,
+                            acceptance,
+                            hasher: Sha256::new(),
+                        });
+                        chains.len().saturating_sub(1)
+                    }
+                };
+                if let Some(chain) = chains.get_mut(index) {
+                    hash_padded(&mut chain.hasher, data, page_count);
+                    chain.page_count = chain.page_count.saturating_add(page_count);
+                }
+                Vec::new()
+            }
+        };
         self.imports.push(RecordedImport {
             page_base,
             page_count,
             tag,
             acceptance,
-            data: data.to_vec(),
+            data,
         });
         Ok(())
     }
