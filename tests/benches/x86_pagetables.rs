@@ -43,9 +43,18 @@ fn measure(mut f: impl FnMut(), target: Duration, rounds: usize) -> Duration {
 
 fn main() {
     let cases = [
-        ("64 MiB at 128 MiB", IdentityMapConfig::new(0x0849_3000, 128 * MIB, 64 * MIB)),
-        ("4 GiB at 128 MiB", IdentityMapConfig::new(0x1_2000_0000, 128 * MIB, 4 * GIB)),
-        ("512 GiB at 0", IdentityMapConfig::new(0x80_0000_0000, 0, 512 * GIB)),
+        (
+            "64 MiB at 128 MiB",
+            IdentityMapConfig::new(0x0849_3000, 128 * MIB, 64 * MIB),
+        ),
+        (
+            "4 GiB at 128 MiB",
+            IdentityMapConfig::new(0x1_2000_0000, 128 * MIB, 4 * GIB),
+        ),
+        (
+            "512 GiB at 0",
+            IdentityMapConfig::new(0x80_0000_0000, 0, 512 * GIB),
+        ),
     ];
     println!(
         "{:<20} {:>7} {:>10} {:>14} {:>14} {:>8} {:>14}",
@@ -58,7 +67,8 @@ fn main() {
         let mut scratch = vec![0u8; bytes];
         let build = measure(
             || {
-                let used = build_identity_map(black_box(&config), black_box(&mut out)).expect("fits");
+                let used =
+                    build_identity_map(black_box(&config), black_box(&mut out)).expect("fits");
                 black_box(used);
             },
             Duration::from_millis(200),
