@@ -7,6 +7,7 @@
 //! paravisor igvm CONFIG -o OUT.igvm      IGVM file + measurement documents
 //! paravisor inspect FILE.igvm            dump an IGVM file, recompute measurements
 //! paravisor boot MANIFEST [--timeout S]  boot an x86-64 image under KVM, stream COM1
+//! paravisor bench MANIFEST [--iterations N] [--json]  load speed vs crc + copy
 //! ```
 //!
 //! Each subcommand is one module with a `run(args) -> Outcome` function and
@@ -15,6 +16,7 @@
 
 mod args;
 mod boot;
+mod cmd_bench;
 mod cmd_igvm;
 mod cmd_inspect;
 mod demo;
@@ -64,6 +66,11 @@ commands:
                               it does not within S seconds (default 30) or
                               faults, 2 when the load fails, 1 on usage errors
                               or when /dev/kvm is not usable.
+  bench MANIFEST [--iterations N] [--json]
+                              load the manifest's inputs into guest memory N
+                              times (default 10) beside crc32fast of the initrd
+                              and a copy of every imported byte; print medians
+                              and load / (crc + copy), or one JSON object.
   help                        this text.
 ";
 
@@ -81,6 +88,7 @@ fn dispatch(command: &str, rest: &[String]) -> Outcome {
         "igvm" => cmd_igvm::run(rest),
         "inspect" => cmd_inspect::run(rest),
         "boot" => boot::run(rest),
+        "bench" => cmd_bench::run(rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             ExitCode::from(EXIT_OK)
