@@ -36,6 +36,7 @@ use paravisor_loader::LoadInputs;
 use paravisor_loader::Vtl0Config;
 use paravisor_loader::Vtl0Linux;
 use paravisor_loader::Vtl0Region;
+use paravisor_loader::Vtl0Uefi;
 use paravisor_loader::load_openhcl_x64_alloc;
 use std::path::PathBuf;
 use std::process::Command;
@@ -376,6 +377,27 @@ fn vtl0_linux_and_pcat_config_boots() {
     if !text.is_empty() {
         // spec/abi.md §3.5: PCAT bit 1 | Linux bit 2.
         assert!(text.contains("supported_vtl0 0x6"), "{text}");
+    }
+}
+
+#[test]
+fn vtl0_uefi_config_boots() {
+    let vp_context = [0x5Au8; 64];
+    let mut case = Case::new("none, explicit base, VTL0 UEFI");
+    case.memory_page_base = Some(512 * MIB / 0x1000);
+    case.vtl0 = Vtl0Config {
+        pcat: false,
+        uefi: Some(Vtl0Uefi {
+            firmware_base: 0x10_0000,
+            total_size: 0x40_0000,
+            vp_context: &vp_context,
+        }),
+        linux: None,
+    };
+    let text = assert_boots(&case).serial_text();
+    if !text.is_empty() {
+        // spec/abi.md §3.5: UEFI bit 0.
+        assert!(text.contains("supported_vtl0 0x1"), "{text}");
     }
 }
 
