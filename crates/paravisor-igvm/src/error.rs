@@ -159,6 +159,14 @@ pub enum IgvmError {
         /// The area index.
         index: u32,
     },
+    /// A parameter area too large to measure.
+    #[error("parameter area {index} has {size:#x} bytes, more than the 4 GiB measured")]
+    ParameterAreaTooLarge {
+        /// The area index.
+        index: u32,
+        /// Its size in bytes.
+        size: u64,
+    },
     /// A register imported twice.
     #[error("register {register} imported twice")]
     DuplicateRegister {
@@ -237,6 +245,24 @@ pub enum IgvmError {
         manifest: PathBuf,
         /// The error.
         source: Box<IgvmError>,
+    },
+    /// An IGVM file whose structure is broken (found before parsing).
+    #[error("malformed IGVM file: {what}")]
+    Malformed {
+        /// What is wrong.
+        what: &'static str,
+    },
+    /// A header's file offset outside the file data section.
+    #[error(
+        "malformed IGVM file: header type {header_type:#x} has file offset {file_offset:#x}, outside the file data (from {data_start:#x})"
+    )]
+    FileOffset {
+        /// The variable-header type.
+        header_type: u32,
+        /// The offset found.
+        file_offset: u32,
+        /// Where file data starts.
+        data_start: u32,
     },
     /// The `igvm` crate rejected the file.
     #[error("IGVM {what}: {source}")]

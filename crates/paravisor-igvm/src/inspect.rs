@@ -56,6 +56,7 @@ pub struct Inspection {
 /// Parses `bytes` as an IGVM file and reports its headers, directives and
 /// recomputed measurements.
 pub fn inspect(bytes: &[u8]) -> Result<Inspection, IgvmError> {
+    precheck(bytes)?;
     let file = IgvmFile::new_from_binary(bytes, None).map_err(|source| IgvmError::Igvm {
         what: "parse",
         source,
@@ -87,6 +88,67 @@ pub fn inspect(bytes: &[u8]) -> Result<Inspection, IgvmError> {
         initialization: file.initializations().iter().map(init_line).collect(),
         directives: directive_lines(file.directives()),
     })
+}
+
+/// Checks what the `igvm` crate's parser (0.5.0) assumes without checking,
+/// so that a damaged file gives an error rather than a panic there: the
+/// variable-header section lies inside the file, and every file offset of a
+/// header that carries file data (parameter area, page data, VP context,
+/// CoRIM document and signature) is 0 where allowed or points into the file
+/// data section.
+fn precheck(bytes: &[u8]) -> Result<(), IgvmError> {
+    let bad = |what: &'static str| IgvmError::Malformed { what };
+    let var_offset = read_u32(bytes, 8).ok_or(bad("fixed header too short"))?;
+    let var_size = read_u32(bytes, 12).ok_or(bad("fixed header too short"))?;
+    let data_start = var_offset
+        .checked_add(var_size)
+        .ok_or(bad("variable-header section overflows"))?;
+    let total = bytes.len();
+    let (Ok(var_start), Ok(data_start_usize)) =
+        (usize::try_from(var_offset), usize::try_from(data_start))
+    else {
+        return Err(bad("variable-header section outside the file"));
+    };
+    if data_start_usize > total {
+        return Err(bad("variable-header section outside the file"));
+    }
+    let mut at = var_start;
+    while at < data_start_usize {
+        let (Some(typ), Some(len)) = (read_u32(bytes, at), read_u32(bytes, at.saturating_add(4)))
+        else {
+            return Err(bad("truncated variable header"));
+        };
+        let body = at.saturating_add(8);
+        let offset_field = match typ {
+            0x104 | 0x105 => Some((4, true)),
+            0x301 | 0x302 => Some((12, true)),
+            0x304 => Some((12, false)),
+            _ => None,
+        };
+        if let Some((field, zero_allowed)) = offset_field
+            && let Some(file_offset) = read_u32(bytes, body.saturating_add(field))
+        {
+            let in_data =
+                file_offset >= data_start && usize::try_from(file_offset).is_ok_and(|o| o <= total);
+            if !(in_data || (zero_allowed && file_offset == 0)) {
+                return Err(IgvmError::FileOffset {
+                    header_type: typ,
+                    file_offset,
+                    data_start,
+                });
+            }
+        }
+        let Some(next) = usize::try_from(len)
+            .ok()
+            .and_then(|l| l.checked_add(8))
+            .and_then(|l| l.checked_next_multiple_of(8))
+            .and_then(|l| at.checked_add(l))
+        else {
+            return Err(bad("variable header length overflows"));
+        };
+        at = next;
+    }
+    Ok(())
 }
 
 /// Little-endian u32 at `offset`.

@@ -145,25 +145,30 @@ impl AreaSizes {
     }
 
     /// The GPAs of the pages of area `index` inserted at `gpa`.
-    fn pages(&self, index: u32, gpa: u64) -> Result<Vec<u64>, IgvmError> {
+    fn pages(&self, index: u32, gpa: u64) -> Result<impl Iterator<Item = u64>, IgvmError> {
         let size = *self
             .0
             .get(&index)
             .ok_or(IgvmError::UnknownParameterArea { index })?;
-        let count = size / PAGE_SIZE_4K;
-        (0..count)
-            .map(|k| {
-                k.checked_mul(PAGE_SIZE_4K)
-                    .and_then(|off| gpa.checked_add(off))
-                    .ok_or(IgvmError::AddressOverflow {
-                        what: "parameter insert",
-                        base: gpa,
-                        len: size,
-                    })
-            })
-            .collect()
+        if size > MAX_PARAMETER_AREA {
+            return Err(IgvmError::ParameterAreaTooLarge { index, size });
+        }
+        let overflow = IgvmError::AddressOverflow {
+            what: "parameter insert",
+            base: gpa,
+            len: size,
+        };
+        // Whole pages only (the igvm crate rejects other sizes anyway).
+        let whole = (size >> 12) << 12;
+        let end = gpa.checked_add(whole).ok_or(overflow)?;
+        Ok((gpa..end).step_by(PAGE))
     }
 }
+
+/// Largest parameter area measured (4 GiB): the host fills parameter areas
+/// with tables of a few pages; a larger one is a damaged file, and measuring
+/// it page by page would take very long.
+pub const MAX_PARAMETER_AREA: u64 = 1 << 32;
 
 /// The SNP launch digest of the platform with compatibility `mask`
 /// (`spec/igvm.md` §10.1).
