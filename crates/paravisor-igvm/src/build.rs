@@ -45,7 +45,7 @@ impl IgvmBuild {
     /// does not truncate; a stale longer file would keep its tail).
     pub fn write(&self, out: &Path) -> Result<Vec<PathBuf>, IgvmError> {
         let write = |path: &Path, bytes: &[u8]| {
-            std::fs::write(path, bytes).map_err(|source| IgvmError::Read {
+            std::fs::write(path, bytes).map_err(|source| IgvmError::Write {
                 path: path.to_owned(),
                 source,
             })

@@ -17,6 +17,14 @@ pub enum IgvmError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// A file could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// The build config is not valid JSON of the expected shape.
     #[error("invalid IGVM build config {path}: {message}")]
     Config {
