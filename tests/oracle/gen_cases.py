@@ -1,0 +1,408 @@
+#!/usr/bin/env python3
+"""Write a matrix of load manifests (formats.md §1) for the differential oracle.
+
+    gen_cases.py OUTDIR [--subset]
+
+Writes the fixtures (tests/golden/fixtures/gen.py plus a few extra inputs of
+our own) into OUTDIR/fixtures and one manifest per case into OUTDIR/cases.
+--subset writes a representative subset (every axis covered, fewer
+combinations) for the Rust test tests/tests/oracle_diff.rs.
+
+Never write into the repository's golden folder: OUTDIR must be a temporary
+or target folder.
+"""
+
+import json
+import os
+import struct
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+GEN = os.path.join(HERE, "..", "golden", "fixtures", "gen.py")
+
+MB = 1 << 20
+GB = 1 << 30
+PAGES_PER_MB = 256
+
+NON_ASCII_4092 = "é" * 2046          # 4092 UTF-8 bytes
+NON_ASCII_4094 = "é" * 2047          # 4094 UTF-8 bytes (> 4092: error)
+
+
+def extra_fixtures(fx):
+    """Inputs gen.py does not make."""
+    def w(name, data):
+        with open(os.path.join(fx, name), "wb") as f:
+            f.write(data)
+
+    w("initrd-empty.bin", b"")
+    w("vp-context-empty.bin", b"")
+    w("vp-context-4097.bin", bytes(range(256)) * 16 + b"\x01")
+    w("vp-context-100.bin", bytes(range(100)))
+    kernel = open(os.path.join(fx, "kernel-x64.elf"), "rb").read()
+    shim = open(os.path.join(fx, "shim-x64.elf"), "rb").read()
+    # ELF with its program-header count set to 0 (no PT_LOAD at all).
+    nol = bytearray(kernel)
+    struct.pack_into("<H", nol, 56, 0)
+    w("bad-kernel-x64-no-load.elf", bytes(nol))
+    nols = bytearray(shim)
+    struct.pack_into("<H", nols, 56, 0)
+    w("shim-x64-no-load.elf", bytes(nols))
+    # First PT_LOAD with p_filesz > p_memsz (data longer than its pages).
+    big = bytearray(kernel)
+    off = struct.unpack_from("<Q", big, 32)[0]
+    filesz = struct.unpack_from("<Q", big, off + 32)[0]
+    struct.pack_into("<Q", big, off + 40, 0x1000 if filesz > 0x1000 else max(filesz - 1, 0))
+    w("bad-kernel-x64-filesz-gt-memsz.elf", bytes(big))
+    # Big-endian data encoding.
+    be = bytearray(kernel)
+    be[5] = 2
+    w("bad-kernel-x64-bigendian.elf", bytes(be))
+    # e_phentsize != 56.
+    pe = bytearray(kernel)
+    struct.pack_into("<H", pe, 54, 32)
+    w("bad-kernel-x64-phentsize.elf", bytes(pe))
+    # arm64 Image whose file is longer than image_size (data longer than pages).
+    img = bytearray(open(os.path.join(fx, "Image-arm64"), "rb").read())
+    struct.pack_into("<Q", img, 16, 0x1000)
+    w("bad-Image-arm64-short-image-size.bin", bytes(img))
+    # arm64 Image shorter than its header.
+    w("bad-Image-arm64-truncated.bin", bytes(img[:40]))
+    # arm64 Image with 2 MiB text_offset and image_size 0.
+    img2 = bytearray(open(os.path.join(fx, "Image-arm64-textoffset"), "rb").read())
+    struct.pack_into("<Q", img2, 8, 0x200000)
+    w("Image-arm64-textoffset-2m", bytes(img2))
+
+
+def uefi(vp="uefi-vp-context.bin", base=0x100000, total=0x7E0000):
+    return {"firmware_base": base, "total_size": total, "vp_context": "../fixtures/" + vp}
+
+
+def linux(cmd="console=ttyS0 earlyprintk=serial panic=-1", initrd=True, igpa=0x4000000,
+          kgpa=0x1000000):
+    return {"command_line": cmd,
+            "kernel": {"gpa": kgpa, "size": 32720231, "entrypoint": kgpa + 0x200},
+            "initrd": {"gpa": igpa, "size": 5000} if initrd else None}
+
+
+def manifest(arch, iso="none", present=True, bits=None, kernel=None, shim=None, sidecar=None,
+             initrd=None, cl_type="static", cl="console=ttyS0,115200 panic=-1 reboot=t",
+             base=None, count=16384, pcat=False, uefi_=None, linux_=None):
+    x64 = arch == "x86_64"
+    fx = "../fixtures/"
+    return {
+        "format": "paravisor-load-manifest/1",
+        "arch": arch,
+        "isolation": {"type": iso, "paravisor_present": present,
+                      "shared_gpa_boundary_bits": bits},
+        "kernel": fx + (kernel or ("kernel-x64.elf" if x64 else "Image-arm64")),
+        "shim": fx + (shim or ("shim-x64.elf" if x64 else "shim-arm64.elf")),
+        "sidecar": None if sidecar is None else fx + sidecar,
+        "initrd": None if initrd is None else fx + initrd,
+        "command_line": {"type": cl_type, "value": cl},
+        "memory_page_base": base,
+        "memory_page_count": count,
+        "vtl0": {"pcat": pcat, "uefi": uefi_, "linux": linux_},
+    }
+
+
+X64_ISO = [("none", True, None), ("none", False, None), ("vbs", True, None),
+           ("vbs", False, None), ("snp", True, 46), ("snp", True, None), ("snp", False, 46),
+           ("tdx", True, 47), ("tdx", True, None)]
+A64_ISO = [("none", True, None), ("none", False, None), ("vbs", True, None),
+           ("vbs", False, 46), ("snp", True, 46), ("tdx", True, 47)]
+
+# memory_page_base values (pages); None = default base with relocation (None iso only)
+BASES = {
+    "nobase": None,
+    "b0": 0,                       # S = 0
+    "b2m": 0x200,                  # S = 2 MiB (local map overlap on SNP/TDX)
+    "b4m": 0x400,
+    "b8m": 0x800,
+    "b14m": 0xE00,                 # arm64: kernel at 16 MiB, on the measured-config page
+    "b256m": 0x10000,
+    "b1g-2m": 0x3FE00,             # crosses 1 GiB
+    "b1g": 0x40000,                # TDX: 3 GiB map covers the reset vector
+    "b3g": 0xC0000,
+    "b4g-2m": 0xFFE00,
+    "b4g": 0x100000,
+    "b8g": 0x200000,
+    "b512g-2m": 0x7FFFE00,         # crosses a 512 GiB (PML4 / level-0) boundary
+    "b2^47-64m": (1 << 35) - 0x4000,
+    "b2^47-2m": (1 << 35) - 0x200,  # arm64: GPA >= 2^47 panics
+    "bunal1m": 0x100,              # unaligned → MemoryUnaligned
+    "bunal": 0x8001,
+}
+COUNTS = {
+    "c0": 0,
+    "c2m": 0x200,                  # too small → NotEnoughMemory
+    "c4m": 0x400,
+    "c6m": 0x600,
+    "c8m": 0x800,
+    "c16m": 0x1000,
+    "c64m": 0x4000,
+    "c66m": 0x4200,
+    "c1g": 0x40000,
+    "c1g+2m": 0x40200,
+    "c3g": 0xC0000,
+    "c512g": 0x8000000,
+    "c512g+2m": 0x8000200,         # > 512 GiB panics on x64 (non-TDX)
+    "c1t": 0x10000000,
+    "cunal": 0x4001,
+}
+# pairs of base x count that run for every isolation type
+MEM_FULL = ["nobase", "b0", "b2m", "b4m", "b256m", "b1g-2m", "b1g", "b3g", "b4g-2m", "b4g",
+            "b8g", "b512g-2m", "bunal1m", "bunal"]
+COUNT_FULL = ["c0", "c2m", "c4m", "c6m", "c8m", "c64m", "c1g+2m", "cunal"]
+COUNT_BIG = ["c3g", "c512g", "c512g+2m", "c1t"]
+
+CMDLINES = {
+    "empty": "",
+    "short": "console=ttyS0",
+    "4092": "x" * 4092,
+    "4093": "x" * 4093,
+    "utf8-4092": NON_ASCII_4092,
+    "utf8-4094": NON_ASCII_4094,
+    "quotes": 'a="b c" \\ \t\n\u00ff\U0001F600',
+}
+
+
+def x64_cases(subset):
+    cases = {}
+    A = "x86_64"
+    # 1. memory base x count for every isolation type
+    for iso, present, bits in X64_ISO:
+        tag = f"{iso}{'' if present else '-nopv'}{'' if bits is None else bits}"
+        bases = MEM_FULL if not subset else ["nobase", "b2m", "b1g", "b4g", "bunal"]
+        counts = COUNT_FULL if not subset else ["c0", "c4m", "c64m", "cunal"]
+        for b in bases:
+            for c in counts:
+                cases[f"x64-{tag}-{b}-{c}-uefi"] = manifest(
+                    A, iso, present, bits, base=BASES[b], count=COUNTS[c], uefi_=uefi())
+        if not subset or iso in ("none", "tdx"):
+            for b in (["nobase", "b4g", "b8g"] if not subset else ["nobase"]):
+                for c in (COUNT_BIG if not subset else ["c3g", "c512g+2m"]):
+                    cases[f"x64-{tag}-{b}-{c}-pcat"] = manifest(
+                        A, iso, present, bits, base=BASES[b], count=COUNTS[c], pcat=True)
+    # 2. inputs x VTL0 configs, for each isolation type (default base, 64 MiB and 256 MiB)
+    vtl0s = {
+        "none": {},
+        "pcat": {"pcat": True},
+        "uefi": {"uefi_": uefi()},
+        "pcat-uefi": {"pcat": True, "uefi_": uefi()},
+        "uefi-vp100": {"uefi_": uefi("vp-context-100.bin")},
+        "uefi-vp0": {"uefi_": uefi("vp-context-empty.bin")},
+        "uefi-vp4097": {"uefi_": uefi("vp-context-4097.bin")},
+        "uefi-fwunal": {"uefi_": uefi(base=0x100123, total=0x7E0FFF)},
+        "linux": {"linux_": linux(initrd=False)},
+        "linux-initrd": {"linux_": linux()},
+        "linux-initrd-unal": {"linux_": linux(igpa=0x4000010)},
+        "linux-kgpa-unal": {"linux_": linux(kgpa=0x1000123)},
+        "linux-cl-empty": {"linux_": linux(cmd="")},
+        "linux-cl-4095": {"linux_": linux(cmd="y" * 4095)},
+        "linux-cl-4096": {"linux_": linux(cmd="y" * 4096)},
+        "linux-cl-utf8": {"linux_": linux(cmd="é" * 2047 + "z")},
+        "uefi-linux": {"uefi_": uefi(), "linux_": linux()},
+        "pcat-uefi-linux": {"pcat": True, "uefi_": uefi(), "linux_": linux()},
+        "uefi-linux-cl-4095": {"uefi_": uefi(), "linux_": linux(cmd="y" * 4095)},
+        "pcat-linux": {"pcat": True, "linux_": linux(initrd=False)},
+    }
+    inputs = {
+        "plain": {},
+        "sidecar": {"sidecar": "sidecar-x64.elf"},
+        "initrd-empty": {"initrd": "initrd-empty.bin"},
+        "initrd5000": {"initrd": "initrd-5000.bin"},
+        "initrd1m": {"initrd": "initrd-1m.bin"},
+        "sidecar-initrd1m": {"sidecar": "sidecar-x64.elf", "initrd": "initrd-1m.bin"},
+        "highentry": {"kernel": "kernel-x64-high-entry.elf"},
+        "highentry-sidecar-initrd5000": {"kernel": "kernel-x64-high-entry.elf",
+                                         "sidecar": "sidecar-x64.elf",
+                                         "initrd": "initrd-5000.bin"},
+    }
+    for iso, present, bits in X64_ISO:
+        tag = f"{iso}{'' if present else '-nopv'}{'' if bits is None else bits}"
+        for mem, (b, c) in {"nobase-64m": (None, 0x4000), "b256m-64m": (0x10000, 0x4000),
+                            "b1g-2m-1g": (0x3FE00, 0x40000)}.items():
+            if subset and mem != "nobase-64m":
+                continue
+            for vn, v in vtl0s.items():
+                if subset and vn not in ("uefi", "pcat-uefi-linux", "linux-cl-4096",
+                                         "linux-initrd-unal", "uefi-vp4097"):
+                    continue
+                cases[f"x64-{tag}-{mem}-{vn}"] = manifest(A, iso, present, bits, base=b,
+                                                          count=c, **v)
+            for inn, i in inputs.items():
+                if subset and inn not in ("sidecar-initrd1m", "highentry-sidecar-initrd5000",
+                                          "initrd-empty"):
+                    continue
+                for vn in (["uefi", "pcat-linux"] if not subset else ["uefi"]):
+                    cases[f"x64-{tag}-{mem}-{inn}-{vn}"] = manifest(
+                        A, iso, present, bits, base=b, count=c, **i, **vtl0s[vn])
+            for cn, cl in CMDLINES.items():
+                for ct in ("static", "host_appendable"):
+                    if subset and (ct == "static") == (cn in ("4092", "utf8-4094")):
+                        continue
+                    cases[f"x64-{tag}-{mem}-cl-{ct}-{cn}"] = manifest(
+                        A, iso, present, bits, base=b, count=c, cl_type=ct, cl=cl,
+                        uefi_=uefi())
+    # 3. small memory near the NotEnoughMemory edge, with big inputs
+    for iso, present, bits in X64_ISO[:1] + X64_ISO[2:3] + X64_ISO[4:5] + X64_ISO[7:8]:
+        for c in ([0x600, 0x800, 0xA00, 0xC00] if not subset else [0x600, 0x800]):
+            for inn in ("plain", "sidecar-initrd1m", "highentry"):
+                cases[f"x64-{iso}-b4g-edge{c:#x}-{inn}"] = manifest(
+                    A, iso, present, bits, base=0x100000, count=c, uefi_=uefi(),
+                    **inputs[inn])
+    # 4. bad inputs: kernel, sidecar and shim positions
+    bad = ["bad-truncated-header.elf", "bad-truncated-segments.elf",
+           "bad-kernel-x64-machine-aarch64.elf", "bad-elf32.elf", "bad-kernel-x64-no-load.elf",
+           "bad-kernel-x64-filesz-gt-memsz.elf", "bad-kernel-x64-bigendian.elf",
+           "bad-kernel-x64-phentsize.elf", "Image-arm64", "shim-arm64.elf"]
+    for f in bad:
+        for pos in ("kernel", "sidecar", "shim"):
+            if subset and pos == "sidecar":
+                continue
+            kw = {pos: f}
+            if pos == "sidecar":
+                kw["initrd"] = "initrd-5000.bin"
+            cases[f"x64-none-bad-{pos}-{f}"] = manifest(A, uefi_=uefi(), **kw)
+    cases["x64-none-shim-no-load"] = manifest(A, shim="shim-x64-no-load.elf", uefi_=uefi())
+    cases["x64-none-sidecar-no-load"] = manifest(A, sidecar="shim-x64-no-load.elf",
+                                                 uefi_=uefi())
+    cases["x64-none-shim-as-sidecar"] = manifest(A, sidecar="shim-x64.elf", uefi_=uefi())
+    cases["x64-none-kernel-as-shim"] = manifest(A, shim="kernel-x64.elf", uefi_=uefi())
+    cases["x64-none-cmdline-5000"] = manifest(A, cl=open_text("cmdline-5000.txt"),
+                                              uefi_=uefi())
+    return cases
+
+
+FIXTURE_DIR = None
+
+
+def open_text(name):
+    with open(os.path.join(FIXTURE_DIR, name), "rb") as f:
+        return f.read().decode("utf-8")
+
+
+def a64_cases(subset):
+    cases = {}
+    A = "aarch64"
+    for iso, present, bits in A64_ISO:
+        tag = f"{iso}{'' if present else '-nopv'}{'' if bits is None else bits}"
+        bases = ["nobase", "b0", "b2m", "b8m", "b14m", "b256m", "b1g-2m", "b1g", "b4g", "b8g",
+                 "b512g-2m", "b2^47-64m", "b2^47-2m", "bunal1m"]
+        counts = ["c0", "c2m", "c4m", "c8m", "c16m", "c64m", "c1g+2m", "cunal"]
+        if subset:
+            bases, counts = ["nobase", "b0", "b14m", "b2^47-2m"], ["c0", "c8m", "c64m"]
+        for b in bases:
+            for c in counts:
+                cases[f"a64-{tag}-{b}-{c}-uefi"] = manifest(
+                    A, iso, present, bits, base=BASES[b], count=COUNTS[c], uefi_=uefi())
+        if not subset:
+            for b in ["nobase", "b4g", "b512g-2m"]:
+                for c in ["c3g", "c512g", "c1t"]:
+                    cases[f"a64-{tag}-{b}-{c}-linux"] = manifest(
+                        A, iso, present, bits, base=BASES[b], count=COUNTS[c],
+                        linux_=linux())
+        vtl0s = {
+            "uefi": {"uefi_": uefi()},
+            "linux": {"linux_": linux(initrd=False)},
+            "linux-initrd-unal": {"linux_": linux(igpa=0x4000010)},
+            "linux-cl-4096": {"linux_": linux(cmd="y" * 4096)},
+            "uefi-linux": {"uefi_": uefi(), "linux_": linux()},
+            "uefi-vp4097": {"uefi_": uefi("vp-context-4097.bin")},
+            "uefi-vp0": {"uefi_": uefi("vp-context-empty.bin")},
+            "pcat": {"pcat": True},
+            "pcat-uefi": {"pcat": True, "uefi_": uefi()},
+            "pcat-linux": {"pcat": True, "linux_": linux()},
+            "none": {},
+        }
+        inputs = {
+            "plain": {},
+            "initrd-empty": {"initrd": "initrd-empty.bin"},
+            "initrd5000": {"initrd": "initrd-5000.bin"},
+            "initrd1m": {"initrd": "initrd-1m.bin"},
+            "textoffset": {"kernel": "Image-arm64-textoffset"},
+            "textoffset-initrd1m": {"kernel": "Image-arm64-textoffset",
+                                    "initrd": "initrd-1m.bin"},
+            "textoffset2m-initrd5000": {"kernel": "Image-arm64-textoffset-2m",
+                                        "initrd": "initrd-5000.bin"},
+        }
+        for mem, (b, c) in {"nobase-64m": (None, 0x4000), "fixed1g-128m": (0x40000, 0x8000),
+                            "b8m-16m": (0x800, 0x1000)}.items():
+            if subset and mem == "b8m-16m":
+                continue
+            for vn, v in vtl0s.items():
+                if subset and vn not in ("uefi-linux", "pcat", "none", "uefi-vp4097"):
+                    continue
+                cases[f"a64-{tag}-{mem}-{vn}"] = manifest(A, iso, present, bits, base=b,
+                                                          count=c, **v)
+            for inn, i in inputs.items():
+                if subset and inn not in ("initrd-empty", "textoffset-initrd1m",
+                                          "textoffset2m-initrd5000"):
+                    continue
+                for vn in (["uefi", "linux"] if not subset else ["linux"]):
+                    cases[f"a64-{tag}-{mem}-{inn}-{vn}"] = manifest(
+                        A, iso, present, bits, base=b, count=c, **i, **vtl0s[vn])
+            for cn, cl in CMDLINES.items():
+                for ct in ("static", "host_appendable"):
+                    if subset and (ct == "static") == (cn in ("4092", "utf8-4094")):
+                        continue
+                    cases[f"a64-{tag}-{mem}-cl-{ct}-{cn}"] = manifest(
+                        A, iso, present, bits, base=b, count=c, cl_type=ct, cl=cl,
+                        uefi_=uefi())
+    bad = ["bad-Image-arm64-magic", "bad-Image-arm64-16k", "bad-Image-arm64-lowmem",
+           "bad-Image-arm64-bigendian", "bad-Image-arm64-short-image-size.bin",
+           "bad-Image-arm64-truncated.bin", "kernel-x64.elf"]
+    for f in bad:
+        cases[f"a64-none-bad-kernel-{f}"] = manifest(A, kernel=f, uefi_=uefi())
+    for f in ["shim-x64.elf", "bad-truncated-header.elf", "bad-truncated-segments.elf",
+              "bad-elf32.elf", "Image-arm64"]:
+        cases[f"a64-none-bad-shim-{f}"] = manifest(A, shim=f, uefi_=uefi())
+    return cases
+
+
+def usage_cases():
+    """formats.md §3 rule 8: not summaries, usage errors on both sides."""
+    cases = {}
+    m = manifest("aarch64", sidecar="sidecar-x64.elf", uefi_=uefi())
+    cases["usage-a64-sidecar"] = m
+    cases["usage-x64-missing-kernel"] = manifest("x86_64", kernel="no-such-file.elf",
+                                                 uefi_=uefi())
+    cases["usage-x64-missing-vp"] = manifest("x86_64", uefi_=uefi("no-such.bin"))
+    cases["usage-x64-bits-64"] = manifest("x86_64", "snp", True, 64, uefi_=uefi())
+    m = manifest("x86_64", uefi_=uefi())
+    m["format"] = "paravisor-load-manifest/2"
+    cases["usage-x64-format"] = m
+    m = manifest("x86_64", uefi_=uefi())
+    m["isolation"]["type"] = "sev"
+    cases["usage-x64-iso-type"] = m
+    cases["usage-x64-vtl0-cl-nul"] = manifest("x86_64", linux_=linux(cmd="a\0b"))
+    return cases
+
+
+def main(argv):
+    global FIXTURE_DIR
+    if len(argv) not in (2, 3) or (len(argv) == 3 and argv[2] != "--subset"):
+        print(__doc__, file=sys.stderr)
+        return 2
+    out = argv[1]
+    subset = len(argv) == 3
+    fx = os.path.join(out, "fixtures")
+    FIXTURE_DIR = fx
+    cd = os.path.join(out, "cases")
+    os.makedirs(cd, exist_ok=True)
+    subprocess.run([sys.executable, GEN, fx], check=True, stdout=subprocess.DEVNULL)
+    extra_fixtures(fx)
+    cases = {}
+    cases.update(x64_cases(subset))
+    cases.update(a64_cases(subset))
+    cases.update(usage_cases())
+    for name, m in cases.items():
+        with open(os.path.join(cd, name.replace("/", "_") + ".json"), "w") as f:
+            json.dump(m, f, indent=1)
+    print(f"{len(cases)} cases in {cd}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
