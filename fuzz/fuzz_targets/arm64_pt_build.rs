@@ -177,7 +177,11 @@ fn spaces(input: &Input) {
         let needed = required_tables(phys, virt, size);
         match space.map_range(phys, virt, size, attributes) {
             Err(_) => {
-                assert_eq!(space.tables(), &before[..], "failed map_range changed tables");
+                assert_eq!(
+                    space.tables(),
+                    &before[..],
+                    "failed map_range changed tables"
+                );
                 assert_eq!(space.used_len(), used_before);
             }
             Ok(()) => {
@@ -216,5 +220,8 @@ fn spaces(input: &Input) {
         .mappings()
         .map(|m| u128::from(m.unwrap_or_else(|e| panic!("walk: {e}")).size.bytes()))
         .sum();
-    assert_eq!(total, mapped, "mapped bytes differ from the successful calls");
+    assert_eq!(
+        total, mapped,
+        "mapped bytes differ from the successful calls"
+    );
 }

@@ -31,7 +31,8 @@ fuzz_target!(|data: &[u8]| {
         let size = (u64::from(input.u16() % 2048) + 1) << 21;
         let mut area = vec![0u8; 15 * 4096];
         let mair = vp_regs::aarch64::paravisor::MAIR_EL1;
-        let Ok(used) = build_identity_page_tables_aarch64(tables_gpa, start, size, &mair, &mut area)
+        let Ok(used) =
+            build_identity_page_tables_aarch64(tables_gpa, start, size, &mair, &mut area)
         else {
             return;
         };

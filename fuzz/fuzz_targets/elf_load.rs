@@ -57,11 +57,18 @@ fuzz_target!(|data: &[u8]| {
         Ok(plan) => plan,
     };
     let info = plan.info();
-    assert_eq!(result.ok(), Some(info), "load_static_elf and the plan disagree");
+    assert_eq!(
+        result.ok(),
+        Some(info),
+        "load_static_elf and the plan disagree"
+    );
 
     let mut imported = Recorder::default();
     let Ok(()) = plan.import(&mut imported, PageAcceptance::Exclusive, "fuzz");
-    assert_eq!(imported.imports, loaded.imports, "two imports of one plan differ");
+    assert_eq!(
+        imported.imports, loaded.imports,
+        "two imports of one plan differ"
+    );
     assert_disjoint(&imported.imports);
 
     let segments: Vec<_> = plan.segments().collect();

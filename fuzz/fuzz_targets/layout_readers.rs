@@ -23,11 +23,11 @@ use paravisor_layout::ShimParamsRaw;
 use zerocopy::IntoBytes;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(page) = ParavisorCommandLine::read_from(data) {
-        if let Ok(text) = page.command_line() {
-            assert_eq!(text.len(), usize::from(page.static_command_line_len));
-            assert!(text.len() <= 4092);
-        }
+    if let Ok(page) = ParavisorCommandLine::read_from(data)
+        && let Ok(text) = page.command_line()
+    {
+        assert_eq!(text.len(), usize::from(page.static_command_line_len));
+        assert!(text.len() <= 4092);
     }
     if let Ok(params) = ShimParamsRaw::read_from(data) {
         assert_eq!(params.as_bytes(), &data[..208]);
@@ -62,7 +62,10 @@ fuzz_target!(|data: &[u8]| {
             }
             None => assert!(
                 count == 0
-                    || base.checked_add(count).and_then(|e| e.checked_mul(4096)).is_none()
+                    || base
+                        .checked_add(count)
+                        .and_then(|e| e.checked_mul(4096))
+                        .is_none()
             ),
         }
         assert_eq!(descriptor.valid().is_some(), count != 0);

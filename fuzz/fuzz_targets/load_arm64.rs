@@ -46,11 +46,18 @@ fuzz_target!(|config: LoadConfig| {
     let mut recorder = LoadRecorder::<Aarch64Register>::new(owned.isolation, owned.fail_at);
     let layout = match load_openhcl_arm64(&mut recorder, &inputs, &mut tables) {
         Err(Error::Layout(error)) => {
-            assert!(recorder.nothing_imported(), "layout error {error} after imports");
+            assert!(
+                recorder.nothing_imported(),
+                "layout error {error} after imports"
+            );
             return;
         }
         Err(Error::Importer(_)) => {
-            assert_eq!(Some(recorder.calls - 1), owned.fail_at, "importer error not at once");
+            assert_eq!(
+                Some(recorder.calls - 1),
+                owned.fail_at,
+                "importer error not at once"
+            );
             return;
         }
         Ok(layout) => layout,
@@ -74,34 +81,65 @@ fuzz_target!(|config: LoadConfig| {
         ("kernel", kernel_base, kernel_entry + kernel_size),
         ("initrd", initrd, initrd + page_up(initrd_len)),
         ("shim", layout.shim_base, layout.shim_end),
-        ("command line", layout.command_line, layout.command_line + 0x1000),
-        ("shim params", layout.shim_params, layout.shim_params + 0x1000),
-        ("parameters", layout.parameter_region, layout.parameter_region + 0x6A000),
+        (
+            "command line",
+            layout.command_line,
+            layout.command_line + 0x1000,
+        ),
+        (
+            "shim params",
+            layout.shim_params,
+            layout.shim_params + 0x1000,
+        ),
+        (
+            "parameters",
+            layout.parameter_region,
+            layout.parameter_region + 0x6A000,
+        ),
         ("log", layout.log_buffer, layout.log_buffer + 0x2000),
         ("heap", layout.heap, layout.heap + 0x1_0000),
-        ("page tables", layout.page_tables, layout.page_tables + TABLE_BYTES),
+        (
+            "page tables",
+            layout.page_tables,
+            layout.page_tables + TABLE_BYTES,
+        ),
     ];
     for pair in regions.windows(2) {
         let ((a, _, a_end), (b, b_start, _)) = (pair[0], pair[1]);
-        assert!(a_end <= b_start, "{a} ends at {a_end:#x} after {b} starts at {b_start:#x}");
+        assert!(
+            a_end <= b_start,
+            "{a} ends at {a_end:#x} after {b} starts at {b_start:#x}"
+        );
     }
     assert_eq!(layout.end_of_underhill_mem, layout.page_tables);
     assert_eq!(layout.used_end, layout.page_tables + TABLE_BYTES);
-    assert!(layout.used_end <= end, "used end {:#x} past VTL2 memory", layout.used_end);
+    assert!(
+        layout.used_end <= end,
+        "used end {:#x} past VTL2 memory",
+        layout.used_end
+    );
 
-    let (_, data) = recorder.import("underhill-shim-params").unwrap_or_else(|| panic!("no params"));
+    let (_, data) = recorder
+        .import("underhill-shim-params")
+        .unwrap_or_else(|| panic!("no params"));
     let params = ShimParamsRaw::read_from(data.as_deref().unwrap_or_default())
         .unwrap_or_else(|e| panic!("shim params unreadable: {e}"));
     assert_eq!(params, layout.shim_params());
     let at = |offset: i64| layout.shim_base.wrapping_add(offset as u64);
     let page_of = |tag: &str| {
-        recorder.import(tag).map(|(i, _)| i.page_base * 4096).unwrap_or_else(|| panic!("no {tag}"))
+        recorder
+            .import(tag)
+            .map(|(i, _)| i.page_base * 4096)
+            .unwrap_or_else(|| panic!("no {tag}"))
     };
     assert_eq!(at(params.memory_start_offset), start);
     assert_eq!(params.memory_size, size);
     assert_eq!(at(params.kernel_entry_offset), kernel_entry);
     assert_eq!(at(params.cmdline_offset), page_of("underhill-command-line"));
-    assert_eq!(at(params.log_buffer_start), page_of("ohcl-boot-shim-log-buffer"));
+    assert_eq!(
+        at(params.log_buffer_start),
+        page_of("ohcl-boot-shim-log-buffer")
+    );
     assert_eq!(at(params.heap_start_offset), page_of("ohcl-boot-shim-heap"));
     assert_eq!(at(params.used_start), start);
     assert_eq!(at(params.used_end), layout.used_end);
@@ -110,13 +148,34 @@ fuzz_target!(|config: LoadConfig| {
     assert_eq!((params.page_tables_start, params.page_tables_size), (0, 0));
 
     let register = |f: fn(&Aarch64Register) -> Option<u64>| {
-        recorder.registers.iter().find_map(f).unwrap_or_else(|| panic!("register missing"))
+        recorder
+            .registers
+            .iter()
+            .find_map(f)
+            .unwrap_or_else(|| panic!("register missing"))
     };
-    let ttbr0 = register(|r| if let Aarch64Register::Ttbr0El1(v) = r { Some(*v) } else { None });
+    let ttbr0 = register(|r| {
+        if let Aarch64Register::Ttbr0El1(v) = r {
+            Some(*v)
+        } else {
+            None
+        }
+    });
     assert_eq!(ttbr0, layout.page_tables);
-    assert_eq!(register(|r| if let Aarch64Register::Pc(v) = r { Some(*v) } else { None }), layout.shim_entry);
     assert_eq!(
-        register(|r| if let Aarch64Register::X0(v) = r { Some(*v) } else { None }),
+        register(|r| if let Aarch64Register::Pc(v) = r {
+            Some(*v)
+        } else {
+            None
+        }),
+        layout.shim_entry
+    );
+    assert_eq!(
+        register(|r| if let Aarch64Register::X0(v) = r {
+            Some(*v)
+        } else {
+            None
+        }),
         layout.shim_params - layout.shim_base
     );
 
@@ -133,5 +192,9 @@ fuzz_target!(|config: LoadConfig| {
         .mappings()
         .map(|m| u128::from(m.unwrap_or_else(|e| panic!("walk: {e}")).size.bytes()))
         .sum();
-    assert_eq!(mapped, u128::from(size), "page tables map more or less than VTL2 memory");
+    assert_eq!(
+        mapped,
+        u128::from(size),
+        "page tables map more or less than VTL2 memory"
+    );
 });

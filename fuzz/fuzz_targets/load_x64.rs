@@ -60,11 +60,18 @@ fuzz_target!(|config: LoadConfig| {
     let mut recorder = LoadRecorder::<X86Register>::new(owned.isolation, owned.fail_at);
     let layout = match load_openhcl_x64(&mut recorder, &inputs, &mut tables) {
         Err(Error::Layout(error)) => {
-            assert!(recorder.nothing_imported(), "layout error {error} after imports");
+            assert!(
+                recorder.nothing_imported(),
+                "layout error {error} after imports"
+            );
             return;
         }
         Err(Error::Importer(_)) => {
-            assert_eq!(Some(recorder.calls - 1), owned.fail_at, "importer error not at once");
+            assert_eq!(
+                Some(recorder.calls - 1),
+                owned.fail_at,
+                "importer error not at once"
+            );
             return;
         }
         Ok(layout) => layout,
@@ -84,7 +91,9 @@ fuzz_target!(|config: LoadConfig| {
     let isolated = layout.isolation.isolation_type.is_hardware_isolated();
     let mut regions: Vec<(&str, u64, u64)> = vec![("persisted", start, start + MIB2)];
     if isolated {
-        let bounce = layout.bounce_buffer.unwrap_or_else(|| panic!("no bounce buffer"));
+        let bounce = layout
+            .bounce_buffer
+            .unwrap_or_else(|| panic!("no bounce buffer"));
         regions.push(("bounce buffer", bounce, bounce + MIB2));
     } else {
         assert!(layout.bounce_buffer.is_none());
@@ -92,7 +101,11 @@ fuzz_target!(|config: LoadConfig| {
     regions.push(("kernel", layout.kernel_range.0, layout.kernel_range.1));
     if layout.sidecar_size > 0 {
         assert_eq!(layout.sidecar_base % MIB2, 0, "sidecar not 2 MiB aligned");
-        regions.push(("sidecar", layout.sidecar_base, layout.sidecar_base + layout.sidecar_size));
+        regions.push((
+            "sidecar",
+            layout.sidecar_base,
+            layout.sidecar_base + layout.sidecar_size,
+        ));
     }
     regions.push(("shim", layout.shim_base, layout.shim_end));
     if let Some((base, len)) = layout.initrd {
@@ -100,38 +113,76 @@ fuzz_target!(|config: LoadConfig| {
     }
     regions.extend([
         ("gdt", layout.gdt, layout.gdt + 0x1000),
-        ("shim params", layout.shim_params, layout.shim_params + 0x1000),
-        ("command line", layout.command_line, layout.command_line + 0x1000),
-        ("reserved", layout.reserved_region, layout.reserved_region + 0x4000),
-        ("parameters", layout.parameter_region, layout.parameter_region + 0x6A000),
+        (
+            "shim params",
+            layout.shim_params,
+            layout.shim_params + 0x1000,
+        ),
+        (
+            "command line",
+            layout.command_line,
+            layout.command_line + 0x1000,
+        ),
+        (
+            "reserved",
+            layout.reserved_region,
+            layout.reserved_region + 0x4000,
+        ),
+        (
+            "parameters",
+            layout.parameter_region,
+            layout.parameter_region + 0x6A000,
+        ),
         ("log", layout.log_buffer, layout.log_buffer + 0x2000),
         ("heap", layout.heap, layout.heap + 0x1_0000),
-        ("page tables", layout.page_tables, layout.page_tables + table_bytes),
+        (
+            "page tables",
+            layout.page_tables,
+            layout.page_tables + table_bytes,
+        ),
     ]);
     for pair in regions.windows(2) {
         let ((a, _, a_end), (b, b_start, _)) = (pair[0], pair[1]);
-        assert!(a_end <= b_start, "{a} ends at {a_end:#x} after {b} starts at {b_start:#x}");
+        assert!(
+            a_end <= b_start,
+            "{a} ends at {a_end:#x} after {b} starts at {b_start:#x}"
+        );
     }
     assert_eq!(layout.end_of_underhill_mem, layout.page_tables);
     assert_eq!(layout.used_end, layout.page_tables + table_bytes);
-    assert!(layout.used_end <= end, "used end {:#x} past VTL2 memory", layout.used_end);
+    assert!(
+        layout.used_end <= end,
+        "used end {:#x} past VTL2 memory",
+        layout.used_end
+    );
 
     // The shim parameters, as imported.
-    let (_, data) = recorder.import("underhill-shim-params").unwrap_or_else(|| panic!("no params"));
+    let (_, data) = recorder
+        .import("underhill-shim-params")
+        .unwrap_or_else(|| panic!("no params"));
     let params = ShimParamsRaw::read_from(data.as_deref().unwrap_or_default())
         .unwrap_or_else(|e| panic!("shim params unreadable: {e}"));
     assert_eq!(params, layout.shim_params());
     let at = |offset: i64| layout.shim_base.wrapping_add(offset as u64);
     let page_of = |tag: &str| {
-        recorder.import(tag).map(|(i, _)| i.page_base * 4096).unwrap_or_else(|| panic!("no {tag}"))
+        recorder
+            .import(tag)
+            .map(|(i, _)| i.page_base * 4096)
+            .unwrap_or_else(|| panic!("no {tag}"))
     };
     assert_eq!(at(params.memory_start_offset), start);
     assert_eq!(params.memory_size, size);
     assert_eq!(at(params.kernel_entry_offset), layout.kernel_entry);
     assert_eq!(at(params.cmdline_offset), page_of("underhill-command-line"));
-    assert_eq!(at(params.page_tables_start), page_of("underhill-page-tables"));
+    assert_eq!(
+        at(params.page_tables_start),
+        page_of("underhill-page-tables")
+    );
     assert_eq!(params.page_tables_size, table_bytes);
-    assert_eq!(at(params.log_buffer_start), page_of("ohcl-boot-shim-log-buffer"));
+    assert_eq!(
+        at(params.log_buffer_start),
+        page_of("ohcl-boot-shim-log-buffer")
+    );
     assert_eq!(at(params.heap_start_offset), page_of("ohcl-boot-shim-heap"));
     assert_eq!(at(params.used_start), start);
     assert_eq!(at(params.used_end), layout.used_end);
@@ -141,17 +192,42 @@ fuzz_target!(|config: LoadConfig| {
         assert_eq!(at(params.initrd_offset), page_of("underhill-initrd"));
     }
     if layout.isolation.isolation_type == IsolationType::Snp {
-        assert_eq!(page_of("underhill-snp-cpuid-page"), layout.reserved_region + 0x1000);
+        assert_eq!(
+            page_of("underhill-snp-cpuid-page"),
+            layout.reserved_region + 0x1000
+        );
     }
 
     // Registers.
     let register = |f: fn(&X86Register) -> Option<u64>| {
-        recorder.registers.iter().find_map(f).unwrap_or_else(|| panic!("register missing"))
+        recorder
+            .registers
+            .iter()
+            .find_map(f)
+            .unwrap_or_else(|| panic!("register missing"))
     };
-    assert_eq!(register(|r| if let X86Register::Cr3(v) = r { Some(*v) } else { None }), layout.page_tables);
-    assert_eq!(register(|r| if let X86Register::Rip(v) = r { Some(*v) } else { None }), layout.shim_entry);
     assert_eq!(
-        register(|r| if let X86Register::Rsi(v) = r { Some(*v) } else { None }),
+        register(|r| if let X86Register::Cr3(v) = r {
+            Some(*v)
+        } else {
+            None
+        }),
+        layout.page_tables
+    );
+    assert_eq!(
+        register(|r| if let X86Register::Rip(v) = r {
+            Some(*v)
+        } else {
+            None
+        }),
+        layout.shim_entry
+    );
+    assert_eq!(
+        register(|r| if let X86Register::Rsi(v) = r {
+            Some(*v)
+        } else {
+            None
+        }),
         layout.shim_params - layout.shim_base
     );
 
@@ -164,11 +240,25 @@ fuzz_target!(|config: LoadConfig| {
         return;
     }
     let config = layout.page_table_config();
-    let walker = PageTableWalker::new(&tables, layout.page_tables, layout.page_tables, config.confidential_bit)
-        .unwrap_or_else(|e| panic!("walker refused the tables: {e}"));
-    assert_eq!(mapping, if layout.isolation.isolation_type == IsolationType::Tdx { 0xC000_0000 } else { size });
+    let walker = PageTableWalker::new(
+        &tables,
+        layout.page_tables,
+        layout.page_tables,
+        config.confidential_bit,
+    )
+    .unwrap_or_else(|e| panic!("walker refused the tables: {e}"));
+    assert_eq!(
+        mapping,
+        if layout.isolation.isolation_type == IsolationType::Tdx {
+            0xC000_0000
+        } else {
+            size
+        }
+    );
     for va in [start, start + mapping / 2, start + mapping - 1] {
-        let t = walker.translate(va).unwrap_or_else(|e| panic!("{va:#x} not mapped: {e}"));
+        let t = walker
+            .translate(va)
+            .unwrap_or_else(|e| panic!("{va:#x} not mapped: {e}"));
         assert_eq!(t.pa, va);
     }
     let mut expected = u128::from(mapping);
@@ -184,5 +274,8 @@ fuzz_target!(|config: LoadConfig| {
         assert_eq!(region.va, region.pa);
         mapped += u128::from(region.size);
     }
-    assert_eq!(mapped, expected, "page tables map more or less than VTL2 memory");
+    assert_eq!(
+        mapped, expected,
+        "page tables map more or less than VTL2 memory"
+    );
 });

@@ -85,7 +85,11 @@ const MAX_TABLES: usize = 64;
 
 /// `pa` as the 48-bit canonical VA the tables translate (bit 47 extended).
 fn canonical(pa: u64) -> u64 {
-    if pa & (1 << 47) != 0 { pa | 0xFFFF_0000_0000_0000 } else { pa }
+    if pa & (1 << 47) != 0 {
+        pa | 0xFFFF_0000_0000_0000
+    } else {
+        pa
+    }
 }
 
 fuzz_target!(|input: Config| {
@@ -143,10 +147,11 @@ fuzz_target!(|input: Config| {
     assert_eq!(used, tables * TABLE_SIZE, "required_tables is not exact");
     assert!(buffer[used..].iter().all(|&b| b == 0), "tail not zeroed");
 
-    if !config.allow_more_than_512_gib && config.additional_ranges.is_empty() {
-        if let Ok(pages) = paravisor_page_table_region_pages(&config) {
-            assert!(pages >= tables as u64, "formula {pages} < used {tables}");
-        }
+    if !config.allow_more_than_512_gib
+        && config.additional_ranges.is_empty()
+        && let Ok(pages) = paravisor_page_table_region_pages(&config)
+    {
+        assert!(pages >= tables as u64, "formula {pages} < used {tables}");
     }
 
     // Read back.
@@ -182,5 +187,8 @@ fuzz_target!(|input: Config| {
         assert_eq!(region.va, canonical(region.pa), "not an identity map");
         mapped_bytes += u128::from(region.size);
     }
-    assert_eq!(mapped_bytes, expected_bytes, "mapped more or less than configured");
+    assert_eq!(
+        mapped_bytes, expected_bytes,
+        "mapped more or less than configured"
+    );
 });

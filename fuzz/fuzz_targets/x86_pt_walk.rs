@@ -82,7 +82,11 @@ fuzz_target!(|data: &[u8]| {
             break;
         };
         let size = leaf.page_size.bytes();
-        assert_eq!(leaf.va % size, 0, "leaf VA not aligned to its size: {leaf:?}");
+        assert_eq!(
+            leaf.va % size,
+            0,
+            "leaf VA not aligned to its size: {leaf:?}"
+        );
         if let Some(end) = previous_end {
             assert!(leaf.va >= end, "mappings not ascending: {leaf:?}");
         }

@@ -165,7 +165,7 @@ pub fn page_down(value: u64) -> u64 {
 pub fn page_up(value: u64) -> u64 {
     value
         .checked_add(PAGE_SIZE - 1)
-        .map_or(u64::MAX & !(PAGE_SIZE - 1), page_down)
+        .map_or(page_down(u64::MAX), page_down)
 }
 
 /// Applies up to `count` corruptions read from `input` to `bytes`: each is an

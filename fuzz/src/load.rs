@@ -137,12 +137,16 @@ impl LoadConfig {
             (u64::from(self.memory_pages % 2048) + 1) * 512
         };
         let pattern = |n: usize, seed: u8| -> Vec<u8> {
-            (0..n).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+            (0..n)
+                .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+                .collect()
         };
         Owned {
             kernel: self.kernel.bytes(fixtures.kernel),
             shim: self.shim.bytes(fixtures.shim),
-            sidecar: self.sidecar.then(|| self.sidecar_file.bytes(fixtures.sidecar)),
+            sidecar: self
+                .sidecar
+                .then(|| self.sidecar_file.bytes(fixtures.sidecar)),
             initrd: self.initrd_len.map(|len| pattern(usize::from(len), 7)),
             command_line: "c".repeat(usize::from(self.command_line_len % 5000)),
             host_appendable: self.host_appendable,
@@ -204,12 +208,14 @@ impl Owned {
                     total_size,
                     vp_context: &self.vp_context,
                 }),
-                linux: self.linux.map(|(kernel, kernel_entrypoint, initrd)| Vtl0Linux {
-                    command_line: &self.linux_command_line,
-                    kernel,
-                    kernel_entrypoint,
-                    initrd,
-                }),
+                linux: self
+                    .linux
+                    .map(|(kernel, kernel_entrypoint, initrd)| Vtl0Linux {
+                        command_line: &self.linux_command_line,
+                        kernel,
+                        kernel_entrypoint,
+                        initrd,
+                    }),
             },
         }
     }
@@ -269,7 +275,11 @@ impl<R> LoadRecorder<R> {
     fn call(&mut self) -> Result<(), PlannedFailure> {
         let n = self.calls;
         self.calls += 1;
-        if self.fail_at == Some(n) { Err(PlannedFailure) } else { Ok(()) }
+        if self.fail_at == Some(n) {
+            Err(PlannedFailure)
+        } else {
+            Ok(())
+        }
     }
 
     /// True when nothing was imported or recorded (startup checks aside).
@@ -306,7 +316,8 @@ impl<R> ImportPages for LoadRecorder<R> {
         let mut check = crate::Recorder::default();
         let Ok(()) = check.import_pages(page_base, page_count, tag, acceptance, data);
         let keep = (data.len() <= PAGE_SIZE as usize).then(|| data.to_vec());
-        self.imports.extend(check.imports.into_iter().map(|i| (i, keep.clone())));
+        self.imports
+            .extend(check.imports.into_iter().map(|i| (i, keep.clone())));
         Ok(())
     }
 }
@@ -323,7 +334,8 @@ impl<R> ParavisorImporter<R> for LoadRecorder<R> {
         memory_type: StartupMemoryType,
     ) -> Result<(), PlannedFailure> {
         self.call()?;
-        self.startup_checks.push((page_base, page_count, memory_type));
+        self.startup_checks
+            .push((page_base, page_count, memory_type));
         Ok(())
     }
 
@@ -345,7 +357,10 @@ impl<R> ParavisorImporter<R> for LoadRecorder<R> {
         _parameter: ParameterType,
     ) -> Result<(), PlannedFailure> {
         self.call()?;
-        assert!((area.0 as usize) < self.areas.len(), "parameter for unknown area {area:?}");
+        assert!(
+            (area.0 as usize) < self.areas.len(),
+            "parameter for unknown area {area:?}"
+        );
         Ok(())
     }
 
@@ -390,7 +405,9 @@ pub fn assert_imports_allowed(imports: &[Import], allowed: &[(u64, u64)]) {
         let start = i.page_base * PAGE_SIZE;
         let end = i.end_page() * PAGE_SIZE;
         assert!(
-            allowed.iter().any(|&(low, high)| low <= start && end <= high),
+            allowed
+                .iter()
+                .any(|&(low, high)| low <= start && end <= high),
             "import {i:?} ([{start:#x}, {end:#x})) outside the allowed ranges {allowed:x?}"
         );
     }

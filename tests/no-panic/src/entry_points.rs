@@ -106,7 +106,10 @@ fn elf() {
                 for segment in plan.segments() {
                     opaque(segment);
                 }
-                opaque(plan.import(&mut Sink, PageAcceptance::Exclusive, "elf").is_ok());
+                opaque(
+                    plan.import(&mut Sink, PageAcceptance::Exclusive, "elf")
+                        .is_ok(),
+                );
             }
             Err(error) => {
                 opaque(error);
@@ -161,7 +164,10 @@ fn x86() {
     use x86_pagetables::PageTableWalker;
     use x86_pagetables::ParavisorIsolation;
 
-    let extra = opaque([IdentityRange::new(0, 0), IdentityRange::new(0, 0).read_only()]);
+    let extra = opaque([
+        IdentityRange::new(0, 0),
+        IdentityRange::new(0, 0).read_only(),
+    ]);
     let mut config = IdentityMapConfig::new(opaque(0), opaque(0), opaque(0))
         .with_reset_vector(opaque(false))
         .with_1gb_pages(opaque(false))
@@ -194,7 +200,11 @@ fn x86() {
     opaque(x86_pagetables::build_identity_map_tables(&paravisor, opaque(&mut typed[..])).ok());
 
     opaque(&mut tables);
-    let bit = if opaque(false) { Some(opaque(51)) } else { None };
+    let bit = if opaque(false) {
+        Some(opaque(51))
+    } else {
+        None
+    };
     if let Ok(walker) = PageTableWalker::new(opaque(&tables[..]), opaque(0), opaque(0), bit) {
         opaque(walker.translate(opaque(0)).ok());
         for mapping in walker.mappings() {
@@ -251,7 +261,11 @@ fn arm64() {
                 opaque(mapped.ok());
             }
         }
-        opaque((space.used_len(), space.capacity_tables(), space.page_table_gpa()));
+        opaque((
+            space.used_len(),
+            space.capacity_tables(),
+            space.page_table_gpa(),
+        ));
         opaque(space.tables());
         space.zero_unused();
     }
@@ -326,9 +340,7 @@ fn layout() {
 /// Opaque inputs for a full paravisor load: every byte, length, address
 /// and option unknown to the optimiser.
 #[cfg(any(feature = "load-x64", feature = "load-arm64"))]
-fn load_inputs<'a>(
-    files: &'a mut [[u8; FILE_BYTES]; 5],
-) -> paravisor_loader::LoadInputs<'a> {
+fn load_inputs<'a>(files: &'a mut [[u8; FILE_BYTES]; 5]) -> paravisor_loader::LoadInputs<'a> {
     use paravisor_loader::CommandLine;
     use paravisor_loader::LoadInputs;
     use paravisor_loader::Vtl0Config;
@@ -339,7 +351,13 @@ fn load_inputs<'a>(
     opaque(&mut *files);
     let [kernel, shim, sidecar, initrd, extra] = &*files;
     let text = core::str::from_utf8(opaque(&extra[..])).unwrap_or_default();
-    let some = |bytes: &'a [u8]| if opaque(true) { Some(opaque(bytes)) } else { None };
+    let some = |bytes: &'a [u8]| {
+        if opaque(true) {
+            Some(opaque(bytes))
+        } else {
+            None
+        }
+    };
     let region = || Vtl0Region {
         gpa: opaque(0),
         size: opaque(0),
@@ -406,7 +424,8 @@ fn load_x64() {
     let mut ram = [0u8; 4 * FILE_BYTES];
     let mut importer = GuestMemoryImporter::new(opaque(0), opaque(&mut ram[..]), isolation());
     let mut tables = [0u8; TABLE_BYTES];
-    let loaded = paravisor_loader::load_openhcl_x64(&mut importer, &inputs, opaque(&mut tables[..]));
+    let loaded =
+        paravisor_loader::load_openhcl_x64(&mut importer, &inputs, opaque(&mut tables[..]));
     opaque(loaded.is_ok());
     opaque(importer.pages_written());
     for register in importer.registers() {
