@@ -31,20 +31,26 @@ TMP=$(mktemp)
 trap 'rm -f "$TMP"' EXIT
 
 # measure CMD...: runs CMD $RUNS times (after one warm-up); prints the median
-# wall time in ms and the largest peak RSS in KiB.
+# wall time in ms, the median CPU time (user + system) in ms and the largest
+# peak RSS in KiB. CPU time is the steadier figure on a busy machine.
 measure() {
     "$@" >/dev/null 2>&1 || true
-    local walls=() rss=0 start end r
+    local walls=() cpus=() rss=0 start end r u s
     for _ in $(seq "$RUNS"); do
         start=$EPOCHREALTIME
         /usr/bin/time -v "$@" >/dev/null 2>"$TMP" || true
         end=$EPOCHREALTIME
         walls+=("$(echo "($end - $start) * 1000" | bc -l)")
+        u=$(sed -n 's/.*User time (seconds): //p' "$TMP")
+        s=$(sed -n 's/.*System time (seconds): //p' "$TMP")
+        cpus+=("$(echo "($u + $s) * 1000" | bc -l)")
         r=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$TMP")
         [ "$r" -gt "$rss" ] && rss=$r
     done
-    printf '%s\n' "${walls[@]}" | sort -g | awk -v n="$RUNS" -v rss="$rss" \
-        'NR == int((n + 1) / 2) { printf "%.1f %d\n", $1, rss }'
+    local mid=$(((RUNS + 1) / 2))
+    printf '%s %s %d\n' \
+        "$(printf '%s\n' "${walls[@]}" | sort -g | sed -n "${mid}p")" \
+        "$(printf '%s\n' "${cpus[@]}" | sort -g | sed -n "${mid}p")" "$rss"
 }
 
 inputs_of() { # manifest -> its input files
@@ -55,19 +61,22 @@ inputs_of() { # manifest -> its input files
 }
 
 echo "paravisor summary vs sha256 of the same files; $(nproc) CPUs; $(date -u +%Y-%m-%d); median of $RUNS runs"
-printf '%-20s %9s | %10s %9s %12s | %10s %9s | %6s\n' \
-    manifest "input MiB" "summary ms" "RSS MiB" "RSS-inputs" "sha256 ms" "RSS MiB" ratio
+printf '%-16s %9s | %9s %8s %8s %10s | %9s %8s %8s | %6s %6s\n' \
+    manifest "input MiB" "sum wall" "sum cpu" "RSS MiB" "RSS-input" \
+    "sha wall" "sha cpu" "RSS MiB" "wall x" "cpu x"
 for m in x64-none-512m x64-snp-512m a64-none-512m; do
     files=$(inputs_of "$m")
     # shellcheck disable=SC2086
     bytes=$(stat -c %s $files | awk '{ s += $1 } END { print s }')
-    read -r s_ms s_rss < <(measure "$PARAVISOR" summary "$DIR/$m.json" -o /dev/null)
+    read -r s_ms s_cpu s_rss < <(measure "$PARAVISOR" summary "$DIR/$m.json" -o /dev/null)
     # shellcheck disable=SC2086
-    read -r h_ms h_rss < <(measure "$BENCH" --sha256 $files)
-    awk -v m="$m" -v b="$bytes" -v sm="$s_ms" -v sr="$s_rss" -v hm="$h_ms" -v hr="$h_rss" 'BEGIN {
+    read -r h_ms h_cpu h_rss < <(measure "$BENCH" --sha256 $files)
+    awk -v m="$m" -v b="$bytes" -v sm="$s_ms" -v sc="$s_cpu" -v sr="$s_rss" \
+        -v hm="$h_ms" -v hc="$h_cpu" -v hr="$h_rss" 'BEGIN {
         mib = 1048576
-        printf "%-20s %9.1f | %10.1f %9.1f %12.1f | %10.1f %9.1f | %6.2f\n",
-            m, b / mib, sm, sr / 1024, sr / 1024 - b / mib, hm, hr / 1024, sm / hm }'
+        printf "%-16s %9.1f | %7.0fms %6.0fms %8.1f %10.1f | %7.0fms %6.0fms %8.1f | %6.2f %6.2f\n",
+            m, b / mib, sm, sc, sr / 1024, sr / 1024 - b / mib, hm, hc, hr / 1024,
+            sm / hm, (hc > 0 ? sc / hc : 0) }'
 done
 
 echo
