@@ -72,6 +72,53 @@ fn revision(arch: GuestArch) -> IgvmRevision {
     }
 }
 
+/// Largest IGVM file: sizes and offsets in the file are 32-bit.
+const MAX_FILE_SIZE: u64 = u32::MAX as u64;
+
+/// Checks that `file` fits the format's 32-bit sizes and offsets before the
+/// `igvm` crate serialises it (its serialiser panics on a file-data offset
+/// of 4 GiB or more). The bound counts every file-data blob without
+/// deduplication and 64 bytes per header, so it is never below the real
+/// size; files over it are refused (only a file whose data deduplicates
+/// from over 4 GiB to under it would be refused needlessly).
+fn check_size(file: &IgvmFile) -> Result<(), IgvmError> {
+    use igvm::IgvmDirectiveHeader as D;
+    let headers = file
+        .platforms()
+        .len()
+        .saturating_add(file.initializations().len())
+        .saturating_add(file.directives().len());
+    let mut bound = u64::try_from(headers)
+        .unwrap_or(u64::MAX)
+        .saturating_mul(64)
+        .saturating_add(32);
+    for d in file.directives() {
+        let blob = match d {
+            D::PageData { data, .. } if !data.is_empty() => 4096,
+            D::ParameterArea {
+                number_of_bytes,
+                initial_data,
+                ..
+            } if !initial_data.is_empty() => *number_of_bytes,
+            D::SnpVpContext { .. } => 4096,
+            D::X64VbsVpContext { registers, .. } => u64::try_from(registers.len())
+                .unwrap_or(u64::MAX)
+                .saturating_mul(32)
+                .saturating_add(4),
+            D::AArch64VbsVpContext { registers, .. } => u64::try_from(registers.len())
+                .unwrap_or(u64::MAX)
+                .saturating_mul(32)
+                .saturating_add(4),
+            _ => 0,
+        };
+        bound = bound.saturating_add(blob);
+    }
+    if bound > MAX_FILE_SIZE {
+        return Err(IgvmError::FileTooLarge { bytes: bound });
+    }
+    Ok(())
+}
+
 /// Builds one IGVM file from finalised guests: each guest becomes an
 /// `IgvmFile` (validated by the `igvm` crate), merged in order with
 /// `merge_simple`, then serialised.
@@ -106,6 +153,7 @@ pub fn assemble(arch: GuestArch, guests: Vec<GuestOutput>) -> Result<IgvmBuild, 
         });
     }
     let file = file.ok_or(IgvmError::NoGuests)?;
+    check_size(&file)?;
     let mut file_bytes = Vec::new();
     file.serialize(&mut file_bytes)
         .map_err(|source| IgvmError::Igvm {
@@ -116,4 +164,67 @@ pub fn assemble(arch: GuestArch, guests: Vec<GuestOutput>) -> Result<IgvmBuild, 
         file_bytes,
         measurements,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::guest::GuestBuilder;
+    use crate::guest::GuestIsolation;
+    use crate::guest::GuestSettings;
+
+    fn guest() -> GuestBuilder {
+        GuestBuilder::new(GuestSettings {
+            arch: GuestArch::X64,
+            isolation: GuestIsolation::None,
+            max_vtl: 2,
+            guest_svn: 0,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn files_of_4_gib_or_more_are_refused_not_serialised() {
+        // The igvm serialiser panics on a file-data offset >= 2^32; a
+        // parameter area's initial data is padded to its size (§8.3).
+        let mut g = guest();
+        g.create_parameter_area(0x100, 5 << 18, "huge", &[1])
+            .unwrap();
+        let out = g.finish().unwrap();
+        assert!(matches!(
+            assemble(GuestArch::X64, vec![out]),
+            Err(IgvmError::FileTooLarge { bytes }) if bytes > 5 << 30
+        ));
+    }
+
+    #[test]
+    fn document_paths_follow_the_output_stem() {
+        // spec/formats.md §4: OUT.igvm → OUT-snp.json, OUT-tdx.json, OUT-vbs.json.
+        let out = Path::new("/x/y/cvm.igvm");
+        assert_eq!(
+            IgvmBuild::document_path(out, MeasuredPlatform::Tdx),
+            Path::new("/x/y/cvm-tdx.json")
+        );
+    }
+
+    #[test]
+    fn a_none_and_a_vbs_guest_cannot_share_a_file() {
+        // §7 step 1: one header per platform type; both are VSM_ISOLATION.
+        let a = guest().finish().unwrap();
+        let b = GuestBuilder::new(GuestSettings {
+            arch: GuestArch::X64,
+            isolation: GuestIsolation::Vbs {
+                enable_debug: false,
+            },
+            max_vtl: 2,
+            guest_svn: 0,
+        })
+        .unwrap()
+        .finish()
+        .unwrap();
+        assert!(matches!(
+            assemble(GuestArch::X64, vec![a, b]),
+            Err(IgvmError::Igvm { what: "merge", .. })
+        ));
+    }
 }

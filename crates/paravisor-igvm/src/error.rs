@@ -272,6 +272,12 @@ pub enum IgvmError {
         /// Where file data starts.
         data_start: u32,
     },
+    /// The file would be 4 GiB or larger; IGVM sizes and offsets are 32-bit.
+    #[error("the IGVM file would need up to {bytes:#x} bytes; IGVM files are limited to 4 GiB")]
+    FileTooLarge {
+        /// Upper bound of the file size.
+        bytes: u64,
+    },
     /// The `igvm` crate rejected the file.
     #[error("IGVM {what}: {source}")]
     Igvm {
