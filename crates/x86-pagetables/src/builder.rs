@@ -365,6 +365,7 @@ pub fn build_identity_map(
         confidential: plan.confidential,
         address_mask: plan.address_mask,
         use_1gb_pages: config.use_1gb_pages,
+        pristine_from: 0,
     };
     for range in config.ranges() {
         writer.link(&range)?;
@@ -390,6 +391,9 @@ struct Writer<'o> {
     confidential: u64,
     address_mask: u64,
     use_1gb_pages: bool,
+    /// Every table numbered at or above this has had nothing written into
+    /// it since `out` was zeroed (tables are numbered in allocation order).
+    pristine_from: usize,
 }
 
 /// The index of `va` in the table at the level whose entries span
@@ -446,6 +450,7 @@ impl Writer<'_> {
             }
             let value = new_gpa | entry::NON_LEAF_FLAGS | confidential;
             slot.copy_from_slice(&value.to_le_bytes());
+            self.pristine_from = self.pristine_from.max(table.saturating_add(1));
             self.used = new_table.saturating_add(1);
             return Ok(new_table);
         }
@@ -474,13 +479,17 @@ impl Writer<'_> {
         step: u64,
         flags: u64,
     ) -> Result<(), PageTableError> {
+        let pristine = table >= self.pristine_from;
+        self.pristine_from = self.pristine_from.max(table.saturating_add(1));
         let too_small = self.too_small();
         let entries = <[U64<LittleEndian>]>::mut_from_bytes(self.entries(table, index, count)?)
             .map_err(|_| too_small)?;
         // The original's "entry must not be present" assert. Validation
         // already rules it out (ranges are disjoint); checked once per run,
-        // without an early exit, so it vectorises.
-        if entries.iter().fold(0u64, |acc, e| acc | e.get()) != 0 {
+        // without an early exit, so it vectorises — and skipped for a table
+        // nothing was written into since it was zeroed (a fresh leaf table:
+        // one pass over it instead of two).
+        if !pristine && entries.iter().fold(0u64, |acc, e| acc | e.get()) != 0 {
             let first = entries.iter().position(|e| e.get() != 0).unwrap_or(0);
             let offset = (first as u64).saturating_mul(step);
             return Err(PageTableError::AlreadyMapped {
