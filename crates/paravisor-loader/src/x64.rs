@@ -690,7 +690,15 @@ pub fn load_openhcl_x64_alloc<'a, I: ParavisorImporter<X86Register>>(
 ) -> Result<X64Layout<'a>, Error<I::Error>> {
     extern crate std;
     let layout = X64Layout::plan(importer.isolation_config(), inputs)?;
-    let len = usize::try_from(layout.page_table_region_size()).unwrap_or(usize::MAX);
+    // Allocate what the builder will use, not the whole reserved region: the
+    // region is sized from the mapped size before the builder rejects a
+    // mapping over 512 GiB (algorithms.md §4.2 step 1.2), so for such an
+    // input it can be gigabytes. A configuration the builder rejects gets an
+    // empty buffer and the builder's typed error.
+    let tables = x86_pagetables::required_tables(&layout.page_table_config()).unwrap_or(0);
+    let len = tables
+        .saturating_mul(PAGE_SIZE as usize)
+        .min(usize::try_from(layout.page_table_region_size()).unwrap_or(usize::MAX));
     let mut buffer = std::vec![0u8; len];
     load_openhcl_x64(importer, inputs, &mut buffer)
 }
