@@ -48,6 +48,9 @@ def extra_fixtures(fx):
     nols = bytearray(shim)
     struct.pack_into("<H", nols, 56, 0)
     w("shim-x64-no-load.elf", bytes(nols))
+    nola = bytearray(open(os.path.join(fx, "shim-arm64.elf"), "rb").read())
+    struct.pack_into("<H", nola, 56, 0)
+    w("shim-arm64-no-load.elf", bytes(nola))
     # First PT_LOAD with p_filesz > p_memsz (data longer than its pages).
     big = bytearray(kernel)
     off = struct.unpack_from("<Q", big, 32)[0]
@@ -72,6 +75,93 @@ def extra_fixtures(fx):
     img2 = bytearray(open(os.path.join(fx, "Image-arm64-textoffset"), "rb").read())
     struct.pack_into("<Q", img2, 8, 0x200000)
     w("Image-arm64-textoffset-2m", bytes(img2))
+    # text_offset not page-aligned (the original does not check it)
+    img3 = bytearray(img2)
+    struct.pack_into("<Q", img3, 8, 0x80800)
+    w("Image-arm64-textoffset-unaligned", bytes(img3))
+    img4 = bytearray(img2)
+    struct.pack_into("<Q", img4, 16, 0x180000)  # image_size > file, text_offset 0x80000
+    w("Image-arm64-textoffset-imagesize", bytes(img4))
+    img5 = bytearray(img2)
+    struct.pack_into("<Q", img5, 24, (1 << 1) | (1 << 3) | (0xFF << 8))  # reserved flag bits
+    w("Image-arm64-reserved-flags", bytes(img5))
+    w("initrd-1.bin", b"\x5a")
+    w("initrd-4096.bin", bytes(range(256)) * 16)
+    elf_edge_fixtures(w)
+
+
+def _gen():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("fixture_gen", GEN)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def elf_edge_fixtures(w):
+    """ELF corner cases of algorithms.md §2 (PIC bias, p_memsz 0, unsorted
+    segments, e_phnum overflow, non-zero shim/sidecar base, low entry)."""
+    g = _gen()
+    X, A = 62, 183
+    R, RX, RW = 4, 5, 6
+
+    def seg(paddr, n, memsz=None, label="s"):
+        data = g.rand(f"edge-{label}-{paddr:#x}", n)
+        return dict(paddr=paddr, vaddr=paddr, data=data, memsz=n if memsz is None else memsz,
+                    flags=RX)
+
+    # kernel whose lowest p_paddr is above the start address (reloc_bias path),
+    # at a non-page-aligned offset: 0x9000800
+    w("kernel-x64-high-paddr.elf", g.elf64(X, 2, 0x9000900, [
+        seg(0x9000800, 0x3000, label="hp1"), seg(0x9004000, 0x1000, 0x6000, label="hp2")]))
+    # lowest p_paddr far above VTL2 memory (10 GiB)
+    w("kernel-x64-paddr-10g.elf", g.elf64(X, 2, 0x2_8000_0000, [
+        seg(0x2_8000_0000, 0x2100, label="p10")]))
+    # p_memsz 0 segment (affects lowest/last only), below the others
+    w("kernel-x64-memsz0.elf", g.elf64(X, 2, 0x1100000, [
+        seg(0x1100000, 0x1800, label="m1"), seg(0x1000000, 0, 0, label="m0"),
+        seg(0x1200000, 0x800, 0x3000, label="m2")]))
+    # p_memsz 0 segment at a non-page-aligned address (imports one page? no: pc = 1)
+    w("kernel-x64-memsz0-unaligned.elf", g.elf64(X, 2, 0x1000000, [
+        seg(0x1000000, 0x1000, label="u1"), seg(0x1003010, 0, 0, label="u0")]))
+    # segments not in ascending order in the file
+    w("kernel-x64-unsorted.elf", g.elf64(X, 2, 0x1000040, [
+        seg(0x1010000, 0x1200, label="o2"), seg(0x1000000, 0x2000, label="o1")]))
+    # overlapping segments (second inside the first's pages) -> importer rejects
+    w("bad-kernel-x64-overlap.elf", g.elf64(X, 2, 0x1000000, [
+        seg(0x1000000, 0x3000, label="v1"), seg(0x1002000, 0x1000, label="v2")]))
+    # entry below the lowest segment: entry + L < start -> InvalidEntryAddress
+    w("bad-kernel-x64-low-entry.elf", g.elf64(X, 2, 0xFFF000, [
+        seg(0x1000000, 0x1000, label="le")]))
+    # entry far above the segments (allowed)
+    w("kernel-x64-entry-beyond.elf", g.elf64(X, 2, 0x5000000, [
+        seg(0x1000000, 0x1000, label="eb")]))
+    # e_phnum = 0xFFFF: count read from section header 0's sh_info
+    k = bytearray(g.elf64(X, 2, 0x1000000, [seg(0x1000000, 0x1800, label="px")],
+                          extra_gnu_stack=False))
+    shoff = len(k)
+    sh0 = bytearray(64)
+    struct.pack_into("<I", sh0, 44, 1)
+    k += sh0
+    struct.pack_into("<Q", k, 40, shoff)
+    struct.pack_into("<H", k, 56, 0xFFFF)
+    struct.pack_into("<H", k, 58, 64)
+    struct.pack_into("<H", k, 60, 1)
+    w("kernel-x64-phnum-xnum.elf", bytes(k))
+    # shim and sidecar whose lowest p_paddr is not 0
+    w("shim-x64-base-0x5000.elf", g.elf64(X, 3, 0x5010, [
+        seg(0x5000, 0x2345, label="sb1"), seg(0x9000, 0x800, 0x1800, label="sb2")]))
+    w("shim-arm64-base-0x5000.elf", g.elf64(A, 3, 0x5010, [
+        seg(0x5000, 0x2345, label="sa1"), seg(0x9000, 0x800, 0x1800, label="sa2")]))
+    w("sidecar-x64-base-0x3000.elf", g.elf64(X, 3, 0x3040, [
+        seg(0x3000, 0x4100, label="cb1"), seg(0x9000, 0x300, 0x2000, label="cb2")]))
+    # shim with a segment at a non-page-aligned paddr
+    w("shim-x64-unaligned-seg.elf", g.elf64(X, 3, 0x10, [
+        seg(0x0, 0x1234, label="su1"), seg(0x2100, 0x700, 0x900, label="su2")]))
+    # ELF e_type / e_version are not checked: ET_REL with version 0
+    k = bytearray(g.elf64(X, 1, 0x1000100, [seg(0x1000000, 0x1000, label="er")]))
+    struct.pack_into("<I", k, 20, 0)
+    w("kernel-x64-etrel-version0.elf", bytes(k))
 
 
 def uefi(vp="uefi-vp-context.bin", base=0x100000, total=0x7E0000):
@@ -272,6 +362,56 @@ def x64_cases(subset):
     cases["x64-none-kernel-as-shim"] = manifest(A, shim="kernel-x64.elf", uefi_=uefi())
     cases["x64-none-cmdline-5000"] = manifest(A, cl=open_text("cmdline-5000.txt"),
                                               uefi_=uefi())
+    # 5. ELF corner cases (algorithms.md §2) at several bases / isolation types
+    edge_kernels = ["kernel-x64-high-paddr.elf", "kernel-x64-paddr-10g.elf",
+                    "kernel-x64-memsz0.elf", "kernel-x64-memsz0-unaligned.elf",
+                    "kernel-x64-unsorted.elf", "bad-kernel-x64-overlap.elf",
+                    "bad-kernel-x64-low-entry.elf", "kernel-x64-entry-beyond.elf",
+                    "kernel-x64-phnum-xnum.elf", "kernel-x64-etrel-version0.elf"]
+    for iso, present, bits in (X64_ISO if not subset else X64_ISO[:1] + X64_ISO[4:5]):
+        tag = f"{iso}{'' if present else '-nopv'}{'' if bits is None else bits}"
+        for k in edge_kernels:
+            for mem, (b, c) in {"nobase": (None, 0x4000), "b256m": (0x10000, 0x4000)}.items():
+                if subset and mem != "nobase":
+                    continue
+                cases[f"x64-{tag}-{mem}-edge-{k}"] = manifest(
+                    A, iso, present, bits, kernel=k, base=b, count=c, uefi_=uefi(),
+                    sidecar="sidecar-x64.elf")
+        for sh, sc in [("shim-x64-base-0x5000.elf", None),
+                       ("shim-x64-base-0x5000.elf", "sidecar-x64.elf"),
+                       ("shim-x64.elf", "sidecar-x64-base-0x3000.elf"),
+                       ("shim-x64-base-0x5000.elf", "sidecar-x64-base-0x3000.elf"),
+                       ("shim-x64-unaligned-seg.elf", None)]:
+            cases[f"x64-{tag}-edge-{sh}-{sc}"] = manifest(
+                A, iso, present, bits, shim=sh, sidecar=sc, initrd="initrd-5000.bin",
+                uefi_=uefi())
+        for ini in ("initrd-1.bin", "initrd-4096.bin"):
+            cases[f"x64-{tag}-edge-{ini}"] = manifest(A, iso, present, bits, initrd=ini,
+                                                      linux_=linux())
+    # 6. u64 overflow of the memory inputs
+    for nb, b in {"b2^52": 1 << 52, "bmax": (1 << 64) - 1, "b2^51": 1 << 51}.items():
+        cases[f"x64-none-{nb}-c64m"] = manifest(A, base=b, uefi_=uefi())
+    for nc, c in {"c2^52": 1 << 52, "cmax": (1 << 64) - 1, "c2^40": 1 << 40}.items():
+        cases[f"x64-none-b256m-{nc}"] = manifest(A, base=0x10000, count=c, uefi_=uefi())
+        cases[f"x64-tdx47-b4g-{nc}"] = manifest(A, "tdx", True, 47, base=0x100000, count=c,
+                                                uefi_=uefi())
+    for bits in (0, 1, 63):
+        cases[f"x64-snp{bits}-nobase-64m-uefi"] = manifest(A, "snp", True, bits, uefi_=uefi())
+        cases[f"x64-none{bits}-nobase-64m-uefi"] = manifest(A, "none", True, bits,
+                                                            uefi_=uefi())
+    # 7. VTL0 descriptor values at the edges (divided, not checked)
+    cases["x64-none-vtl0-max-values"] = manifest(A, uefi_=uefi(base=(1 << 64) - 1,
+                                                               total=(1 << 64) - 1))
+    lx = linux()
+    lx["kernel"] = {"gpa": (1 << 64) - 1, "size": (1 << 64) - 0x1000, "entrypoint": (1 << 64) - 1}
+    lx["initrd"] = {"gpa": (1 << 64) - 0x1000, "size": (1 << 64) - 0x1000}
+    cases["x64-none-vtl0-linux-max-values"] = manifest(A, linux_=lx)
+    lx = linux()
+    lx["kernel"]["size"] = (1 << 64) - 1  # align_up overflows
+    cases["x64-none-vtl0-linux-ksize-overflow"] = manifest(A, linux_=lx)
+    lx = linux()
+    lx["initrd"]["size"] = (1 << 64) - 1
+    cases["x64-none-vtl0-linux-isize-overflow"] = manifest(A, linux_=lx)
     return cases
 
 
@@ -350,14 +490,84 @@ def a64_cases(subset):
                     cases[f"a64-{tag}-{mem}-cl-{ct}-{cn}"] = manifest(
                         A, iso, present, bits, base=b, count=c, cl_type=ct, cl=cl,
                         uefi_=uefi())
+    for iso, present, bits in A64_ISO[:3]:
+        tag = f"{iso}{'' if present else '-nopv'}{'' if bits is None else bits}"
+        for k in ("Image-arm64-textoffset-unaligned", "Image-arm64-textoffset-imagesize",
+                  "Image-arm64-reserved-flags"):
+            for ini in (None, "initrd-1.bin", "initrd-4096.bin"):
+                cases[f"a64-{tag}-edge-{k}-{ini}"] = manifest(A, iso, present, bits, kernel=k,
+                                                              initrd=ini, uefi_=uefi())
+        for sh in ("shim-arm64-base-0x5000.elf",):
+            cases[f"a64-{tag}-edge-{sh}"] = manifest(A, iso, present, bits, shim=sh,
+                                                     initrd="initrd-5000.bin", uefi_=uefi())
+    for nb, b in {"b2^52": 1 << 52, "bmax": (1 << 64) - 1, "b2^36": 1 << 36}.items():
+        cases[f"a64-none-{nb}-c64m"] = manifest(A, base=b, uefi_=uefi())
+    for nc, c in {"c2^52": 1 << 52, "cmax": (1 << 64) - 1, "c2^35": 1 << 35}.items():
+        cases[f"a64-none-b256m-{nc}"] = manifest(A, base=0x10000, count=c, uefi_=uefi())
+    cases["a64-vbs46-nobase-64m-uefi"] = manifest(A, "vbs", True, 46, uefi_=uefi())
     bad = ["bad-Image-arm64-magic", "bad-Image-arm64-16k", "bad-Image-arm64-lowmem",
            "bad-Image-arm64-bigendian", "bad-Image-arm64-short-image-size.bin",
            "bad-Image-arm64-truncated.bin", "kernel-x64.elf"]
     for f in bad:
         cases[f"a64-none-bad-kernel-{f}"] = manifest(A, kernel=f, uefi_=uefi())
-    for f in ["shim-x64.elf", "bad-truncated-header.elf", "bad-truncated-segments.elf",
+    for f in ["shim-x64.elf", "shim-arm64-no-load.elf", "bad-truncated-header.elf", "bad-truncated-segments.elf",
               "bad-elf32.elf", "Image-arm64"]:
         cases[f"a64-none-bad-shim-{f}"] = manifest(A, shim=f, uefi_=uefi())
+    return cases
+
+
+def random_cases(n):
+    """n pseudo-random manifests (deterministic: SHAKE-256 of a counter)."""
+    import hashlib
+    cases = {}
+    for i in range(n):
+        r = hashlib.shake_256(f"oracle-random-case:{i}".encode()).digest(64)
+        pos = [0]
+
+        def pick(seq):
+            v = r[pos[0]]
+            pos[0] += 1
+            return seq[v % len(seq)]
+
+        def num(bits):
+            v = int.from_bytes(r[pos[0]:pos[0] + 8], "little")
+            pos[0] += 8
+            return v % (1 << bits)
+
+        arch = pick(["x86_64", "x86_64", "aarch64"])
+        x64 = arch == "x86_64"
+        iso, present, bits = pick(X64_ISO if x64 else A64_ISO[:3] * 3 + A64_ISO[3:])
+        base = pick([None, None, "aligned", "aligned", "aligned", "odd"])
+        if base == "aligned":
+            base = num(14) * 0x200          # 2 MiB-aligned, below 32 GiB
+        elif base == "odd":
+            base = num(22)
+        count = pick(["aligned", "aligned", "aligned", "odd"])
+        count = num(11) * 0x200 if count == "aligned" else num(20)
+        kernel = pick(["kernel-x64.elf", "kernel-x64-high-entry.elf",
+                       "kernel-x64-high-paddr.elf", "kernel-x64-unsorted.elf"]) if x64 else \
+            pick(["Image-arm64", "Image-arm64-textoffset", "Image-arm64-textoffset-2m"])
+        initrd = pick([None, None, "initrd-empty.bin", "initrd-5000.bin", "initrd-1m.bin",
+                       "initrd-1.bin"])
+        sidecar = pick([None, "sidecar-x64.elf", "sidecar-x64-base-0x3000.elf"]) if x64 \
+            else None
+        shim = pick(["shim-x64.elf", "shim-x64-base-0x5000.elf"]) if x64 else \
+            pick(["shim-arm64.elf", "shim-arm64-base-0x5000.elf"])
+        cl_type = pick(["static", "host_appendable"])
+        cl = pick(["", "console=ttyS0", "x" * 4092, "é" * 100])
+        v = pick(["uefi", "linux", "uefi-linux", "pcat-uefi", "pcat", "pcat-uefi-linux"] if x64
+                 else ["uefi", "linux", "uefi-linux", "uefi", "linux", "pcat-uefi"])
+        kw = {}
+        if "pcat" in v:
+            kw["pcat"] = True
+        if "uefi" in v:
+            kw["uefi_"] = uefi()
+        if "linux" in v:
+            kw["linux_"] = linux(initrd=pick([True, False]))
+        cases[f"rand-{i:04}-{arch}"] = manifest(arch, iso, present, bits, kernel=kernel,
+                                                shim=shim, sidecar=sidecar, initrd=initrd,
+                                                cl_type=cl_type, cl=cl, base=base,
+                                                count=count, **kw)
     return cases
 
 
@@ -397,6 +607,7 @@ def main(argv):
     cases.update(x64_cases(subset))
     cases.update(a64_cases(subset))
     cases.update(usage_cases())
+    cases.update(random_cases(60 if subset else 800))
     for name, m in cases.items():
         with open(os.path.join(cd, name.replace("/", "_") + ".json"), "w") as f:
             json.dump(m, f, indent=1)

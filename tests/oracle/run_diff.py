@@ -3,6 +3,8 @@
 
     run_diff.py CASES_DIR OUT_DIR --cli PATH/TO/paravisor [--expected EXPECTED.json]
 
+(--expected defaults to expected.json beside this script.)
+
 For each CASES_DIR/NAME.json:
   * oracle.py writes OUT_DIR/oracle/NAME.summary.json (or NAME.usage);
   * `paravisor summary NAME.json -o OUT_DIR/ours/NAME.summary.json` runs our
@@ -34,10 +36,11 @@ def main(argv):
         print(__doc__, file=sys.stderr)
         return 2
     cases, out, cli = args[0], args[1], args[3]
-    expected = {}
+    exp_path = os.path.join(HERE, "expected.json")
     if len(args) == 6 and args[4] == "--expected":
-        with open(args[5]) as f:
-            expected = json.load(f)
+        exp_path = args[5]
+    with open(exp_path) as f:
+        expected = json.load(f)
     od, cd = os.path.join(out, "oracle"), os.path.join(out, "ours")
     os.makedirs(od, exist_ok=True)
     os.makedirs(cd, exist_ok=True)
@@ -74,12 +77,18 @@ def main(argv):
                     lines.append(f"ours: ok true but exit {r.returncode}")
         exp = expected.get(name)
         if exp is not None:
-            # documented difference: oracle ok:true, ours ok:false with a typed error
-            if lines and isinstance(want, dict) and want["ok"] and \
-                    os.path.exists(outp) and json.load(open(outp)).get("ok") is False:
+            # documented difference: ours must still refuse the input
+            # (ok:false with a typed error, or a usage error), and must differ
+            got_ok = None
+            if os.path.exists(outp):
+                with open(outp) as f:
+                    got_ok = json.load(f).get("ok")
+            if not lines:
+                lines = [f"listed in expected.json but equal ({exp})"]
+            elif got_ok is True:
+                lines.insert(0, "listed in expected.json but ours accepted the input")
+            else:
                 lines = []
-            elif not lines:
-                lines = [f"listed as an expected difference ({exp}) but equal"]
         if lines:
             failed += 1
             print(f"FAIL {name}")
