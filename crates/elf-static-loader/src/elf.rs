@@ -58,8 +58,6 @@ pub const ELF64_SECTION_HEADER_SIZE: usize = 64;
 const PAGE_OFFSET_MASK: u64 = PAGE_SIZE - 1;
 /// `log2(PAGE_SIZE)`.
 const PAGE_SHIFT: u32 = 12;
-/// [`PAGE_SIZE`] as a `usize`.
-const PAGE_SIZE_USIZE: usize = 4096;
 
 /// The architecture an ELF file must be built for (`e_machine`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -611,19 +609,15 @@ impl<'a> StaticElfPlan<'a> {
             .filter_map(|(index, ph)| self.segment(index, ph).ok().flatten())
     }
 
-    /// Imports the segments in file order, one logical import per `PT_LOAD`
-    /// with at least one page.
-    ///
-    /// Each page receives exactly what the original's single call gives it:
-    /// `(address mod 4096)` zero bytes, the file bytes, then zeros. The
-    /// bytes are passed as slices of the input; only the first page of a
-    /// segment that starts inside a page and has file bytes goes through a
-    /// 4 KiB stack buffer, so such a segment becomes two calls over adjacent
-    /// page ranges with the same tag and acceptance: the buffered first page,
-    /// then the remaining file bytes (a slice of the input) for all remaining
-    /// pages, `.bss` included (the importer zero-fills past the data, so the
-    /// data/`.bss` boundary needs no third call). A segment whose address is
-    /// page aligned, or that has no file bytes, is a single call.
+    /// Imports the segments in file order: exactly one
+    /// [`ImportPages::import_pages_at_offset`] call per `PT_LOAD` with at
+    /// least one page, equivalent to the original's single `import_pages`
+    /// call (`algorithms.md` §2 step 10): `page_base`, `page_count`, and
+    /// `(address mod 4096)` leading zeros followed by the file bytes (a
+    /// slice of the input, never copied here). Importers that keep the
+    /// default implementation of that method receive it as at most two
+    /// `import_pages` calls (the first page through a 4 KiB buffer, then
+    /// the rest as a slice of the input).
     pub fn import<I: ImportPages>(
         &self,
         importer: &mut I,
@@ -824,8 +818,9 @@ fn page_span(index: usize, address: u64, p_memsz: u64) -> Result<PageSpan, ElfEr
     })
 }
 
-/// Imports one segment (step 10.5), zero copy except for a partial first
-/// page.
+/// Imports one segment (step 10.5): the original's single call, as one
+/// [`ImportPages::import_pages_at_offset`] call with the file bytes as a
+/// slice of the input.
 fn import_segment<I: ImportPages>(
     importer: &mut I,
     segment: &LoadSegment<'_>,
@@ -842,39 +837,16 @@ fn import_segment<I: ImportPages>(
     if page_count == 0 {
         return Ok(());
     }
-    // Below 4096, so the casts and the subtraction cannot fail.
-    let offset = usize::try_from(address & PAGE_OFFSET_MASK).unwrap_or(0);
-    if offset == 0 || file_bytes.is_empty() {
-        // Leading zeros of a segment with no file bytes are zero fill.
-        return importer.import_pages(page_base, page_count, tag, acceptance, file_bytes);
-    }
-    let head_len = min(file_bytes.len(), PAGE_SIZE_USIZE.saturating_sub(offset));
-    let (head, tail) = file_bytes
-        .split_at_checked(head_len)
-        .unwrap_or((file_bytes, &[]));
-    let mut first_page = [0u8; PAGE_SIZE_USIZE];
-    let used = offset.saturating_add(head_len);
-    if let Some(dest) = first_page.get_mut(offset..used) {
-        dest.copy_from_slice(head);
-    }
-    importer.import_pages(
+    // Below 4096, so the conversion cannot fail.
+    let leading_zeros = usize::try_from(address & PAGE_OFFSET_MASK).unwrap_or(0);
+    importer.import_pages_at_offset(
         page_base,
-        1,
+        page_count,
         tag,
         acceptance,
-        first_page.get(..used).unwrap_or(&first_page),
-    )?;
-    if page_count > 1 {
-        // `page_span` checked that the page range does not overflow.
-        importer.import_pages(
-            page_base.saturating_add(1),
-            page_count.saturating_sub(1),
-            tag,
-            acceptance,
-            tail,
-        )?;
-    }
-    Ok(())
+        leading_zeros,
+        file_bytes,
+    )
 }
 
 #[cfg(test)]

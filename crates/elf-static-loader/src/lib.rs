@@ -15,8 +15,10 @@
 //!   through the importer, so an invalid file never imports anything.
 //!
 //! The crate is `no_std` without an allocator; inputs are byte slices and the
-//! importer receives slices of them (only the first page of an ELF segment
-//! that starts inside a page goes through a 4 KiB stack buffer).
+//! importer receives slices of them. An ELF segment is one
+//! [`ImportPages::import_pages_at_offset`] call, like the original's one
+//! `import_pages` call; its default implementation passes the first page of
+//! a segment that starts inside a page through a 4 KiB stack buffer.
 //!
 //! ```
 //! use elf_static_loader::{ElfMachine, ImportPages, PageAcceptance, plan_static_elf};

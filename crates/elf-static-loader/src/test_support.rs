@@ -122,20 +122,33 @@ pub(crate) fn put64(buf: &mut [u8], offset: usize, value: u64) {
     buf[offset..offset + 8].copy_from_slice(&value.to_le_bytes());
 }
 
-/// One recorded `import_pages` call.
+/// One recorded `import_pages` or `import_pages_at_offset` call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Call {
     pub(crate) page_base: u64,
     pub(crate) page_count: u64,
     pub(crate) tag: &'static str,
     pub(crate) acceptance: PageAcceptance,
+    /// Zero bytes before `data` (0 for `import_pages`).
+    pub(crate) leading_zeros: usize,
     pub(crate) data: Vec<u8>,
     /// Where `data` pointed: lets tests check that it was a slice of the
     /// input (zero copy).
     pub(crate) data_ptr: usize,
 }
 
-/// Records every call; can fail the `fail_at`-th call (0-based).
+impl Call {
+    /// The data of the equivalent single `import_pages` call:
+    /// `leading_zeros` zeros, then `data`.
+    pub(crate) fn full_data(&self) -> Vec<u8> {
+        let mut full = vec![0u8; self.leading_zeros];
+        full.extend_from_slice(&self.data);
+        full
+    }
+}
+
+/// Records every call, `import_pages_at_offset` as one call (it overrides
+/// the default split); can fail the `fail_at`-th call (0-based).
 #[derive(Debug, Default)]
 pub(crate) struct Recorder {
     pub(crate) calls: Vec<Call>,
@@ -152,6 +165,32 @@ impl fmt::Display for Refused {
     }
 }
 
+impl Recorder {
+    fn record(
+        &mut self,
+        page_base: u64,
+        page_count: u64,
+        tag: &'static str,
+        acceptance: PageAcceptance,
+        leading_zeros: usize,
+        data: &[u8],
+    ) -> Result<(), Refused> {
+        if self.fail_at == Some(self.calls.len()) {
+            return Err(Refused(self.calls.len()));
+        }
+        self.calls.push(Call {
+            page_base,
+            page_count,
+            tag,
+            acceptance,
+            leading_zeros,
+            data: data.to_vec(),
+            data_ptr: data.as_ptr() as usize,
+        });
+        Ok(())
+    }
+}
+
 impl ImportPages for Recorder {
     type Error = Refused;
 
@@ -163,38 +202,62 @@ impl ImportPages for Recorder {
         acceptance: PageAcceptance,
         data: &[u8],
     ) -> Result<(), Refused> {
-        if self.fail_at == Some(self.calls.len()) {
-            return Err(Refused(self.calls.len()));
-        }
-        self.calls.push(Call {
-            page_base,
-            page_count,
-            tag,
-            acceptance,
-            data: data.to_vec(),
-            data_ptr: data.as_ptr() as usize,
-        });
-        Ok(())
+        self.record(page_base, page_count, tag, acceptance, 0, data)
+    }
+
+    fn import_pages_at_offset(
+        &mut self,
+        page_base: u64,
+        page_count: u64,
+        tag: &'static str,
+        acceptance: PageAcceptance,
+        leading_zeros: usize,
+        data: &[u8],
+    ) -> Result<(), Refused> {
+        self.record(page_base, page_count, tag, acceptance, leading_zeros, data)
+    }
+}
+
+/// A recorder that keeps the default `import_pages_at_offset`, so it sees
+/// the calls that method makes.
+#[derive(Debug, Default)]
+pub(crate) struct DefaultSplit(pub(crate) Recorder);
+
+impl ImportPages for DefaultSplit {
+    type Error = Refused;
+
+    fn import_pages(
+        &mut self,
+        page_base: u64,
+        page_count: u64,
+        tag: &'static str,
+        acceptance: PageAcceptance,
+        data: &[u8],
+    ) -> Result<(), Refused> {
+        self.0
+            .import_pages(page_base, page_count, tag, acceptance, data)
     }
 }
 
 /// Guest memory as the calls leave it: page number -> 4096 bytes.
 pub(crate) type Memory = BTreeMap<u64, Vec<u8>>;
 
-/// Applies the calls like an importer: whole pages, data zero-padded; fails
-/// on data longer than the pages and on a page imported twice.
+/// Applies the calls like an importer: whole pages, data (after the leading
+/// zeros) zero-padded; fails on data longer than the pages and on a page
+/// imported twice.
 pub(crate) fn memory_of(calls: &[Call]) -> Result<Memory, String> {
     let mut memory = Memory::new();
     for call in calls {
-        if call.data.len() as u128 > u128::from(call.page_count) * 4096 {
+        let data = call.full_data();
+        if data.len() as u128 > u128::from(call.page_count) * 4096 {
             return Err(std::format!("data longer than pages: {call:x?}"));
         }
         for i in 0..call.page_count {
             let start = (i * 4096) as usize;
             let mut page = vec![0u8; 4096];
-            if start < call.data.len() {
-                let end = call.data.len().min(start + 4096);
-                page[..end - start].copy_from_slice(&call.data[start..end]);
+            if start < data.len() {
+                let end = data.len().min(start + 4096);
+                page[..end - start].copy_from_slice(&data[start..end]);
             }
             if memory.insert(call.page_base + i, page).is_some() {
                 return Err(std::format!(

@@ -143,20 +143,16 @@ fn small_kernel_pic_lands_at_start_address() {
         }
     );
     // Segment 1 at 0x8205234: page 0x8205, (0x234 + 0x2000 + 0xfff) / 0x1000
-    // = 3 pages, split into the buffered first page and the rest.
+    // = 3 pages, one call like the original's.
+    assert_eq!(ranges(&rec), [(0x8200, 4), (0x8205, 3), (0x8208, 5)]);
+    // The original's data: 0x234 zeros then .rodata.
+    assert_eq!(rec.calls[1].leading_zeros, 0x234);
+    assert_eq!(rec.calls[1].data, rodata);
     assert_eq!(
-        ranges(&rec),
-        [(0x8200, 4), (0x8205, 1), (0x8206, 2), (0x8208, 5)]
+        (rec.calls[0].leading_zeros, rec.calls[2].leading_zeros),
+        (0, 0)
     );
-    // The first page: 0x234 zeros then the first 0xdcc bytes of .rodata.
-    let first = &rec.calls[1].data;
-    assert_eq!(first.len(), 0x1000);
-    assert!(first[..0x234].iter().all(|&b| b == 0));
-    assert_eq!(&first[0x234..], &rodata[..0xdcc]);
-    assert_eq!(rec.calls[2].data, rodata[0xdcc..]);
-    assert!(
-        inside(&elf, &rec.calls[0]) && inside(&elf, &rec.calls[2]) && inside(&elf, &rec.calls[3])
-    );
+    assert!(rec.calls.iter().all(|c| inside(&elf, c)), "data was copied");
 
     let memory = memory_of(&rec.calls).unwrap();
     assert_eq!(read(&memory, 0x820_0000, text.len()).unwrap(), text);
@@ -225,7 +221,12 @@ fn pic_above_start_keeps_the_offset_within_its_page() {
             entrypoint: 0x820_0900,
         }
     );
-    assert_eq!(ranges(&rec), [(0x8200, 1), (0x8201, 0x200)]);
+    // One call: page 0x8200, 0x201 pages, 0x800 leading zeros, the file
+    // bytes (a slice of the input).
+    assert_eq!(ranges(&rec), [(0x8200, 0x201)]);
+    assert_eq!(rec.calls[0].leading_zeros, 0x800);
+    assert_eq!(rec.calls[0].data, bytes);
+    assert!(inside(&elf, &rec.calls[0]), "data was copied");
     let memory = memory_of(&rec.calls).unwrap();
     assert!(
         read(&memory, 0x820_0000, 0x800)
@@ -280,23 +281,71 @@ fn empty_segment_imports_nothing_but_counts_for_the_extent() {
 }
 
 #[test]
-fn unaligned_bss_only_segment_is_one_call_of_zero_pages() {
-    // No file bytes: the (m mod 4096) leading zeros are zero fill.
+fn unaligned_bss_only_segment_is_one_call_with_its_leading_zeros() {
+    // No file bytes: §2 step 10.3 still gives data = (m mod 4096) = 0x800
+    // zero bytes, so the first page is data (zeros), not an empty page.
     let elf = build_elf(EM_X86_64, 0, &[Seg::load(0x1800, Vec::new(), 0x2000)]);
     let (info, rec) = load_ok(&elf, 0, 0, false);
     assert_eq!(ranges(&rec), [(1, 3)]); // (0x800 + 0x2000 + 0xfff) / 0x1000
-    assert!(rec.calls[0].data.is_empty());
+    assert_eq!(
+        (rec.calls[0].leading_zeros, rec.calls[0].data.len()),
+        (0x800, 0)
+    );
     assert_eq!(info.next_available_address, 0x4000);
+
+    // The default implementation passes the zeros as data: one call.
+    let mut split = DefaultSplit::default();
+    plan(&elf, 0, 0, false)
+        .unwrap()
+        .import(&mut split, PageAcceptance::Exclusive, TAG)
+        .unwrap();
+    assert_eq!(ranges(&split.0), [(1, 3)]);
+    assert_eq!(split.0.calls[0].data, [0u8; 0x800]);
 }
 
 #[test]
-fn unaligned_segment_within_one_page_is_one_buffered_call() {
+fn unaligned_segment_within_one_page_is_one_call() {
     let bytes = pattern(9, 0x100);
     let elf = build_elf(EM_X86_64, 0, &[Seg::load(0x1f00, bytes.clone(), 0x100)]);
     let (_, rec) = load_ok(&elf, 0, 0, false);
     assert_eq!(ranges(&rec), [(1, 1)]);
-    assert_eq!(rec.calls[0].data[..0xf00], [0u8; 0xf00]);
-    assert_eq!(rec.calls[0].data[0xf00..], bytes[..]);
+    assert_eq!(rec.calls[0].leading_zeros, 0xf00);
+    assert_eq!(rec.calls[0].data, bytes);
+
+    // The default implementation: one buffered call of the whole page.
+    let mut split = DefaultSplit::default();
+    plan(&elf, 0, 0, false)
+        .unwrap()
+        .import(&mut split, PageAcceptance::Exclusive, TAG)
+        .unwrap();
+    assert_eq!(ranges(&split.0), [(1, 1)]);
+    assert_eq!(split.0.calls[0].data[..0xf00], [0u8; 0xf00]);
+    assert_eq!(split.0.calls[0].data[0xf00..], bytes[..]);
+}
+
+#[test]
+fn default_split_of_an_unaligned_segment_is_the_first_page_then_the_rest() {
+    // §2 consequences: paddr 0x9000800, start 0x8200000 (PIC) -> page
+    // 0x8200, 0x201 pages, 0x800 leading zeros. The default implementation
+    // gives the buffered first page (0x800 zeros + 0x800 file bytes), then
+    // pages 0x8201.. (0x200 pages) with the remaining 0x1000 file bytes.
+    let bytes = pattern(5, 0x1800);
+    let elf = build_elf(
+        EM_X86_64,
+        0x900_0900,
+        &[Seg::load(0x900_0800, bytes.clone(), 0x20_0000)],
+    );
+    let mut split = DefaultSplit::default();
+    plan(&elf, 0x820_0000, 0, true)
+        .unwrap()
+        .import(&mut split, PageAcceptance::Exclusive, TAG)
+        .unwrap();
+    let calls = &split.0.calls;
+    assert_eq!(ranges(&split.0), [(0x8200, 1), (0x8201, 0x200)]);
+    assert_eq!(calls[0].data[..0x800], [0u8; 0x800]);
+    assert_eq!(calls[0].data[0x800..], bytes[..0x800]);
+    assert_eq!(calls[1].data, bytes[0x800..]);
+    assert!(inside(&elf, &calls[1]), "the rest was copied");
 }
 
 #[test]
@@ -1013,10 +1062,29 @@ proptest! {
             let at = (page * 4096 - min) as usize;
             prop_assert!(bytes[..] == expected[at..at + 4096], "page {:#x} differs", page);
         }
-        // Zero copy: every call but a buffered first page is a slice of the
-        // file, and a buffered call covers exactly one page.
+        // One call per PT_LOAD with pages, in file order, each the
+        // original's (§2 step 10): leading zeros = address mod 4096 and the
+        // file bytes as a slice of the input (zero copy).
+        let expected_calls: Vec<(u64, u64, usize, Vec<u8>)> = l
+            .order
+            .iter()
+            .filter_map(|&i| {
+                let (paddr, filesz, memsz) = l.segs[i];
+                let address = base + (paddr - lowest_paddr);
+                let pages = (address % 4096 + memsz).div_ceil(4096);
+                (pages > 0).then(|| {
+                    (address / 4096, pages, (address % 4096) as usize, pattern(i as u8 * 17 + 1, filesz))
+                })
+            })
+            .collect();
+        let calls: Vec<(u64, u64, usize, Vec<u8>)> = rec
+            .calls
+            .iter()
+            .map(|c| (c.page_base, c.page_count, c.leading_zeros, c.data.clone()))
+            .collect();
+        prop_assert_eq!(calls, expected_calls);
         for call in &rec.calls {
-            prop_assert!(inside(&elf, call) || call.page_count == 1);
+            prop_assert!(inside(&elf, call), "data was copied");
         }
     }
 
@@ -1037,7 +1105,8 @@ proptest! {
             plan.import(&mut rec, PageAcceptance::Exclusive, TAG).unwrap();
             let info = plan.info();
             for call in &rec.calls {
-                prop_assert!(call.data.len() as u128 <= u128::from(call.page_count) * 4096);
+                prop_assert!(call.leading_zeros < 4096);
+                prop_assert!(call.full_data().len() as u128 <= u128::from(call.page_count) * 4096);
                 prop_assert!(call.page_base.checked_mul(4096).is_some_and(|a| a >= info.minimum_address_used));
                 prop_assert!((call.page_base + call.page_count) * 4096 <= info.next_available_address);
             }
