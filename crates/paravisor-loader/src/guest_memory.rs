@@ -234,19 +234,38 @@ impl ImportPages for GuestMemoryImporter<'_> {
         page_base: u64,
         page_count: u64,
         tag: &'static str,
+        acceptance: PageAcceptance,
+        data: &[u8],
+    ) -> Result<(), GuestMemoryError> {
+        self.import_pages_at_offset(page_base, page_count, tag, acceptance, 0, data)
+    }
+
+    /// Writes `data` at `page_base * 4096 + leading_zeros` and zeroes the
+    /// rest of the pages (the leading bytes included), with no intermediate
+    /// copy.
+    fn import_pages_at_offset(
+        &mut self,
+        page_base: u64,
+        page_count: u64,
+        tag: &'static str,
         _acceptance: PageAcceptance,
+        leading_zeros: usize,
         data: &[u8],
     ) -> Result<(), GuestMemoryError> {
         let dst = self.range_mut(tag, page_base, page_count)?;
-        if data.len() > dst.len() {
-            return Err(GuestMemoryError::DataTooLong {
-                tag,
-                page_count,
-                data_len: data.len(),
-            });
-        }
-        let (head, tail) = dst.split_at_mut(data.len());
-        head.copy_from_slice(data);
+        let too_long = GuestMemoryError::DataTooLong {
+            tag,
+            page_count,
+            data_len: leading_zeros.saturating_add(data.len()),
+        };
+        let end = leading_zeros
+            .checked_add(data.len())
+            .filter(|&end| end <= dst.len())
+            .ok_or(too_long)?;
+        let (head, tail) = dst.split_at_mut_checked(end).ok_or(too_long)?;
+        let (zeros, bytes) = head.split_at_mut_checked(leading_zeros).ok_or(too_long)?;
+        zeros.fill(0);
+        bytes.copy_from_slice(data);
         tail.fill(0);
         self.pages_written = self.pages_written.saturating_add(page_count);
         Ok(())
@@ -361,3 +380,74 @@ macro_rules! impl_paravisor_importer {
 
 impl_paravisor_importer!(X86Register, X86);
 impl_paravisor_importer!(Aarch64Register, Aarch64);
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use super::*;
+    use crate::importer::IsolationType;
+    use proptest::prelude::*;
+    use std::vec;
+
+    const NONE: IsolationConfig = IsolationConfig {
+        isolation_type: IsolationType::None,
+        paravisor_present: true,
+        shared_gpa_boundary_bits: None,
+    };
+
+    proptest! {
+        /// `import_pages_at_offset` writes what the original's single call
+        /// does (`algorithms.md` §2 step 10.3: `leading_zeros` zeros, then
+        /// the data, then zeros), over RAM that held other bytes.
+        #[test]
+        fn import_at_offset_equals_the_single_call(
+            page_count in 0u64..4,
+            leading_zeros in 0usize..4096,
+            data in proptest::collection::vec(1u8.., 0..3 * 4096),
+        ) {
+            let mut full = vec![0u8; leading_zeros];
+            full.extend_from_slice(&data);
+            let mut ram_single = vec![0xCCu8; 5 * 4096];
+            let mut single = GuestMemoryImporter::new(0x1000, &mut ram_single, NONE);
+            let expected = single.import_pages(2, page_count, "k", PageAcceptance::Exclusive, &full);
+            let mut ram_offset = vec![0xCCu8; 5 * 4096];
+            let mut offset = GuestMemoryImporter::new(0x1000, &mut ram_offset, NONE);
+            let got = offset.import_pages_at_offset(
+                2,
+                page_count,
+                "k",
+                PageAcceptance::Exclusive,
+                leading_zeros,
+                &data,
+            );
+            prop_assert_eq!(got, expected);
+            prop_assert_eq!(offset.pages_written(), single.pages_written());
+            prop_assert!(offset.ram() == single.ram());
+            if expected.is_ok() {
+                // Pages 2.. are RAM bytes 0x1000.. (RAM starts at page 1).
+                let pages = &offset.ram()[0x1000..0x1000 + page_count as usize * 4096];
+                prop_assert!(pages[..leading_zeros].iter().all(|&b| b == 0));
+                prop_assert!(pages[leading_zeros..leading_zeros + data.len()] == data[..]);
+                prop_assert!(pages[leading_zeros + data.len()..].iter().all(|&b| b == 0));
+            }
+        }
+    }
+
+    #[test]
+    fn import_at_offset_reports_the_whole_length_when_too_long() {
+        let mut ram = vec![0u8; 4096];
+        let mut importer = GuestMemoryImporter::new(0, &mut ram, NONE);
+        let err = importer
+            .import_pages_at_offset(0, 1, "k", PageAcceptance::Exclusive, 0x800, &[1; 0x801])
+            .unwrap_err();
+        assert_eq!(
+            err,
+            GuestMemoryError::DataTooLong {
+                tag: "k",
+                page_count: 1,
+                data_len: 0x1001,
+            }
+        );
+    }
+}
