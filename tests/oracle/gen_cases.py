@@ -85,6 +85,12 @@ def extra_fixtures(fx):
     img5 = bytearray(img2)
     struct.pack_into("<Q", img5, 24, (1 << 1) | (1 << 3) | (0xFF << 8))  # reserved flag bits
     w("Image-arm64-reserved-flags", bytes(img5))
+    huge = bytearray(img2)
+    struct.pack_into("<Q", huge, 16, 1 << 40)  # image_size 1 TiB: NotEnoughMemory
+    w("bad-Image-arm64-huge-size", bytes(huge))
+    hk = bytearray(open(os.path.join(fx, "kernel-x64.elf"), "rb").read())
+    struct.pack_into("<Q", hk, struct.unpack_from("<Q", hk, 32)[0] + 40, 1 << 40)
+    w("bad-kernel-x64-huge-memsz.elf", bytes(hk))
     w("initrd-1.bin", b"\x5a")
     w("initrd-4096.bin", bytes(range(256)) * 16)
     elf_edge_fixtures(w)
@@ -346,7 +352,8 @@ def x64_cases(subset):
     bad = ["bad-truncated-header.elf", "bad-truncated-segments.elf",
            "bad-kernel-x64-machine-aarch64.elf", "bad-elf32.elf", "bad-kernel-x64-no-load.elf",
            "bad-kernel-x64-filesz-gt-memsz.elf", "bad-kernel-x64-bigendian.elf",
-           "bad-kernel-x64-phentsize.elf", "Image-arm64", "shim-arm64.elf"]
+           "bad-kernel-x64-phentsize.elf", "bad-kernel-x64-huge-memsz.elf", "Image-arm64",
+           "shim-arm64.elf"]
     for f in bad:
         for pos in ("kernel", "sidecar", "shim"):
             if subset and pos == "sidecar":
@@ -507,7 +514,7 @@ def a64_cases(subset):
     cases["a64-vbs46-nobase-64m-uefi"] = manifest(A, "vbs", True, 46, uefi_=uefi())
     bad = ["bad-Image-arm64-magic", "bad-Image-arm64-16k", "bad-Image-arm64-lowmem",
            "bad-Image-arm64-bigendian", "bad-Image-arm64-short-image-size.bin",
-           "bad-Image-arm64-truncated.bin", "kernel-x64.elf"]
+           "bad-Image-arm64-truncated.bin", "bad-Image-arm64-huge-size", "kernel-x64.elf"]
     for f in bad:
         cases[f"a64-none-bad-kernel-{f}"] = manifest(A, kernel=f, uefi_=uefi())
     for f in ["shim-x64.elf", "shim-arm64-no-load.elf", "bad-truncated-header.elf", "bad-truncated-segments.elf",
