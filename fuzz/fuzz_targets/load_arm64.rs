@@ -30,7 +30,7 @@ use paravisor_loader::Error;
 use paravisor_loader::load_openhcl_arm64;
 use vp_regs::aarch64::Aarch64Register;
 
-const FIXTURES: Fixtures = Fixtures {
+static FIXTURES: Fixtures = Fixtures {
     kernel: include_bytes!("../../tests/golden/fixtures/Image-arm64"),
     shim: include_bytes!("../../tests/golden/fixtures/shim-arm64.elf"),
     sidecar: &[],

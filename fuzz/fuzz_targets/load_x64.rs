@@ -33,7 +33,7 @@ use paravisor_loader::load_openhcl_x64;
 use vp_regs::x86_64::X86Register;
 use x86_pagetables::PageTableWalker;
 
-const FIXTURES: Fixtures = Fixtures {
+static FIXTURES: Fixtures = Fixtures {
     kernel: include_bytes!("../../tests/golden/fixtures/kernel-x64.elf"),
     shim: include_bytes!("../../tests/golden/fixtures/shim-x64.elf"),
     sidecar: include_bytes!("../../tests/golden/fixtures/sidecar-x64.elf"),

@@ -3,6 +3,7 @@
 //! `ParavisorImporter`, and the invariants every load must keep.
 
 use arbitrary::Arbitrary;
+use std::borrow::Cow;
 use elf_static_loader::ImportPages;
 use elf_static_loader::PAGE_SIZE;
 use elf_static_loader::PageAcceptance;
@@ -33,9 +34,11 @@ pub enum FileChoice {
 }
 
 impl FileChoice {
-    /// The bytes, starting from `fixture`.
-    pub fn bytes(&self, fixture: &[u8]) -> Vec<u8> {
+    /// The bytes, starting from `fixture` (borrowed when unpatched: the
+    /// arm64 `Image` fixture is 2 MiB).
+    pub fn bytes(&self, fixture: &'static [u8]) -> Cow<'static, [u8]> {
         match self {
+            FileChoice::Fixture(patches) if patches.is_empty() => Cow::Borrowed(fixture),
             FileChoice::Fixture(patches) => {
                 let mut bytes = fixture.to_vec();
                 if !bytes.is_empty() {
@@ -44,9 +47,9 @@ impl FileChoice {
                         bytes[offset as usize % len] = value;
                     }
                 }
-                bytes
+                Cow::Owned(bytes)
             }
-            FileChoice::Raw(bytes) => bytes.clone(),
+            FileChoice::Raw(bytes) => Cow::Owned(bytes.clone()),
         }
     }
 }
@@ -84,9 +87,9 @@ pub struct LoadConfig {
 
 /// Owned inputs; [`Owned::inputs`] borrows them as `LoadInputs`.
 pub struct Owned {
-    kernel: Vec<u8>,
-    shim: Vec<u8>,
-    sidecar: Option<Vec<u8>>,
+    kernel: Cow<'static, [u8]>,
+    shim: Cow<'static, [u8]>,
+    sidecar: Option<Cow<'static, [u8]>>,
     initrd: Option<Vec<u8>>,
     command_line: String,
     host_appendable: bool,
@@ -115,7 +118,7 @@ pub struct Fixtures {
 
 impl LoadConfig {
     /// Materialises the inputs.
-    pub fn owned(&self, fixtures: &Fixtures) -> Owned {
+    pub fn owned(&self, fixtures: &'static Fixtures) -> Owned {
         let isolation_type = match self.isolation % 4 {
             0 => IsolationType::None,
             1 => IsolationType::Vbs,
