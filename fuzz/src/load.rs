@@ -3,7 +3,6 @@
 //! `ParavisorImporter`, and the invariants every load must keep.
 
 use arbitrary::Arbitrary;
-use std::borrow::Cow;
 use elf_static_loader::ImportPages;
 use elf_static_loader::PAGE_SIZE;
 use elf_static_loader::PageAcceptance;
@@ -21,6 +20,7 @@ use paravisor_loader::Vtl0Config;
 use paravisor_loader::Vtl0Linux;
 use paravisor_loader::Vtl0Region;
 use paravisor_loader::Vtl0Uefi;
+use std::borrow::Cow;
 
 use crate::Import;
 
