@@ -37,46 +37,15 @@ use vp_regs::x86_64::X86Register as VpX86;
 /// [`ParavisorImporter`] over a [`GuestBuilder`].
 ///
 /// igvmfilegen writes one imported-regions descriptor per `import_pages`
-/// call (`spec/igvm.md` §5.1), while `elf-static-loader` passes an ELF
-/// segment that starts inside a page as two calls (the first page, then the
-/// rest; its import contract allows this). To give the original's
-/// descriptors, the importer holds back a one-page ELF import and joins the
-/// next call to it when that call looks exactly like the rest of such a
-/// split: same ELF tag ([`ELF_IMPORT_TAGS`]) and acceptance, the next pages,
-/// the first page starting with the segment's zero lead-in, and either a
-/// full first page (more file bytes may follow) or a partial first page
-/// followed by no bytes (see [`IgvmImporter::is_split_rest`]).
-///
-/// The calls alone cannot tell such a split from two ELF segments of one
-/// file where the first fills one page from inside it up to its end (or
-/// ends inside it and the next one has no file bytes): those would be joined
-/// into one descriptor. The file is still correct (the descriptors cover the
-/// same pages; measurements do not change); only the imported-regions page
-/// then differs from igvmfilegen's.
+/// call (`spec/igvm.md` §5.1), so every call here is one call of the
+/// original: `import_pages` as is, and the ELF loader's
+/// [`ImportPages::import_pages_at_offset`] (one per `PT_LOAD`) as the
+/// original's single call whose data is the leading zeros then the file
+/// bytes (overridden: the default would split it into two calls).
 #[derive(Debug, Clone)]
 pub struct IgvmImporter {
     /// The guest state.
     guest: GuestBuilder,
-    /// A one-page import held back until the next call.
-    pending: Option<PendingImport>,
-}
-
-/// Tags of the static-ELF imports (`algorithms.md` §7), the only imports
-/// `elf-static-loader` may split.
-pub const ELF_IMPORT_TAGS: [&str; 3] =
-    ["underhill-kernel", "underhill-boot-shim", "sidecar-kernel"];
-
-/// A one-page import not yet handed to the guest.
-#[derive(Debug, Clone)]
-struct PendingImport {
-    /// Its page.
-    page_base: u64,
-    /// Its tag.
-    tag: &'static str,
-    /// Its acceptance.
-    acceptance: PageAcceptance,
-    /// Its data (at most one page).
-    data: Vec<u8>,
 }
 
 impl IgvmImporter {
@@ -84,37 +53,7 @@ impl IgvmImporter {
     pub fn new(settings: GuestSettings) -> Result<Self, IgvmError> {
         Ok(Self {
             guest: GuestBuilder::new(settings)?,
-            pending: None,
         })
-    }
-
-    /// Hands a held-back import to the guest.
-    fn flush(&mut self) -> Result<(), IgvmError> {
-        match self.pending.take() {
-            Some(p) => self
-                .guest
-                .import_pages(p.page_base, 1, p.tag, p.acceptance, &p.data),
-            None => Ok(()),
-        }
-    }
-
-    /// Whether an import is the rest of the segment whose first page is
-    /// `first` (an `elf-static-loader` split of one original call).
-    pub fn is_split_rest(
-        first: (u64, &str, PageAcceptance, &[u8]),
-        page_base: u64,
-        tag: &str,
-        acceptance: PageAcceptance,
-        data: &[u8],
-    ) -> bool {
-        let (first_page, first_tag, first_acceptance, first_data) = first;
-        let full = first_data.len() == 4096;
-        first_page.checked_add(1) == Some(page_base)
-            && first_tag == tag
-            && ELF_IMPORT_TAGS.contains(&tag)
-            && first_acceptance == acceptance
-            && first_data.first() == Some(&0)
-            && (full || data.is_empty())
     }
 
     /// What the importer reports to the loader (`spec/igvm.md` §3.3).
@@ -133,8 +72,7 @@ impl IgvmImporter {
     }
 
     /// Finalises the guest.
-    pub fn finish(mut self) -> Result<GuestOutput, IgvmError> {
-        self.flush()?;
+    pub fn finish(self) -> Result<GuestOutput, IgvmError> {
         self.guest.finish()
     }
 }
@@ -150,45 +88,29 @@ impl ImportPages for IgvmImporter {
         acceptance: PageAcceptance,
         data: &[u8],
     ) -> Result<(), IgvmError> {
-        if let Some(p) = self.pending.take() {
-            if Self::is_split_rest(
-                (p.page_base, p.tag, p.acceptance, &p.data),
-                page_base,
-                tag,
-                acceptance,
-                data,
-            ) {
-                let mut joined = p.data;
-                joined.extend_from_slice(data);
-                let count = page_count
-                    .checked_add(1)
-                    .ok_or(IgvmError::AddressOverflow {
-                        what: "page import",
-                        base: p.page_base,
-                        len: page_count,
-                    })?;
-                return self
-                    .guest
-                    .import_pages(p.page_base, count, tag, acceptance, &joined);
-            }
-            self.guest
-                .import_pages(p.page_base, 1, p.tag, p.acceptance, &p.data)?;
-        }
-        if page_count == 1
-            && data.len() <= 4096
-            && data.first() == Some(&0)
-            && ELF_IMPORT_TAGS.contains(&tag)
-        {
-            self.pending = Some(PendingImport {
-                page_base,
-                tag,
-                acceptance,
-                data: data.to_vec(),
-            });
-            return Ok(());
-        }
         self.guest
             .import_pages(page_base, page_count, tag, acceptance, data)
+    }
+
+    /// The original's single call (one accepted range, one imported-regions
+    /// descriptor), its data cut page by page from the zeros and `data`.
+    fn import_pages_at_offset(
+        &mut self,
+        page_base: u64,
+        page_count: u64,
+        tag: &'static str,
+        acceptance: PageAcceptance,
+        leading_zeros: usize,
+        data: &[u8],
+    ) -> Result<(), IgvmError> {
+        self.guest.import_pages_at_offset(
+            page_base,
+            page_count,
+            tag,
+            acceptance,
+            leading_zeros,
+            data,
+        )
     }
 }
 
@@ -308,7 +230,6 @@ macro_rules! paravisor_importer {
                 page_count: u64,
                 memory_type: StartupMemoryType,
             ) -> Result<(), IgvmError> {
-                self.flush()?;
                 let kind = match memory_type {
                     StartupMemoryType::Ram => RequiredMemoryKind::Ram,
                     StartupMemoryType::Vtl2ProtectableRam => RequiredMemoryKind::Vtl2ProtectableRam,
@@ -323,7 +244,6 @@ macro_rules! paravisor_importer {
                 page_count: u32,
                 tag: &'static str,
             ) -> Result<ParameterAreaIndex, IgvmError> {
-                self.flush()?;
                 self.guest
                     .create_parameter_area(page_base, page_count.into(), tag, &[])
                     .map(ParameterAreaIndex)
@@ -335,23 +255,19 @@ macro_rules! paravisor_importer {
                 byte_offset: u32,
                 parameter: ParameterType,
             ) -> Result<(), IgvmError> {
-                self.flush()?;
                 self.guest
                     .import_parameter(area.0, byte_offset, parameter_kind(parameter))
             }
 
             fn import_vp_register(&mut self, register: $reg) -> Result<(), IgvmError> {
-                self.flush()?;
                 self.guest.$method($convert(register))
             }
 
             fn set_vp_context_page(&mut self, page_base: u64) -> Result<(), IgvmError> {
-                self.flush()?;
                 self.guest.set_vp_context_page(page_base)
             }
 
             fn relocation_region(&mut self, region: RelocationRegion) -> Result<(), IgvmError> {
-                self.flush()?;
                 self.guest.relocation_region(
                     region.gpa,
                     region.size_bytes,
@@ -368,7 +284,6 @@ macro_rules! paravisor_importer {
                 &mut self,
                 relocation: PageTableRelocation,
             ) -> Result<(), IgvmError> {
-                self.flush()?;
                 self.guest.page_table_relocation(
                     relocation.gpa,
                     relocation.size_pages,
@@ -506,11 +421,17 @@ pub fn build_from_config(config_path: &Path) -> Result<IgvmBuild, IgvmError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use elf_static_loader::ElfMachine;
+    use elf_static_loader::load_static_elf;
+    use igvm::IgvmDirectiveHeader;
     use proptest::prelude::*;
 
     /// One ELF segment: gap pages before it, in-page offset, file bytes,
     /// extra memory bytes.
     type Segment = (u64, u64, usize, u64);
+
+    /// (page_base, page_count, data, leading zeros, file bytes).
+    type OriginalCall = (u64, u64, Vec<u8>, usize, Vec<u8>);
 
     fn settings() -> GuestSettings {
         GuestSettings {
@@ -523,15 +444,136 @@ mod tests {
         }
     }
 
-    /// (page_base, page_count, data) of each segment as the original's one
-    /// call (algorithms.md §2 step 10): `offset` zero bytes then the file
-    /// bytes.
-    fn original_calls(segments: &[Segment]) -> Vec<(u64, u64, Vec<u8>, usize)> {
+    /// Pattern file bytes (never zero).
+    fn file_bytes(len: usize) -> Vec<u8> {
+        (0..len).map(|k| (k as u8) | 1).collect()
+    }
+
+    /// A little-endian x86-64 ELF64 file with one PT_LOAD per `(p_paddr,
+    /// p_filesz, p_memsz)`, file bytes from [`file_bytes`].
+    fn elf(segments: &[(u64, usize, u64)]) -> Vec<u8> {
+        let phoff = 64;
+        let mut out = vec![0u8; phoff + 56 * segments.len()];
+        out[..8].copy_from_slice(b"\x7fELF\x02\x01\x01\x00");
+        out[18..20].copy_from_slice(&62u16.to_le_bytes()); // EM_X86_64
+        out[24..32].copy_from_slice(&segments[0].0.to_le_bytes()); // e_entry
+        out[32..40].copy_from_slice(&(phoff as u64).to_le_bytes());
+        out[54..56].copy_from_slice(&56u16.to_le_bytes());
+        out[56..58].copy_from_slice(&(segments.len() as u16).to_le_bytes());
+        for (i, &(paddr, filesz, memsz)) in segments.iter().enumerate() {
+            let offset = out.len() as u64;
+            out.extend_from_slice(&file_bytes(filesz));
+            let ph = &mut out[phoff + 56 * i..phoff + 56 * (i + 1)];
+            ph[0..4].copy_from_slice(&1u32.to_le_bytes()); // PT_LOAD
+            ph[8..16].copy_from_slice(&offset.to_le_bytes());
+            ph[24..32].copy_from_slice(&paddr.to_le_bytes());
+            ph[32..40].copy_from_slice(&(filesz as u64).to_le_bytes());
+            ph[40..48].copy_from_slice(&memsz.to_le_bytes());
+        }
+        out
+    }
+
+    /// The imported-regions page's descriptors (`spec/igvm.md` §5.1, layout
+    /// abi.md §3.7): (base_page_number, page_count, accepted), after the
+    /// 48-byte hash, up to the zero tail (the page data may stop there).
+    fn descriptors(out: &GuestOutput) -> Vec<(u64, u64, u8)> {
+        let Some(IgvmDirectiveHeader::PageData { data, .. }) = out.directives.last() else {
+            panic!("no imported-regions page");
+        };
+        data[48..]
+            .chunks(24)
+            .map(|d| {
+                let mut d = d.to_vec();
+                d.resize(24, 0);
+                let u64_at = |at: usize| u64::from_le_bytes(d[at..at + 8].try_into().unwrap());
+                (u64_at(0), u64_at(8), d[16])
+            })
+            .take_while(|d| d.1 != 0)
+            .collect()
+    }
+
+    /// The page data of the page at `gpa`.
+    fn page_data(out: &GuestOutput, gpa: u64) -> Vec<u8> {
+        out.directives
+            .iter()
+            .find_map(|d| match d {
+                IgvmDirectiveHeader::PageData { gpa: g, data, .. } if *g == gpa => {
+                    Some(data.clone())
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no page data at {gpa:#x}"))
+    }
+
+    /// Loads `elf` (not PIC, load offset 0) as the kernel into an IGVM
+    /// importer with the imported-regions page at page 0x10.
+    fn load(elf: &[u8]) -> GuestOutput {
+        let mut importer = IgvmImporter::new(settings()).unwrap();
+        load_static_elf(
+            &mut importer,
+            elf,
+            ElfMachine::X86_64,
+            0,
+            0,
+            false,
+            PageAcceptance::Exclusive,
+            "underhill-kernel",
+        )
+        .unwrap();
+        ParavisorImporter::<VpX86>::set_imported_regions_config_page(&mut importer, 0x10);
+        importer.finish().unwrap()
+    }
+
+    #[test]
+    fn each_elf_segment_is_one_imported_region() {
+        // algorithms.md §2 step 10: one import per PT_LOAD; igvm.md §5.1: one
+        // descriptor per import, never merged with neighbours.
+        // 1. 0x1000800, 0x800 file bytes: fills page 0x1000 from inside it
+        //    to its end (one page);
+        // 2. 0x1001000, 0x10 bytes, directly after it: page 0x1001;
+        // 3. 0x1002234, 0x2000 bytes: (0x234 + 0x2000 + 0xfff) / 0x1000 = 3
+        //    pages at 0x1002.
+        let out = load(&elf(&[
+            (0x100_0800, 0x800, 0x800),
+            (0x100_1000, 0x10, 0x10),
+            (0x100_2234, 0x2000, 0x2000),
+        ]));
+        assert_eq!(
+            descriptors(&out),
+            [(0x10, 1, 1), (0x1000, 1, 1), (0x1001, 1, 1), (0x1002, 3, 1)]
+        );
+        // Page data as the original's data: 0x234 zeros, then the file bytes.
+        let bytes = file_bytes(0x2000);
+        let first = page_data(&out, 0x100_2000);
+        assert_eq!(first.len(), 0x1000);
+        assert_eq!(first[..0x234], [0u8; 0x234]);
+        assert_eq!(first[0x234..], bytes[..0xdcc]);
+        assert_eq!(page_data(&out, 0x100_3000), bytes[0xdcc..0x1dcc]);
+        assert_eq!(page_data(&out, 0x100_4000), bytes[0x1dcc..]);
+    }
+
+    #[test]
+    fn unaligned_segment_without_file_bytes_gives_a_data_page_of_zeros() {
+        // algorithms.md §2 step 10.3: p_filesz 0 at 0x1000800 still gives
+        // data = 0x800 zero bytes, so (igvm.md §4.1) page 0x1000 carries
+        // 0x800 bytes of zeros and the other (0x800 + 0x2000 + 0xfff) /
+        // 0x1000 - 1 = 2 pages carry empty data.
+        let out = load(&elf(&[(0x100_0800, 0, 0x2000)]));
+        assert_eq!(descriptors(&out), [(0x10, 1, 1), (0x1000, 3, 1)]);
+        assert_eq!(page_data(&out, 0x100_0000), [0u8; 0x800]);
+        assert!(page_data(&out, 0x100_1000).is_empty());
+        assert!(page_data(&out, 0x100_2000).is_empty());
+    }
+
+    /// (page_base, page_count, data, leading zeros, file bytes) of each
+    /// segment as the original's one call (algorithms.md §2 step 10):
+    /// `offset` zero bytes then the file bytes.
+    fn original_calls(segments: &[Segment]) -> Vec<OriginalCall> {
         let mut page = 0x100u64;
         let mut out = Vec::new();
-        for (i, (gap, offset, filesz, extra)) in segments.iter().enumerate() {
+        for (gap, offset, filesz, extra) in segments {
             page += gap;
-            let file: Vec<u8> = (0..*filesz).map(|k| (k as u8) | 1).collect();
+            let file = file_bytes(*filesz);
             let memsz = *filesz as u64 + extra;
             let count = (offset + memsz).div_ceil(4096);
             if count == 0 {
@@ -539,79 +581,50 @@ mod tests {
             }
             let mut data = vec![0u8; *offset as usize];
             data.extend_from_slice(&file);
-            out.push((page, count, data, i));
+            out.push((page, count, data, *offset as usize, file));
             page += count;
-        }
-        out
-    }
-
-    /// The calls `elf-static-loader` makes for the same segments: a segment
-    /// that starts inside a page and has file bytes becomes the first page
-    /// and the rest.
-    fn split_calls(segments: &[Segment]) -> Vec<(u64, u64, Vec<u8>)> {
-        let mut out = Vec::new();
-        for (page, count, data, i) in original_calls(segments) {
-            let offset = segments[i].1 as usize;
-            let file = &data[offset..];
-            if offset == 0 || file.is_empty() {
-                out.push((page, count, file.to_vec()));
-                continue;
-            }
-            let head = file.len().min(4096 - offset);
-            out.push((page, 1, data[..offset + head].to_vec()));
-            if count > 1 {
-                out.push((page + 1, count - 1, file[head..].to_vec()));
-            }
         }
         out
     }
 
     proptest! {
         #[test]
-        fn rejoined_split_imports_give_the_original_calls_descriptors(
+        fn imports_at_offset_give_the_original_calls_directives(
             segments in proptest::collection::vec(
-                (1u64..3, prop_oneof![Just(0u64), 1u64..4096], 0usize..9000, 0u64..9000),
+                (0u64..3, prop_oneof![Just(0u64), 1u64..4096], 0usize..9000, 0u64..9000),
                 1..6,
-            )
+            ),
+            shared in any::<bool>(),
         ) {
             let tag = "underhill-kernel";
+            let acceptance = if shared { PageAcceptance::Shared } else { PageAcceptance::Exclusive };
             let mut original = GuestBuilder::new(settings()).unwrap();
-            for (page, count, data, _) in original_calls(&segments) {
-                original.import_pages(page, count, tag, PageAcceptance::Exclusive, &data).unwrap();
+            let mut ours = IgvmImporter::new(settings()).unwrap();
+            for (page, count, data, zeros, file) in original_calls(&segments) {
+                original.import_pages(page, count, tag, acceptance, &data).unwrap();
+                ours.import_pages_at_offset(page, count, tag, acceptance, zeros, &file).unwrap();
             }
             original.set_imported_regions_config_page(0x10);
+            ParavisorImporter::<VpX86>::set_imported_regions_config_page(&mut ours, 0x10);
             let expected = original.finish().unwrap();
-
-            let mut split = IgvmImporter::new(settings()).unwrap();
-            for (page, count, data) in split_calls(&segments) {
-                split.import_pages(page, count, tag, PageAcceptance::Exclusive, &data).unwrap();
-            }
-            ParavisorImporter::<VpX86>::set_imported_regions_config_page(&mut split, 0x10);
-            let got = split.finish().unwrap();
+            let got = ours.finish().unwrap();
             prop_assert!(got.directives == expected.directives, "directives differ for {:?}", segments);
         }
 
         #[test]
-        fn imports_of_other_tags_are_never_joined(
-            first in proptest::collection::vec(0u8..2, 1..4096),
-            rest in proptest::collection::vec(any::<u8>(), 0..8192),
+        fn import_at_offset_rejects_what_the_single_call_rejects(
+            page_count in 0u64..3,
+            zeros in 0usize..4096,
+            len in 0usize..3 * 4096,
         ) {
-            let mut importer = IgvmImporter::new(settings()).unwrap();
-            let mut first = first;
-            first[0] = 0;
-            importer.import_pages(0x100, 1, "underhill-gdt", PageAcceptance::Exclusive, &first).unwrap();
-            importer.import_pages(0x101, 2, "underhill-gdt", PageAcceptance::Exclusive, &rest).unwrap();
-            ParavisorImporter::<VpX86>::set_imported_regions_config_page(&mut importer, 0x10);
-            let out = importer.finish().unwrap();
-            let Some(igvm::IgvmDirectiveHeader::PageData { data, .. }) = out.directives.last() else {
-                panic!("no imported-regions page");
-            };
-            // Hash, then descriptors {0x10,1}, {0x100,1}, {0x101,2}.
-            let count = |i: usize| {
-                data.get(48 + 24 * i + 8..48 + 24 * i + 16)
-                    .map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap()))
-            };
-            prop_assert_eq!((count(0), count(1), count(2), count(3)), (1, 1, 2, 0));
+            let file = file_bytes(len);
+            let mut data = vec![0u8; zeros];
+            data.extend_from_slice(&file);
+            let mut original = GuestBuilder::new(settings()).unwrap();
+            let expected = original.import_pages(0x100, page_count, "k", PageAcceptance::Exclusive, &data);
+            let mut ours = IgvmImporter::new(settings()).unwrap();
+            let got = ours.import_pages_at_offset(0x100, page_count, "k", PageAcceptance::Exclusive, zeros, &file);
+            prop_assert_eq!(got.map_err(|e| e.to_string()), expected.map_err(|e| e.to_string()));
         }
     }
 }

@@ -410,14 +410,36 @@ impl GuestBuilder {
         acceptance: PageAcceptance,
         data: &[u8],
     ) -> Result<(), IgvmError> {
+        self.import_pages_at_offset(page_base, page_count, tag, acceptance, 0, data)
+    }
+
+    /// The single `import_pages` call (`spec/igvm.md` §4.1) whose data is
+    /// `leading_zeros` zero bytes followed by `data` (an ELF segment that
+    /// starts inside a page, `algorithms.md` §2 step 10.3), without building
+    /// that data: each page's chunk is cut from the zeros and `data`
+    /// directly. Same pages, page data and accepted range (one
+    /// imported-regions descriptor) as the concatenated call.
+    pub fn import_pages_at_offset(
+        &mut self,
+        page_base: u64,
+        page_count: u64,
+        tag: &str,
+        acceptance: PageAcceptance,
+        leading_zeros: usize,
+        data: &[u8],
+    ) -> Result<(), IgvmError> {
+        let len = leading_zeros.checked_add(data.len());
         let too_large = || IgvmError::DataTooLarge {
             tag: tag.to_owned(),
             page_base,
             page_count,
-            len: data.len(),
+            len: len.unwrap_or(usize::MAX),
         };
         let capacity = page_count.checked_mul(PAGE_SIZE).ok_or_else(too_large)?;
-        if u64::try_from(data.len()).map_or(true, |len| len > capacity) {
+        if len
+            .and_then(|len| u64::try_from(len).ok())
+            .is_none_or(|len| len > capacity)
+        {
             return Err(too_large());
         }
         if page_count == 0 {
@@ -438,7 +460,11 @@ impl GuestBuilder {
             PageAcceptance::CpuidExtendedStatePage => {
                 (IgvmPageDataType::CPUID_XF, IgvmPageDataFlags::new())
             }
-            PageAcceptance::VpContext => return self.import_vmsa(page_base, page_count, tag, data),
+            PageAcceptance::VpContext => {
+                let mut vmsa = vec![0u8; leading_zeros];
+                vmsa.extend_from_slice(data);
+                return self.import_vmsa(page_base, page_count, tag, &vmsa);
+            }
             PageAcceptance::ErrorPage => {
                 return Err(IgvmError::Acceptance {
                     tag: tag.to_owned(),
@@ -455,16 +481,26 @@ impl GuestBuilder {
                 len: page_count,
             })?;
         self.accept(page_base, page_count, tag, acceptance)?;
-        let mut chunks = data.chunks(PAGE);
+        // The data is `zeros_left` zeros, then `rest`; each page takes the
+        // next min(4096, remaining) bytes of it.
+        let mut zeros_left = leading_zeros;
+        let mut rest = data;
         let mut gpa = gpa_base;
         for _ in 0..page_count {
-            let chunk = chunks.next().unwrap_or_default();
+            let zeros = zeros_left.min(PAGE);
+            let (bytes, after) = rest
+                .split_at_checked(PAGE.saturating_sub(zeros))
+                .unwrap_or((rest, &[]));
+            zeros_left = zeros_left.saturating_sub(zeros);
+            rest = after;
+            let mut chunk = vec![0u8; zeros];
+            chunk.extend_from_slice(bytes);
             self.page_data.push(IgvmDirectiveHeader::PageData {
                 gpa,
                 compatibility_mask: 1,
                 flags,
                 data_type,
-                data: chunk.to_vec(),
+                data: chunk,
             });
             // The end page was checked to be at most 2^52, so this cannot
             // overflow; saturate to stay panic-free regardless.
