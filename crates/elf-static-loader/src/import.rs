@@ -42,13 +42,14 @@ pub enum PageAcceptance {
 ///   imported; `data` fills them from the start, and bytes not covered by
 ///   `data` are zero. Data longer than `page_count * 4096` bytes is an error
 ///   the importer must report (also when `page_count` is 0).
-/// * Each call is one import of the original, with two exceptions:
+/// * Each call is one import of the original, with one exception: the ELF
+///   loader imports a segment through
 ///   [`import_pages_at_offset`](Self::import_pages_at_offset) (one call of
-///   the original) is split by its default implementation into two calls
-///   over adjacent page ranges, and the ELF loader imports a segment through
-///   that method. An importer for which the call granularity matters (an
-///   IGVM writer: one imported-regions descriptor per call) overrides it;
-///   every other importer must not depend on how a range is split.
+///   the original), whose default implementation may split it into two
+///   calls over adjacent page ranges. An importer for which the call
+///   granularity matters (an IGVM writer: one imported-regions descriptor
+///   per call) overrides that method; every other importer must not depend
+///   on how a range is split.
 pub trait ImportPages {
     /// The importer's error type. It must work without an allocator.
     type Error: core::fmt::Debug + core::fmt::Display;
@@ -85,8 +86,10 @@ pub trait ImportPages {
     ///   the calls carries more data than its pages (possibly a call of 0
     ///   pages), which the importer rejects as for the single call.
     ///
-    /// Every page therefore receives the same bytes as with the single call,
-    /// the first page being data exactly when it is with the single call.
+    /// Every page therefore receives the same slice of data as with the
+    /// single call, length included (`min(4096, remaining)` bytes, empty
+    /// past the end), so even an importer that tells a page of zero data
+    /// from a page without data sees the same pages.
     ///
     /// `leading_zeros` of 4096 or more is outside the contract (no loader
     /// passes it); the default implementation then imports the whole pages
