@@ -1,17 +1,18 @@
 //! Shared helpers for the workspace's cross-crate tests: fixture locations,
 //! golden-case discovery and comparison, and a recording importer.
 
-use paravisor_loader::ImportPages;
 use paravisor_loader::IsolationConfig;
+use paravisor_loader::LoadInputs;
 use paravisor_loader::PageAcceptance;
 use paravisor_loader::PageTableRelocation;
-use paravisor_loader::ParameterAreaIndex;
 use paravisor_loader::ParameterType;
-use paravisor_loader::ParavisorImporter;
 use paravisor_loader::RelocationRegion;
 use paravisor_loader::StartupMemoryType;
 use paravisor_loader::manifest::LoadManifest;
 use paravisor_loader::manifest::ManifestError;
+use paravisor_loader::recording;
+use paravisor_loader::summary::Arch;
+use paravisor_loader::summary::SummaryRegister;
 use serde_json::Value;
 use std::path::Path;
 use std::path::PathBuf;
@@ -142,7 +143,14 @@ pub fn compare_summaries(golden: &Value, candidate: &Value) -> Vec<String> {
     out
 }
 
-/// One call a [`RecordingImporter`] received.
+/// The loader's recording importer (every call in order, with owned page
+/// data; `fail_at` makes the `n`-th call fail with
+/// [`RecordingError::Injected`]).
+pub use paravisor_loader::recording::RecordingError;
+pub use paravisor_loader::recording::RecordingImporter;
+
+/// One call a [`RecordingImporter`] received, in the compact form the
+/// tests compare with the spec (data as its length, registers by name).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Call {
     /// `verify_startup_memory_available` (a check, not an import).
@@ -165,144 +173,63 @@ pub enum Call {
     ImportedRegionsPage(u64),
 }
 
-impl Call {
-    /// Whether the call imports or records something (everything but the
-    /// startup-memory check).
-    pub fn is_import(&self) -> bool {
-        !matches!(self, Self::VerifyStartupMemory(..))
-    }
-}
-
-/// An importer that records every call in order; it can be told to fail
-/// the `n`-th call.
-#[derive(Debug)]
-pub struct RecordingImporter {
-    /// The isolation configuration returned.
-    pub isolation: IsolationConfig,
-    /// Calls in order.
-    pub calls: Vec<Call>,
-    /// Fail the call with this index (0-based), if set.
-    pub fail_at: Option<usize>,
-    areas: u32,
-}
-
-/// The error of a [`RecordingImporter`] told to fail.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InjectedFailure(pub usize);
-
-impl std::fmt::Display for InjectedFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "injected failure at call {}", self.0)
-    }
-}
-
-impl RecordingImporter {
-    /// A recording importer for `isolation`.
-    pub fn new(isolation: IsolationConfig) -> Self {
-        Self {
-            isolation,
-            calls: Vec::new(),
-            fail_at: None,
-            areas: 0,
+impl<R: SummaryRegister> From<&recording::Call<R>> for Call {
+    fn from(call: &recording::Call<R>) -> Self {
+        use recording::Call as C;
+        match call {
+            C::VerifyStartupMemory {
+                page_base,
+                page_count,
+                memory_type,
+            } => Self::VerifyStartupMemory(*page_base, *page_count, *memory_type),
+            C::ImportPages(i) => {
+                Self::ImportPages(i.page_base, i.page_count, i.tag, i.acceptance, i.data.len())
+            }
+            C::CreateParameterArea {
+                page_base,
+                page_count,
+                tag,
+            } => Self::CreateParameterArea(*page_base, *page_count, tag),
+            C::ImportParameter {
+                area,
+                byte_offset,
+                parameter,
+            } => Self::ImportParameter(*area, *byte_offset, *parameter),
+            C::Register(r) => Self::Register(r.summary_name()),
+            C::VpContextPage(page) => Self::VpContextPage(*page),
+            C::RelocationRegion(r) => Self::RelocationRegion(*r),
+            C::PageTableRelocation(r) => Self::PageTableRelocation(*r),
+            C::ImportedRegionsPage(page) => Self::ImportedRegionsPage(*page),
         }
     }
+}
 
-    /// Calls that imported or recorded something.
-    pub fn imports(&self) -> Vec<&Call> {
-        self.calls.iter().filter(|c| c.is_import()).collect()
-    }
+/// The calls `importer` received, in the compact form.
+pub fn calls<R: SummaryRegister>(importer: &RecordingImporter<R>) -> Vec<Call> {
+    importer.calls().iter().map(Call::from).collect()
+}
 
-    fn record(&mut self, call: Call) -> Result<(), InjectedFailure> {
-        let index = self.calls.len();
-        self.calls.push(call);
-        if self.fail_at == Some(index) {
-            return Err(InjectedFailure(index));
+/// Loads `inputs` for `arch` (allocating the page-table buffer) into a new
+/// [`RecordingImporter`]; the load's result and the calls it made.
+pub fn record_load(
+    arch: Arch,
+    isolation: IsolationConfig,
+    inputs: &LoadInputs<'_>,
+) -> (
+    Result<(), paravisor_loader::Error<RecordingError>>,
+    Vec<Call>,
+) {
+    match arch {
+        Arch::X86_64 => {
+            let mut recorder = RecordingImporter::new(isolation);
+            let result = paravisor_loader::load_openhcl_x64_alloc(&mut recorder, inputs);
+            (result.map(|_| ()), calls(&recorder))
         }
-        Ok(())
-    }
-}
-
-impl ImportPages for RecordingImporter {
-    type Error = InjectedFailure;
-
-    fn import_pages(
-        &mut self,
-        page_base: u64,
-        page_count: u64,
-        tag: &'static str,
-        acceptance: PageAcceptance,
-        data: &[u8],
-    ) -> Result<(), InjectedFailure> {
-        self.record(Call::ImportPages(
-            page_base,
-            page_count,
-            tag,
-            acceptance,
-            data.len(),
-        ))
-    }
-}
-
-impl<R: paravisor_loader::summary::SummaryRegister> ParavisorImporter<R> for RecordingImporter {
-    fn isolation_config(&self) -> IsolationConfig {
-        self.isolation
-    }
-
-    fn verify_startup_memory_available(
-        &mut self,
-        page_base: u64,
-        page_count: u64,
-        memory_type: StartupMemoryType,
-    ) -> Result<(), InjectedFailure> {
-        self.record(Call::VerifyStartupMemory(
-            page_base,
-            page_count,
-            memory_type,
-        ))
-    }
-
-    fn create_parameter_area(
-        &mut self,
-        page_base: u64,
-        page_count: u32,
-        tag: &'static str,
-    ) -> Result<ParameterAreaIndex, InjectedFailure> {
-        self.record(Call::CreateParameterArea(page_base, page_count, tag))?;
-        let index = self.areas;
-        self.areas += 1;
-        Ok(ParameterAreaIndex(index))
-    }
-
-    fn import_parameter(
-        &mut self,
-        area: ParameterAreaIndex,
-        byte_offset: u32,
-        parameter: ParameterType,
-    ) -> Result<(), InjectedFailure> {
-        self.record(Call::ImportParameter(area.0, byte_offset, parameter))
-    }
-
-    fn import_vp_register(&mut self, register: R) -> Result<(), InjectedFailure> {
-        self.record(Call::Register(register.summary_name()))
-    }
-
-    fn set_vp_context_page(&mut self, page_base: u64) -> Result<(), InjectedFailure> {
-        self.record(Call::VpContextPage(page_base))
-    }
-
-    fn relocation_region(&mut self, region: RelocationRegion) -> Result<(), InjectedFailure> {
-        self.record(Call::RelocationRegion(region))
-    }
-
-    fn page_table_relocation(
-        &mut self,
-        relocation: PageTableRelocation,
-    ) -> Result<(), InjectedFailure> {
-        self.record(Call::PageTableRelocation(relocation))
-    }
-
-    fn set_imported_regions_config_page(&mut self, page_base: u64) {
-        let _ = self.record(Call::ImportedRegionsPage(page_base));
+        Arch::Aarch64 => {
+            let mut recorder = RecordingImporter::new(isolation);
+            let result = paravisor_loader::load_openhcl_arm64_alloc(&mut recorder, inputs);
+            (result.map(|_| ()), calls(&recorder))
+        }
     }
 }
 

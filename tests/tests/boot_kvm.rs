@@ -496,10 +496,10 @@ fn boot_relocated(case: &Case<'_>, new_base: u64) {
     let vtl2 = recorded.startup_memory()[0];
     assert_eq!(vtl2.gpa, DEFAULT_BASE);
     let image = relocate_x64(
-        recorded.image(),
+        &recorded.image(),
         vtl2,
-        recorded.relocation_regions(),
-        recorded.page_table_relocations(),
+        &recorded.relocation_regions(),
+        &recorded.page_table_relocations(),
         new_base,
     )
     .unwrap();
@@ -567,10 +567,10 @@ fn relocation_refuses_a_base_the_record_does_not_allow() {
     for bad in [DEFAULT_BASE + 0x1000, 64 * MIB] {
         assert!(
             relocate_x64(
-                recorded.image(),
+                &recorded.image(),
                 vtl2,
-                recorded.relocation_regions(),
-                recorded.page_table_relocations(),
+                &recorded.relocation_regions(),
+                &recorded.page_table_relocations(),
                 bad,
             )
             .is_err(),

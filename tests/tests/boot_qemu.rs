@@ -197,7 +197,7 @@ fn setup(test: &str) -> Option<&'static Artifacts> {
 
 /// The single import with `tag`.
 fn import_mut<'a>(importer: &'a mut BootImageImporter, tag: &str) -> &'a mut ImportRecord {
-    let mut found = importer.imports_mut().iter_mut().filter(|i| i.tag == tag);
+    let mut found = importer.imports_mut().filter(|i| i.tag == tag);
     let import = found
         .next()
         .unwrap_or_else(|| panic!("no import tagged {tag}"));

@@ -16,7 +16,7 @@ use paravisor_loader::load_openhcl_arm64;
 use paravisor_loader::load_openhcl_x64;
 use paravisor_tests::EM_AARCH64;
 use paravisor_tests::EM_X86_64;
-use paravisor_tests::InjectedFailure;
+use paravisor_tests::RecordingError;
 use paravisor_tests::RecordingImporter;
 use paravisor_tests::arm64_image;
 use paravisor_tests::elf64;
@@ -55,9 +55,9 @@ fn x64_fails_with_buffer(
     let mut tables = vec![0u8; buffer];
     let err = load_openhcl_x64(&mut importer, inputs, &mut tables).expect_err("load must fail");
     assert!(
-        importer.calls.is_empty(),
+        importer.calls().is_empty(),
         "calls made before {err}: {:?}",
-        importer.calls
+        importer.calls()
     );
     match err {
         Error::Layout(e) => e,
@@ -78,9 +78,9 @@ fn arm64_fails_with_buffer(
     let mut tables = vec![0u8; buffer];
     let err = load_openhcl_arm64(&mut importer, inputs, &mut tables).expect_err("load must fail");
     assert!(
-        importer.calls.is_empty(),
+        importer.calls().is_empty(),
         "calls made before {err}: {:?}",
-        importer.calls
+        importer.calls()
     );
     match err {
         Error::Layout(e) => e,
@@ -528,7 +528,7 @@ fn an_importer_failure_stops_the_load_at_that_call() {
     let mut importer = RecordingImporter::new(isolation(IsolationType::None, None));
     let mut tables = vec![0u8; BIG];
     load_openhcl_x64(&mut importer, &inputs, &mut tables).unwrap();
-    let total = importer.calls.len();
+    let total = importer.calls().len();
     assert_eq!(total, 35, "worked-example.md §4 lists 35 calls");
     // set_imported_regions_config_page (the last call) cannot fail.
     for fail_at in 0..total - 1 {
@@ -536,11 +536,11 @@ fn an_importer_failure_stops_the_load_at_that_call() {
         importer.fail_at = Some(fail_at);
         let err = load_openhcl_x64(&mut importer, &inputs, &mut tables).unwrap_err();
         assert!(
-            matches!(err, Error::Importer(InjectedFailure(i)) if i == fail_at),
+            matches!(err, Error::Importer(RecordingError::Injected { call: i }) if i == fail_at),
             "{err}"
         );
         assert_eq!(
-            importer.calls.len(),
+            importer.calls().len(),
             fail_at + 1,
             "calls continued after the failure"
         );

@@ -16,9 +16,9 @@ use paravisor_loader::Vtl0Uefi;
 use paravisor_loader::summary::Arch;
 use paravisor_loader::summary::SummaryImporter;
 use paravisor_tests::Call;
-use paravisor_tests::RecordingImporter;
 use paravisor_tests::fixture;
 use paravisor_tests::isolation;
+use paravisor_tests::record_load;
 use paravisor_tests::worked_example_kernel;
 use paravisor_tests::worked_example_shim;
 use proptest::prelude::*;
@@ -114,27 +114,21 @@ fn check(arch: Arch, kernel: &[u8], shim: &[u8], c: &Case) -> Result<(), TestCas
             None
         },
     );
-    let mut recorder = RecordingImporter::new(iso);
+    let (loaded, calls) = record_load(arch, iso, &inputs);
     let mut summary = SummaryImporter::new(arch, iso);
-    let (loaded, summarized) = match arch {
-        Arch::X86_64 => (
-            paravisor_loader::load_openhcl_x64_alloc(&mut recorder, &inputs).map(|_| ()),
-            {
-                let r = paravisor_loader::load_openhcl_x64_alloc(&mut summary, &inputs);
-                summary.finish(r)
-            },
-        ),
-        Arch::Aarch64 => (
-            paravisor_loader::load_openhcl_arm64_alloc(&mut recorder, &inputs).map(|_| ()),
-            {
-                let r = paravisor_loader::load_openhcl_arm64_alloc(&mut summary, &inputs);
-                summary.finish(r)
-            },
-        ),
+    let summarized = match arch {
+        Arch::X86_64 => {
+            let r = paravisor_loader::load_openhcl_x64_alloc(&mut summary, &inputs);
+            summary.finish(r)
+        }
+        Arch::Aarch64 => {
+            let r = paravisor_loader::load_openhcl_arm64_alloc(&mut summary, &inputs);
+            summary.finish(r)
+        }
     };
     match loaded {
         Err(e) => {
-            prop_assert!(recorder.calls.is_empty(), "{e}: calls {:?}", recorder.calls);
+            prop_assert!(calls.is_empty(), "{e}: calls {:?}", calls);
             prop_assert!(!summarized.ok());
         }
         Ok(()) => {
@@ -145,7 +139,7 @@ fn check(arch: Arch, kernel: &[u8], shim: &[u8], c: &Case) -> Result<(), TestCas
             );
             let start = c.base.map_or(0x8000, |b| b);
             let end = start + c.count;
-            for call in &recorder.calls {
+            for call in &calls {
                 if let Call::ImportPages(base, count, tag, _, _) = call
                     && *count > 0
                     && !VTL0_TAGS.contains(tag)
@@ -203,20 +197,18 @@ fn load_never_panics(kernel: &[u8], shim: &[u8], arm64: bool) -> Result<(), Test
         },
     };
     let iso = isolation(IsolationType::None, None);
-    let mut recorder = RecordingImporter::new(iso);
     let arch = if arm64 { Arch::Aarch64 } else { Arch::X86_64 };
+    let (loaded, calls) = record_load(arch, iso, &inputs);
     let mut summary = SummaryImporter::new(arch, iso);
-    let (loaded, summarized) = if arm64 {
-        let a = paravisor_loader::load_openhcl_arm64_alloc(&mut recorder, &inputs).map(|_| ());
+    let summarized = if arm64 {
         let r = paravisor_loader::load_openhcl_arm64_alloc(&mut summary, &inputs);
-        (a, summary.finish(r))
+        summary.finish(r)
     } else {
-        let a = paravisor_loader::load_openhcl_x64_alloc(&mut recorder, &inputs).map(|_| ());
         let r = paravisor_loader::load_openhcl_x64_alloc(&mut summary, &inputs);
-        (a, summary.finish(r))
+        summary.finish(r)
     };
     match loaded {
-        Err(e) => prop_assert!(recorder.calls.is_empty(), "{e}: {:?}", recorder.calls),
+        Err(e) => prop_assert!(calls.is_empty(), "{e}: {:?}", calls),
         Ok(()) => prop_assert!(summarized.ok(), "{:?}", summarized.error),
     }
     Ok(())

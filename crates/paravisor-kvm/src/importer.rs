@@ -1,5 +1,7 @@
 //! An importer for the x86-64 paravisor loader that records what the loader
-//! imported as a [`BootImage`] ready for [`crate::boot_x64`].
+//! imported as a [`BootImage`] ready for [`crate::boot_x64`]: a thin layer
+//! over [`RecordingImporter`] that refuses the registers this runner cannot
+//! set and turns the recorded calls into RAM, page data and registers.
 
 use crate::BootImage;
 use crate::PAGE_SIZE;
@@ -7,6 +9,7 @@ use crate::PageData;
 use crate::RamRange;
 use crate::SegmentRegister;
 use crate::TableRegister;
+use crate::X64Registers;
 use paravisor_loader::ImportPages;
 use paravisor_loader::IsolationConfig;
 use paravisor_loader::PageAcceptance;
@@ -16,7 +19,9 @@ use paravisor_loader::ParameterType;
 use paravisor_loader::ParavisorImporter;
 use paravisor_loader::RelocationRegion;
 use paravisor_loader::StartupMemoryType;
-use std::collections::BTreeMap;
+use paravisor_loader::recording::Call;
+use paravisor_loader::recording::RecordingError;
+use paravisor_loader::recording::RecordingImporter;
 use vp_regs::x86_64::X86Register;
 
 /// What the importer refuses.
@@ -52,6 +57,10 @@ pub enum ImportError {
     /// A register this runner cannot set.
     #[error("register {0} cannot be set by the KVM runner")]
     UnsupportedRegister(&'static str),
+    /// Any other image rule the recording refused (formats.md §3 rule 3,
+    /// for example the VP-context page set twice).
+    #[error(transparent)]
+    Recording(RecordingError),
     /// A parameter area overflows the address space.
     #[error("parameter area at page {page_base:#x} of {page_count} pages overflows")]
     BadParameterArea {
@@ -62,73 +71,143 @@ pub enum ImportError {
     },
 }
 
+impl From<RecordingError> for ImportError {
+    fn from(e: RecordingError) -> Self {
+        match e {
+            RecordingError::PageOverflow {
+                tag,
+                page_base,
+                page_count,
+            } => Self::BadImport {
+                tag,
+                page_base,
+                page_count,
+                len: 0,
+            },
+            RecordingError::DataTooLong {
+                tag,
+                page_base,
+                page_count,
+                data_len,
+            } => Self::BadImport {
+                tag,
+                page_base,
+                page_count,
+                len: data_len,
+            },
+            RecordingError::Overlap {
+                tag,
+                page_base,
+                page_count,
+                other,
+            } => Self::Overlap {
+                tag,
+                page_base,
+                page_count,
+                other,
+            },
+            RecordingError::DuplicateRegister { name } => Self::DuplicateRegister(name),
+            other => Self::Recording(other),
+        }
+    }
+}
+
 /// Records a paravisor load for a KVM boot: the pages with their data, the
 /// startup memory (as RAM), the registers, and the relocation records (for
 /// a VMM-style relocation before booting).
 #[derive(Debug, Clone)]
 pub struct BootImageImporter {
-    isolation: IsolationConfig,
-    image: BootImage,
-    /// First page → (page count, tag) of every import, to refuse overlaps.
-    imported: BTreeMap<u64, (u64, &'static str)>,
-    parameter_areas: u32,
-    relocation_regions: Vec<RelocationRegion>,
-    page_table_relocations: Vec<PageTableRelocation>,
-    vp_context_page: Option<u64>,
-    startup_memory: Vec<RamRange>,
+    recording: RecordingImporter<X86Register>,
 }
 
 impl BootImageImporter {
     /// An importer reporting `isolation` to the loader.
     pub fn new(isolation: IsolationConfig) -> Self {
         Self {
-            isolation,
-            image: BootImage::default(),
-            imported: BTreeMap::new(),
-            parameter_areas: 0,
-            relocation_regions: Vec::new(),
-            page_table_relocations: Vec::new(),
-            vp_context_page: None,
-            startup_memory: Vec::new(),
+            recording: RecordingImporter::new(isolation),
         }
     }
 
+    /// The recorded calls.
+    pub fn recording(&self) -> &RecordingImporter<X86Register> {
+        &self.recording
+    }
+
     /// The startup memory the loader asked for (VTL2 memory).
-    pub fn startup_memory(&self) -> &[RamRange] {
-        &self.startup_memory
+    pub fn startup_memory(&self) -> Vec<RamRange> {
+        self.recording
+            .startup_memory()
+            .into_iter()
+            .map(|(page_base, page_count, _)| RamRange {
+                gpa: page_base.saturating_mul(PAGE_SIZE),
+                size: page_count.saturating_mul(PAGE_SIZE),
+            })
+            .collect()
     }
 
-    /// The recorded image.
-    pub fn image(&self) -> &BootImage {
-        &self.image
+    /// The recorded image: every page import, startup-memory range and
+    /// parameter area is RAM (in call order); imports with data are page
+    /// data.
+    pub fn image(&self) -> BootImage {
+        self.clone().into_image()
     }
 
-    /// The recorded image, by value.
+    /// The recorded image, by value (the page data is moved, not copied).
     pub fn into_image(self) -> BootImage {
-        self.image
+        let mut image = BootImage {
+            registers: registers(self.recording.registers()),
+            ..BootImage::default()
+        };
+        for call in self.recording.into_calls() {
+            match call {
+                Call::ImportPages(import) => {
+                    if import.page_count == 0 {
+                        continue;
+                    }
+                    let (gpa, size) = (import.gpa(), import.size());
+                    image.ram.push(RamRange { gpa, size });
+                    if !import.data.is_empty() {
+                        image.pages.push(PageData {
+                            gpa,
+                            data: import.data,
+                        });
+                    }
+                }
+                Call::VerifyStartupMemory {
+                    page_base,
+                    page_count,
+                    ..
+                } => image.ram.push(RamRange {
+                    gpa: page_base.saturating_mul(PAGE_SIZE),
+                    size: page_count.saturating_mul(PAGE_SIZE),
+                }),
+                Call::CreateParameterArea {
+                    page_base,
+                    page_count,
+                    ..
+                } => image.ram.push(RamRange {
+                    gpa: page_base.saturating_mul(PAGE_SIZE),
+                    size: u64::from(page_count).saturating_mul(PAGE_SIZE),
+                }),
+                _ => {}
+            }
+        }
+        image
     }
 
     /// Relocation regions the loader described.
-    pub fn relocation_regions(&self) -> &[RelocationRegion] {
-        &self.relocation_regions
+    pub fn relocation_regions(&self) -> Vec<RelocationRegion> {
+        self.recording.relocation_regions()
     }
 
     /// Page-table relocation records the loader described.
-    pub fn page_table_relocations(&self) -> &[PageTableRelocation] {
-        &self.page_table_relocations
+    pub fn page_table_relocations(&self) -> Vec<PageTableRelocation> {
+        self.recording.page_table_relocations()
     }
 
     /// The SNP VMSA page, if the loader set one.
     pub fn vp_context_page(&self) -> Option<u64> {
-        self.vp_context_page
-    }
-
-    fn set<T: Copy>(slot: &mut Option<T>, value: T, name: &'static str) -> Result<(), ImportError> {
-        if slot.is_some() {
-            return Err(ImportError::DuplicateRegister(name));
-        }
-        *slot = Some(value);
-        Ok(())
+        self.recording.vp_context_page()
     }
 }
 
@@ -148,6 +227,47 @@ fn table(t: vp_regs::x86_64::TableRegister) -> TableRegister {
     }
 }
 
+/// The slot of `register` in [`X64Registers`], with its value; `None` for
+/// a register this runner cannot set.
+fn set(r: &mut X64Registers, register: X86Register) -> Option<()> {
+    match register {
+        X86Register::Gdtr(t) => r.gdtr = Some(table(t)),
+        X86Register::Idtr(t) => r.idtr = Some(table(t)),
+        X86Register::Cs(s) => r.cs = Some(segment(s)),
+        X86Register::Ds(s) => r.ds = Some(segment(s)),
+        X86Register::Es(s) => r.es = Some(segment(s)),
+        X86Register::Fs(s) => r.fs = Some(segment(s)),
+        X86Register::Gs(s) => r.gs = Some(segment(s)),
+        X86Register::Ss(s) => r.ss = Some(segment(s)),
+        X86Register::Tr(s) => r.tr = Some(segment(s)),
+        X86Register::Cr0(v) => r.cr0 = Some(v),
+        X86Register::Cr3(v) => r.cr3 = Some(v),
+        X86Register::Cr4(v) => r.cr4 = Some(v),
+        X86Register::Efer(v) => r.efer = Some(v),
+        X86Register::Pat(v) => r.pat = Some(v),
+        X86Register::Rbp(v) => r.rbp = Some(v),
+        X86Register::Rip(v) => r.rip = Some(v),
+        X86Register::Rsi(v) => r.rsi = Some(v),
+        X86Register::Rsp(v) => r.rsp = Some(v),
+        X86Register::R8(v) => r.r8 = Some(v),
+        X86Register::R9(v) => r.r9 = Some(v),
+        X86Register::R10(v) => r.r10 = Some(v),
+        X86Register::R11(v) => r.r11 = Some(v),
+        X86Register::R12(v) => r.r12 = Some(v),
+        X86Register::Rflags(v) => r.rflags = Some(v),
+        _ => return None,
+    }
+    Some(())
+}
+
+fn registers<'a>(recorded: impl Iterator<Item = &'a X86Register>) -> X64Registers {
+    let mut r = X64Registers::default();
+    for register in recorded {
+        let _ = set(&mut r, *register);
+    }
+    r
+}
+
 impl ImportPages for BootImageImporter {
     type Error = ImportError;
 
@@ -156,153 +276,107 @@ impl ImportPages for BootImageImporter {
         page_base: u64,
         page_count: u64,
         tag: &'static str,
-        _acceptance: PageAcceptance,
+        acceptance: PageAcceptance,
         data: &[u8],
     ) -> Result<(), ImportError> {
-        let bad = ImportError::BadImport {
-            tag,
-            page_base,
-            page_count,
-            len: data.len(),
-        };
-        if page_count == 0 {
-            return if data.is_empty() { Ok(()) } else { Err(bad) };
-        }
-        let end = page_base.checked_add(page_count).ok_or(bad.clone())?;
-        let bytes = page_count.checked_mul(PAGE_SIZE).ok_or(bad.clone())?;
-        let gpa = page_base.checked_mul(PAGE_SIZE).ok_or(bad.clone())?;
-        if data.len() as u64 > bytes || gpa.checked_add(bytes).is_none() {
-            return Err(bad);
-        }
-        let before = self.imported.range(..end).next_back();
-        if let Some((&start, &(count, other))) = before
-            && start.saturating_add(count) > page_base
-        {
-            return Err(ImportError::Overlap {
-                tag,
-                page_base,
-                page_count,
-                other,
-            });
-        }
-        self.imported.insert(page_base, (page_count, tag));
-        self.image.ram.push(RamRange { gpa, size: bytes });
-        if !data.is_empty() {
-            self.image.pages.push(PageData {
-                gpa,
-                data: data.to_vec(),
-            });
-        }
-        Ok(())
+        self.recording
+            .import_pages(page_base, page_count, tag, acceptance, data)
+            .map_err(|e| match e {
+                RecordingError::PageOverflow { .. } => ImportError::BadImport {
+                    tag,
+                    page_base,
+                    page_count,
+                    len: data.len(),
+                },
+                e => e.into(),
+            })
     }
 }
 
 impl ParavisorImporter<X86Register> for BootImageImporter {
     fn isolation_config(&self) -> IsolationConfig {
-        self.isolation
+        ParavisorImporter::<X86Register>::isolation_config(&self.recording)
     }
 
     fn verify_startup_memory_available(
         &mut self,
         page_base: u64,
         page_count: u64,
-        _memory_type: StartupMemoryType,
+        memory_type: StartupMemoryType,
     ) -> Result<(), ImportError> {
         // Startup memory becomes RAM of the VM.
-        let bad = ImportError::BadImport {
-            tag: "startup memory",
-            page_base,
-            page_count,
-            len: 0,
-        };
-        let gpa = page_base.checked_mul(PAGE_SIZE).ok_or(bad.clone())?;
-        let size = page_count.checked_mul(PAGE_SIZE).ok_or(bad)?;
-        self.image.ram.push(RamRange { gpa, size });
-        self.startup_memory.push(RamRange { gpa, size });
-        Ok(())
+        if page_base.checked_mul(PAGE_SIZE).is_none() || page_count.checked_mul(PAGE_SIZE).is_none()
+        {
+            return Err(ImportError::BadImport {
+                tag: "startup memory",
+                page_base,
+                page_count,
+                len: 0,
+            });
+        }
+        Ok(self
+            .recording
+            .verify_startup_memory_available(page_base, page_count, memory_type)?)
     }
 
     fn create_parameter_area(
         &mut self,
         page_base: u64,
         page_count: u32,
-        _tag: &'static str,
+        tag: &'static str,
     ) -> Result<ParameterAreaIndex, ImportError> {
-        let bad = ImportError::BadParameterArea {
-            page_base,
-            page_count,
-        };
-        let gpa = page_base.checked_mul(PAGE_SIZE).ok_or(bad.clone())?;
-        let size = u64::from(page_count)
-            .checked_mul(PAGE_SIZE)
-            .ok_or(bad.clone())?;
-        self.image.ram.push(RamRange { gpa, size });
-        let index = ParameterAreaIndex(self.parameter_areas);
-        self.parameter_areas = self.parameter_areas.checked_add(1).ok_or(bad)?;
-        Ok(index)
+        // The area is RAM; a VMM would fill it with host information at
+        // boot (`import_parameter`), this runner leaves it zero.
+        if page_base.checked_mul(PAGE_SIZE).is_none() {
+            return Err(ImportError::BadParameterArea {
+                page_base,
+                page_count,
+            });
+        }
+        Ok(self
+            .recording
+            .create_parameter_area(page_base, page_count, tag)?)
     }
 
     fn import_parameter(
         &mut self,
-        _area: ParameterAreaIndex,
-        _byte_offset: u32,
-        _parameter: ParameterType,
+        area: ParameterAreaIndex,
+        byte_offset: u32,
+        parameter: ParameterType,
     ) -> Result<(), ImportError> {
-        // A VMM would fill these areas with host information at boot; this
-        // runner leaves them zero.
-        Ok(())
+        Ok(self
+            .recording
+            .import_parameter(area, byte_offset, parameter)?)
     }
 
     fn import_vp_register(&mut self, register: X86Register) -> Result<(), ImportError> {
-        let r = &mut self.image.registers;
-        match register {
-            X86Register::Gdtr(t) => Self::set(&mut r.gdtr, table(t), "gdtr"),
-            X86Register::Idtr(t) => Self::set(&mut r.idtr, table(t), "idtr"),
-            X86Register::Cs(s) => Self::set(&mut r.cs, segment(s), "cs"),
-            X86Register::Ds(s) => Self::set(&mut r.ds, segment(s), "ds"),
-            X86Register::Es(s) => Self::set(&mut r.es, segment(s), "es"),
-            X86Register::Fs(s) => Self::set(&mut r.fs, segment(s), "fs"),
-            X86Register::Gs(s) => Self::set(&mut r.gs, segment(s), "gs"),
-            X86Register::Ss(s) => Self::set(&mut r.ss, segment(s), "ss"),
-            X86Register::Tr(s) => Self::set(&mut r.tr, segment(s), "tr"),
-            X86Register::Cr0(v) => Self::set(&mut r.cr0, v, "cr0"),
-            X86Register::Cr3(v) => Self::set(&mut r.cr3, v, "cr3"),
-            X86Register::Cr4(v) => Self::set(&mut r.cr4, v, "cr4"),
-            X86Register::Efer(v) => Self::set(&mut r.efer, v, "efer"),
-            X86Register::Pat(v) => Self::set(&mut r.pat, v, "pat"),
-            X86Register::Rbp(v) => Self::set(&mut r.rbp, v, "rbp"),
-            X86Register::Rip(v) => Self::set(&mut r.rip, v, "rip"),
-            X86Register::Rsi(v) => Self::set(&mut r.rsi, v, "rsi"),
-            X86Register::Rsp(v) => Self::set(&mut r.rsp, v, "rsp"),
-            X86Register::R8(v) => Self::set(&mut r.r8, v, "r8"),
-            X86Register::R9(v) => Self::set(&mut r.r9, v, "r9"),
-            X86Register::R10(v) => Self::set(&mut r.r10, v, "r10"),
-            X86Register::R11(v) => Self::set(&mut r.r11, v, "r11"),
-            X86Register::R12(v) => Self::set(&mut r.r12, v, "r12"),
-            X86Register::Rflags(v) => Self::set(&mut r.rflags, v, "rflags"),
-            other => Err(ImportError::UnsupportedRegister(other.name())),
+        if set(&mut X64Registers::default(), register).is_none() {
+            return Err(ImportError::UnsupportedRegister(register.name()));
         }
+        Ok(self.recording.import_vp_register(register)?)
     }
 
     fn set_vp_context_page(&mut self, page_base: u64) -> Result<(), ImportError> {
-        self.vp_context_page = Some(page_base);
-        Ok(())
+        Ok(self.recording.set_vp_context_page(page_base)?)
     }
 
     fn relocation_region(&mut self, region: RelocationRegion) -> Result<(), ImportError> {
-        self.relocation_regions.push(region);
-        Ok(())
+        Ok(self.recording.relocation_region(region)?)
     }
 
     fn page_table_relocation(
         &mut self,
         relocation: PageTableRelocation,
     ) -> Result<(), ImportError> {
-        self.page_table_relocations.push(relocation);
-        Ok(())
+        Ok(self.recording.page_table_relocation(relocation)?)
     }
 
-    fn set_imported_regions_config_page(&mut self, _page_base: u64) {}
+    fn set_imported_regions_config_page(&mut self, page_base: u64) {
+        ParavisorImporter::<X86Register>::set_imported_regions_config_page(
+            &mut self.recording,
+            page_base,
+        );
+    }
 }
 
 #[cfg(test)]

@@ -20,7 +20,9 @@
 //! `no_std` and allocation-free. Importers shipped: [`GuestMemoryImporter`]
 //! (writes into RAM the caller provides) and, with the `std` feature,
 //! `summary::SummaryImporter` (the `paravisor-image-summary/1` of
-//! formats.md) plus the load-manifest reader `manifest`.
+//! formats.md), `recording::RecordingImporter` (every call in order, with
+//! owned page data: the boot runners and tests use it) plus the
+//! load-manifest reader `manifest`.
 //!
 //! ```
 //! use paravisor_loader::{GuestMemoryImporter, IsolationConfig, IsolationType, LoadInputs,
@@ -72,6 +74,8 @@ pub mod layout;
 #[cfg(feature = "std")]
 pub mod manifest;
 mod overlap;
+#[cfg(feature = "std")]
+pub mod recording;
 mod structs;
 #[cfg(feature = "std")]
 pub mod summary;

@@ -1,5 +1,7 @@
 //! An importer that records what `load_openhcl_arm64` imports, for booting
-//! it with [`crate::boot_aarch64`].
+//! it with [`crate::boot_aarch64`]: a thin layer over [`RecordingImporter`]
+//! (adjacent imports with one tag joined) that refuses what the reset stub
+//! cannot do.
 
 use crate::Aarch64Registers;
 use crate::BootImage;
@@ -15,21 +17,15 @@ use paravisor_loader::ParameterType;
 use paravisor_loader::ParavisorImporter;
 use paravisor_loader::RelocationRegion;
 use paravisor_loader::StartupMemoryType;
+use paravisor_loader::recording::RecordingError;
+use paravisor_loader::recording::RecordingImporter;
+use paravisor_loader::recording::page_range;
 use vp_regs::aarch64::Aarch64Register;
 
 /// One page import as the loader made it (adjacent calls with the same tag
-/// joined).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ImportRecord {
-    /// First page number.
-    pub page_base: u64,
-    /// Number of pages.
-    pub page_count: u64,
-    /// The loader's tag ("underhill-shim-params", …).
-    pub tag: &'static str,
-    /// The data (shorter than the pages: the rest is zero).
-    pub data: Vec<u8>,
-}
+/// and acceptance joined; the data is shorter than the pages: the rest is
+/// zero).
+pub use paravisor_loader::recording::PageImport as ImportRecord;
 
 /// Why the importer refused a call.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -65,87 +61,129 @@ pub enum ImportError {
     /// An SNP VP context page (AArch64 has none).
     #[error("unexpected VP context page {0:#x} on AArch64")]
     VpContextPage(u64),
+    /// Any other image rule the recording refused (formats.md §3 rule 3,
+    /// for example two imports touching the same page).
+    #[error(transparent)]
+    Recording(RecordingError),
+}
+
+impl From<RecordingError> for ImportError {
+    fn from(e: RecordingError) -> Self {
+        match e {
+            RecordingError::PageOverflow {
+                tag,
+                page_base,
+                page_count,
+            } => Self::Overflow {
+                tag,
+                page_base,
+                page_count,
+            },
+            RecordingError::DataTooLong {
+                tag,
+                page_base,
+                page_count,
+                data_len,
+            } => Self::DataTooLong {
+                tag,
+                page_base,
+                page_count,
+                len: data_len,
+            },
+            RecordingError::DuplicateRegister { name } => Self::RegisterTwice(name),
+            other => Self::Recording(other),
+        }
+    }
 }
 
 /// Records page imports, registers and startup memory; parameter areas and
-/// relocation records are accepted and dropped (the host fills parameter
+/// relocation records are recorded and not used (the host fills parameter
 /// areas at launch; for this boot they stay zero).
 #[derive(Clone, Debug)]
 pub struct BootImageImporter {
-    isolation: IsolationConfig,
-    imports: Vec<ImportRecord>,
-    registers: Aarch64Registers,
-    startup_memory: Vec<RamRange>,
+    recording: RecordingImporter<Aarch64Register>,
 }
 
 impl BootImageImporter {
     /// An importer for an image with this isolation configuration.
     pub fn new(isolation: IsolationConfig) -> Self {
         Self {
-            isolation,
-            imports: Vec::new(),
-            registers: Aarch64Registers::default(),
-            startup_memory: Vec::new(),
+            recording: RecordingImporter::new(isolation).joining_adjacent_imports(),
         }
     }
 
+    /// The recorded calls.
+    pub fn recording(&self) -> &RecordingImporter<Aarch64Register> {
+        &self.recording
+    }
+
     /// The imports, in call order.
-    pub fn imports(&self) -> &[ImportRecord] {
-        &self.imports
+    pub fn imports(&self) -> Vec<&ImportRecord> {
+        self.recording.page_imports().collect()
     }
 
     /// The imports, for tests that break an image on purpose.
-    pub fn imports_mut(&mut self) -> &mut [ImportRecord] {
-        &mut self.imports
+    pub fn imports_mut(&mut self) -> impl Iterator<Item = &mut ImportRecord> {
+        self.recording.page_imports_mut()
     }
 
     /// The registers imported so far.
     pub fn registers(&self) -> Aarch64Registers {
-        self.registers
+        let mut r = Aarch64Registers::default();
+        for register in self.recording.registers() {
+            if let Some(slot) = slot(&mut r, register) {
+                *slot = Some(register.value());
+            }
+        }
+        r
     }
 
     /// What [`crate::boot_aarch64`] boots: every imported page (zero-filled
     /// to whole pages), the startup memory as required RAM, the registers.
     pub fn boot_image(&self) -> BootImage {
         BootImage {
-            ram: self.startup_memory.clone(),
+            ram: self
+                .recording
+                .startup_memory()
+                .into_iter()
+                .map(|(page_base, page_count, _)| RamRange {
+                    gpa: page_base.saturating_mul(PAGE_SIZE),
+                    size: page_count.saturating_mul(PAGE_SIZE),
+                })
+                .collect(),
             pages: self
-                .imports
-                .iter()
+                .recording
+                .page_imports()
                 .filter(|i| i.page_count > 0)
                 .map(|i| {
                     let mut data = i.data.clone();
-                    let len = i
-                        .page_count
-                        .checked_mul(PAGE_SIZE)
-                        .and_then(|n| usize::try_from(n).ok())
-                        .unwrap_or(data.len());
+                    let len = usize::try_from(i.size()).unwrap_or(data.len());
                     data.resize(len.max(data.len()), 0);
-                    PageData {
-                        gpa: i.page_base.saturating_mul(PAGE_SIZE),
-                        data,
-                    }
+                    PageData { gpa: i.gpa(), data }
                 })
                 .collect(),
-            registers: self.registers,
+            registers: self.registers(),
         }
     }
 }
 
-fn byte_len(tag: &'static str, page_base: u64, page_count: u64) -> Result<u64, ImportError> {
-    page_count
-        .checked_mul(PAGE_SIZE)
-        .filter(|len| {
-            page_base
-                .checked_mul(PAGE_SIZE)
-                .and_then(|start| start.checked_add(*len))
-                .is_some()
-        })
-        .ok_or(ImportError::Overflow {
-            tag,
-            page_base,
-            page_count,
-        })
+/// The field of `r` the reset stub sets from `register`; `None` for a
+/// register it cannot set.
+fn slot<'r>(
+    r: &'r mut Aarch64Registers,
+    register: &Aarch64Register,
+) -> Option<&'r mut Option<u64>> {
+    Some(match register {
+        Aarch64Register::X0(_) => &mut r.x0,
+        Aarch64Register::Pc(_) => &mut r.pc,
+        Aarch64Register::Cpsr(_) => &mut r.cpsr,
+        Aarch64Register::SctlrEl1(_) => &mut r.sctlr_el1,
+        Aarch64Register::TcrEl1(_) => &mut r.tcr_el1,
+        Aarch64Register::MairEl1(_) => &mut r.mair_el1,
+        Aarch64Register::Ttbr0El1(_) => &mut r.ttbr0_el1,
+        Aarch64Register::VbarEl1(_) => &mut r.vbar_el1,
+        _ => return None,
+    })
 }
 
 impl ImportPages for BootImageImporter {
@@ -156,122 +194,88 @@ impl ImportPages for BootImageImporter {
         page_base: u64,
         page_count: u64,
         tag: &'static str,
-        _acceptance: PageAcceptance,
+        acceptance: PageAcceptance,
         data: &[u8],
     ) -> Result<(), ImportError> {
-        let len = byte_len(tag, page_base, page_count)?;
-        if u64::try_from(data.len()).map_or(true, |n| n > len) {
-            return Err(ImportError::DataTooLong {
-                tag,
-                page_base,
-                page_count,
-                len: data.len(),
-            });
-        }
-        // The loaders may split one import into adjacent calls with the
-        // same tag; join them so each tag is one record.
-        if let Some(last) = self.imports.last_mut()
-            && last.tag == tag
-            && last.page_base.checked_add(last.page_count) == Some(page_base)
-        {
-            let last_len = byte_len(tag, last.page_base, last.page_count)?;
-            let count = last
-                .page_count
-                .checked_add(page_count)
-                .ok_or(ImportError::Overflow {
-                    tag,
-                    page_base: last.page_base,
-                    page_count,
-                })?;
-            last.data
-                .resize(usize::try_from(last_len).unwrap_or(usize::MAX), 0);
-            last.data.extend_from_slice(data);
-            last.page_count = count;
-            return Ok(());
-        }
-        self.imports.push(ImportRecord {
-            page_base,
-            page_count,
-            tag,
-            data: data.to_vec(),
-        });
-        Ok(())
+        Ok(self
+            .recording
+            .import_pages(page_base, page_count, tag, acceptance, data)?)
     }
 }
 
 impl ParavisorImporter<Aarch64Register> for BootImageImporter {
     fn isolation_config(&self) -> IsolationConfig {
-        self.isolation
+        ParavisorImporter::<Aarch64Register>::isolation_config(&self.recording)
     }
 
     fn verify_startup_memory_available(
         &mut self,
         page_base: u64,
         page_count: u64,
-        _memory_type: StartupMemoryType,
+        memory_type: StartupMemoryType,
     ) -> Result<(), ImportError> {
-        let size = byte_len("startup memory", page_base, page_count)?;
-        self.startup_memory.push(RamRange {
-            gpa: page_base.saturating_mul(PAGE_SIZE),
-            size,
-        });
-        Ok(())
+        if page_range(page_base, page_count).is_none() {
+            return Err(ImportError::Overflow {
+                tag: "startup memory",
+                page_base,
+                page_count,
+            });
+        }
+        Ok(self
+            .recording
+            .verify_startup_memory_available(page_base, page_count, memory_type)?)
     }
 
     fn create_parameter_area(
         &mut self,
-        _page_base: u64,
-        _page_count: u32,
-        _tag: &'static str,
+        page_base: u64,
+        page_count: u32,
+        tag: &'static str,
     ) -> Result<ParameterAreaIndex, ImportError> {
-        Ok(ParameterAreaIndex(0))
+        Ok(self
+            .recording
+            .create_parameter_area(page_base, page_count, tag)?)
     }
 
     fn import_parameter(
         &mut self,
-        _area: ParameterAreaIndex,
-        _byte_offset: u32,
-        _parameter: ParameterType,
+        area: ParameterAreaIndex,
+        byte_offset: u32,
+        parameter: ParameterType,
     ) -> Result<(), ImportError> {
-        Ok(())
+        Ok(self
+            .recording
+            .import_parameter(area, byte_offset, parameter)?)
     }
 
     fn import_vp_register(&mut self, register: Aarch64Register) -> Result<(), ImportError> {
-        let r = &mut self.registers;
-        let slot = match register {
-            Aarch64Register::X0(_) => &mut r.x0,
-            Aarch64Register::Pc(_) => &mut r.pc,
-            Aarch64Register::Cpsr(_) => &mut r.cpsr,
-            Aarch64Register::SctlrEl1(_) => &mut r.sctlr_el1,
-            Aarch64Register::TcrEl1(_) => &mut r.tcr_el1,
-            Aarch64Register::MairEl1(_) => &mut r.mair_el1,
-            Aarch64Register::Ttbr0El1(_) => &mut r.ttbr0_el1,
-            Aarch64Register::VbarEl1(_) => &mut r.vbar_el1,
-            other => return Err(ImportError::UnsupportedRegister(other.name())),
-        };
-        if slot.is_some() {
-            return Err(ImportError::RegisterTwice(register.name()));
+        if slot(&mut Aarch64Registers::default(), &register).is_none() {
+            return Err(ImportError::UnsupportedRegister(register.name()));
         }
-        *slot = Some(register.value());
-        Ok(())
+        Ok(self.recording.import_vp_register(register)?)
     }
 
     fn set_vp_context_page(&mut self, page_base: u64) -> Result<(), ImportError> {
         Err(ImportError::VpContextPage(page_base))
     }
 
-    fn relocation_region(&mut self, _region: RelocationRegion) -> Result<(), ImportError> {
-        Ok(())
+    fn relocation_region(&mut self, region: RelocationRegion) -> Result<(), ImportError> {
+        Ok(self.recording.relocation_region(region)?)
     }
 
     fn page_table_relocation(
         &mut self,
-        _relocation: PageTableRelocation,
+        relocation: PageTableRelocation,
     ) -> Result<(), ImportError> {
-        Ok(())
+        Ok(self.recording.page_table_relocation(relocation)?)
     }
 
-    fn set_imported_regions_config_page(&mut self, _page_base: u64) {}
+    fn set_imported_regions_config_page(&mut self, page_base: u64) {
+        ParavisorImporter::<Aarch64Register>::set_imported_regions_config_page(
+            &mut self.recording,
+            page_base,
+        );
+    }
 }
 
 #[cfg(test)]
