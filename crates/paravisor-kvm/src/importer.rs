@@ -27,89 +27,13 @@ use vp_regs::x86_64::X86Register;
 /// What the importer refuses.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ImportError {
-    /// Two imports touch the same page.
-    #[error("import {tag:?} of pages {page_base:#x}+{page_count:#x} overlaps import {other:?}")]
-    Overlap {
-        /// The new import's tag.
-        tag: &'static str,
-        /// Its first page.
-        page_base: u64,
-        /// Its page count.
-        page_count: u64,
-        /// The earlier import's tag.
-        other: &'static str,
-    },
-    /// An import's data is longer than its pages, or its pages overflow.
-    #[error("import {tag:?} of pages {page_base:#x}+{page_count:#x} has {len:#x} data bytes")]
-    BadImport {
-        /// The import's tag.
-        tag: &'static str,
-        /// Its first page.
-        page_base: u64,
-        /// Its page count.
-        page_count: u64,
-        /// Its data length.
-        len: usize,
-    },
-    /// A register was imported twice.
-    #[error("register {0} imported twice")]
-    DuplicateRegister(&'static str),
     /// A register this runner cannot set.
     #[error("register {0} cannot be set by the KVM runner")]
     UnsupportedRegister(&'static str),
-    /// Any other image rule the recording refused (formats.md §3 rule 3,
-    /// for example the VP-context page set twice).
+    /// An image rule of formats.md §3 rule 3 (overlap, data longer than its
+    /// pages, page overflow, a register or the VP-context page twice).
     #[error(transparent)]
-    Recording(RecordingError),
-    /// A parameter area overflows the address space.
-    #[error("parameter area at page {page_base:#x} of {page_count} pages overflows")]
-    BadParameterArea {
-        /// First page.
-        page_base: u64,
-        /// Page count.
-        page_count: u32,
-    },
-}
-
-impl From<RecordingError> for ImportError {
-    fn from(e: RecordingError) -> Self {
-        match e {
-            RecordingError::PageOverflow {
-                tag,
-                page_base,
-                page_count,
-            } => Self::BadImport {
-                tag,
-                page_base,
-                page_count,
-                len: 0,
-            },
-            RecordingError::DataTooLong {
-                tag,
-                page_base,
-                page_count,
-                data_len,
-            } => Self::BadImport {
-                tag,
-                page_base,
-                page_count,
-                len: data_len,
-            },
-            RecordingError::Overlap {
-                tag,
-                page_base,
-                page_count,
-                other,
-            } => Self::Overlap {
-                tag,
-                page_base,
-                page_count,
-                other,
-            },
-            RecordingError::DuplicateRegister { name } => Self::DuplicateRegister(name),
-            other => Self::Recording(other),
-        }
-    }
+    Recording(#[from] RecordingError),
 }
 
 /// Records a paravisor load for a KVM boot: the pages with their data, the
@@ -279,17 +203,9 @@ impl ImportPages for BootImageImporter {
         acceptance: PageAcceptance,
         data: &[u8],
     ) -> Result<(), ImportError> {
-        self.recording
-            .import_pages(page_base, page_count, tag, acceptance, data)
-            .map_err(|e| match e {
-                RecordingError::PageOverflow { .. } => ImportError::BadImport {
-                    tag,
-                    page_base,
-                    page_count,
-                    len: data.len(),
-                },
-                e => e.into(),
-            })
+        Ok(self
+            .recording
+            .import_pages(page_base, page_count, tag, acceptance, data)?)
     }
 }
 
@@ -305,15 +221,6 @@ impl ParavisorImporter<X86Register> for BootImageImporter {
         memory_type: StartupMemoryType,
     ) -> Result<(), ImportError> {
         // Startup memory becomes RAM of the VM.
-        if page_base.checked_mul(PAGE_SIZE).is_none() || page_count.checked_mul(PAGE_SIZE).is_none()
-        {
-            return Err(ImportError::BadImport {
-                tag: "startup memory",
-                page_base,
-                page_count,
-                len: 0,
-            });
-        }
         Ok(self
             .recording
             .verify_startup_memory_available(page_base, page_count, memory_type)?)
@@ -327,12 +234,6 @@ impl ParavisorImporter<X86Register> for BootImageImporter {
     ) -> Result<ParameterAreaIndex, ImportError> {
         // The area is RAM; a VMM would fill it with host information at
         // boot (`import_parameter`), this runner leaves it zero.
-        if page_base.checked_mul(PAGE_SIZE).is_none() {
-            return Err(ImportError::BadParameterArea {
-                page_base,
-                page_count,
-            });
-        }
         Ok(self
             .recording
             .create_parameter_area(page_base, page_count, tag)?)
@@ -432,12 +333,12 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             err,
-            ImportError::Overlap {
+            ImportError::Recording(RecordingError::Overlap {
                 tag: "second",
                 page_base: 0x13,
                 page_count: 1,
                 other: "first"
-            }
+            })
         );
         i.import_pages(0x14, 1, "third", PageAcceptance::Exclusive, &[])
             .unwrap();
@@ -469,7 +370,9 @@ mod tests {
         .unwrap();
         assert_eq!(
             i.import_vp_register(X86Register::Rip(0)),
-            Err(ImportError::DuplicateRegister("rip"))
+            Err(ImportError::Recording(RecordingError::DuplicateRegister {
+                name: "rip"
+            }))
         );
         let r = i.image().registers;
         assert_eq!(r.rip, Some(0x1234));

@@ -8,7 +8,8 @@
 //! to check that a failed load stops at once).
 //!
 //! Refused, each with a [`RecordingError`]: page arithmetic that overflows
-//! (the first page's GPA, the byte size, or their sum), data longer than
+//! (the first page's GPA, the byte size, or their sum; for page imports,
+//! startup memory and parameter areas), data longer than
 //! its pages, two imports touching the same page, a register imported twice,
 //! the VP-context page set twice.
 
@@ -397,6 +398,11 @@ impl<R: SummaryRegister> ParavisorImporter<R> for RecordingImporter<R> {
         page_count: u64,
         memory_type: StartupMemoryType,
     ) -> Result<(), RecordingError> {
+        page_range(page_base, page_count).ok_or(RecordingError::PageOverflow {
+            tag: "startup memory",
+            page_base,
+            page_count,
+        })?;
         self.record(Call::VerifyStartupMemory {
             page_base,
             page_count,
@@ -410,6 +416,11 @@ impl<R: SummaryRegister> ParavisorImporter<R> for RecordingImporter<R> {
         page_count: u32,
         tag: &'static str,
     ) -> Result<ParameterAreaIndex, RecordingError> {
+        page_range(page_base, page_count.into()).ok_or(RecordingError::PageOverflow {
+            tag,
+            page_base,
+            page_count: page_count.into(),
+        })?;
         self.record(Call::CreateParameterArea {
             page_base,
             page_count,

@@ -19,7 +19,6 @@ use paravisor_loader::RelocationRegion;
 use paravisor_loader::StartupMemoryType;
 use paravisor_loader::recording::RecordingError;
 use paravisor_loader::recording::RecordingImporter;
-use paravisor_loader::recording::page_range;
 use vp_regs::aarch64::Aarch64Register;
 
 /// One page import as the loader made it (adjacent calls with the same tag
@@ -30,70 +29,16 @@ pub use paravisor_loader::recording::PageImport as ImportRecord;
 /// Why the importer refused a call.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ImportError {
-    /// More data than the pages hold.
-    #[error("{tag}: {len} bytes do not fit in {page_count} pages at page {page_base:#x}")]
-    DataTooLong {
-        /// The import's tag.
-        tag: &'static str,
-        /// First page.
-        page_base: u64,
-        /// Pages.
-        page_count: u64,
-        /// Data length.
-        len: usize,
-    },
-    /// A page range beyond the 64-bit address space.
-    #[error("{tag}: {page_count} pages at page {page_base:#x} overflow the address space")]
-    Overflow {
-        /// The import's tag (or "startup memory").
-        tag: &'static str,
-        /// First page.
-        page_base: u64,
-        /// Pages.
-        page_count: u64,
-    },
     /// A register the reset stub does not set.
     #[error("the QEMU reset stub cannot set register {0}")]
     UnsupportedRegister(&'static str),
-    /// A register set twice.
-    #[error("register {0} set twice")]
-    RegisterTwice(&'static str),
     /// An SNP VP context page (AArch64 has none).
     #[error("unexpected VP context page {0:#x} on AArch64")]
     VpContextPage(u64),
-    /// Any other image rule the recording refused (formats.md §3 rule 3,
-    /// for example two imports touching the same page).
+    /// An image rule of formats.md §3 rule 3 (data longer than its pages,
+    /// page overflow, overlap, a register set twice).
     #[error(transparent)]
-    Recording(RecordingError),
-}
-
-impl From<RecordingError> for ImportError {
-    fn from(e: RecordingError) -> Self {
-        match e {
-            RecordingError::PageOverflow {
-                tag,
-                page_base,
-                page_count,
-            } => Self::Overflow {
-                tag,
-                page_base,
-                page_count,
-            },
-            RecordingError::DataTooLong {
-                tag,
-                page_base,
-                page_count,
-                data_len,
-            } => Self::DataTooLong {
-                tag,
-                page_base,
-                page_count,
-                len: data_len,
-            },
-            RecordingError::DuplicateRegister { name } => Self::RegisterTwice(name),
-            other => Self::Recording(other),
-        }
-    }
+    Recording(#[from] RecordingError),
 }
 
 /// Records page imports, registers and startup memory; parameter areas and
@@ -214,13 +159,6 @@ impl ParavisorImporter<Aarch64Register> for BootImageImporter {
         page_count: u64,
         memory_type: StartupMemoryType,
     ) -> Result<(), ImportError> {
-        if page_range(page_base, page_count).is_none() {
-            return Err(ImportError::Overflow {
-                tag: "startup memory",
-                page_base,
-                page_count,
-            });
-        }
         Ok(self
             .recording
             .verify_startup_memory_available(page_base, page_count, memory_type)?)
@@ -315,9 +253,18 @@ mod tests {
     fn refuses_what_the_stub_cannot_do() {
         let mut imp = importer();
         let e = imp.import_pages(1, 1, "t", PageAcceptance::Exclusive, &[0; 4097]);
-        assert!(matches!(e, Err(ImportError::DataTooLong { len: 4097, .. })));
+        assert!(matches!(
+            e,
+            Err(ImportError::Recording(RecordingError::DataTooLong {
+                data_len: 4097,
+                ..
+            }))
+        ));
         let e = imp.import_pages(u64::MAX, 1, "t", PageAcceptance::Exclusive, &[]);
-        assert!(matches!(e, Err(ImportError::Overflow { .. })));
+        assert!(matches!(
+            e,
+            Err(ImportError::Recording(RecordingError::PageOverflow { .. }))
+        ));
         assert_eq!(
             imp.import_vp_register(Aarch64Register::Ttbr1El1(0)),
             Err(ImportError::UnsupportedRegister("ttbr1_el1"))
@@ -325,7 +272,9 @@ mod tests {
         imp.import_vp_register(Aarch64Register::Pc(5)).unwrap();
         assert_eq!(
             imp.import_vp_register(Aarch64Register::Pc(6)),
-            Err(ImportError::RegisterTwice("pc"))
+            Err(ImportError::Recording(RecordingError::DuplicateRegister {
+                name: "pc"
+            }))
         );
         assert_eq!(imp.registers().pc, Some(5));
         assert_eq!(
