@@ -87,7 +87,14 @@ pub(crate) fn run(args: &[String]) -> Outcome {
         kernel.len(),
         shim.len()
     );
-    let (text, ok) = crate::layout::render(Arch::X86_64, isolation, &inputs);
-    print!("{text}");
-    ExitCode::from(if ok { EXIT_OK } else { EXIT_LOAD_FAILED })
+    match crate::layout::render(Arch::X86_64, isolation, &inputs) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::from(EXIT_OK)
+        }
+        Err(e) => {
+            eprintln!("paravisor: demo: load failed: {e}");
+            ExitCode::from(EXIT_LOAD_FAILED)
+        }
+    }
 }

@@ -24,16 +24,33 @@ impl Mapped {
     }
 }
 
-/// Maps `path` read-only; `role` names it in the error.
+/// Maps `path` read-only; `role` names the manifest field (`kernel`,
+/// `shim`, `sidecar`, `initrd`, `vtl0.uefi.vp_context`) in the error.
+///
+/// A directory or other non-regular file is refused before mapping
+/// (`PATH: is a directory, expected a file (the shim named by MANIFEST)`);
+/// a zero-length file is [`Mapped::Empty`] (mapping length 0 fails on
+/// Linux).
 #[allow(unsafe_code)]
 pub(crate) fn map_file(path: &Path, role: &str, manifest: &Path) -> Result<Mapped, ManifestError> {
-    let err = |e: std::io::Error| ManifestError {
+    let named_by = format!("the {role} named by {}", manifest.display());
+    let problem = |message: String| ManifestError {
         path: path.to_path_buf(),
-        message: format!(
-            "cannot read the {role} named by {}: {e}",
-            manifest.display()
-        ),
+        message,
     };
+    let err = |e: std::io::Error| problem(format!("cannot read {named_by}: {e}"));
+    // `metadata` follows symlinks, so a link to a regular file is fine.
+    let file_type = std::fs::metadata(path).map_err(err)?.file_type();
+    if file_type.is_dir() {
+        return Err(problem(format!(
+            "is a directory, expected a file ({named_by})"
+        )));
+    }
+    if !file_type.is_file() {
+        return Err(problem(format!(
+            "is not a regular file, expected a file ({named_by})"
+        )));
+    }
     let file = File::open(path).map_err(err)?;
     if file.metadata().map_err(err)?.len() == 0 {
         return Ok(Mapped::Empty);
@@ -76,7 +93,7 @@ impl MappedFiles {
             vp_context: manifest
                 .uefi
                 .as_ref()
-                .map(|u| map_file(&u.vp_context, "UEFI VP context", m))
+                .map(|u| map_file(&u.vp_context, "vtl0.uefi.vp_context", m))
                 .transpose()?,
         })
     }
@@ -94,8 +111,8 @@ impl MappedFiles {
 }
 
 /// Reads a manifest and maps its files, or prints the problem (naming the
-/// file) and returns `None`.
-pub(crate) fn load(path: &str) -> Option<(LoadManifest, MappedFiles)> {
+/// file) and returns `None`. The VTL2 range is not checked: see [`load`].
+pub(crate) fn load_unchecked(path: &str) -> Option<(LoadManifest, MappedFiles)> {
     let manifest = match LoadManifest::read(Path::new(path)) {
         Ok(m) => m,
         Err(e) => {
@@ -105,6 +122,20 @@ pub(crate) fn load(path: &str) -> Option<(LoadManifest, MappedFiles)> {
     };
     match MappedFiles::map(&manifest) {
         Ok(files) => Some((manifest, files)),
+        Err(e) => {
+            eprintln!("paravisor: {e}");
+            None
+        }
+    }
+}
+
+/// [`load_unchecked`], then refuses a manifest whose VTL2 memory range does
+/// not fit in 64 bits ([`LoadManifest::check_vtl2_range`]) as a problem of
+/// the manifest: one line naming it and the fields, `None` (exit status 1).
+pub(crate) fn load(path: &str) -> Option<(LoadManifest, MappedFiles)> {
+    let (manifest, files) = load_unchecked(path)?;
+    match manifest.check_vtl2_range() {
+        Ok(()) => Some((manifest, files)),
         Err(e) => {
             eprintln!("paravisor: {e}");
             None

@@ -34,9 +34,16 @@ pub(crate) fn run(args: &[String]) -> Outcome {
     };
     let files = files.as_files();
     let inputs = manifest.inputs(&files);
-    let (text, ok) = render(manifest.arch, manifest.isolation, &inputs);
-    print!("{text}");
-    ExitCode::from(if ok { EXIT_OK } else { EXIT_LOAD_FAILED })
+    match render(manifest.arch, manifest.isolation, &inputs) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::from(EXIT_OK)
+        }
+        Err(e) => {
+            eprintln!("paravisor: {manifest_path}: load failed: {e}");
+            ExitCode::from(EXIT_LOAD_FAILED)
+        }
+    }
 }
 
 /// Runs the loader into a summary importer and returns the summary.
@@ -93,13 +100,17 @@ fn signed_hex(v: i64) -> String {
     }
 }
 
-/// Renders the layout; returns the text and whether the load succeeded.
+/// Renders the layout of a successful load, or returns the loader's error
+/// text (the caller reports it on stderr, naming its input).
 pub(crate) fn render(
     arch: Arch,
     isolation: IsolationConfig,
     inputs: &LoadInputs<'_>,
-) -> (String, bool) {
+) -> Result<String, String> {
     let summary = summarize(arch, isolation, inputs);
+    if let Some(e) = summary.error {
+        return Err(e);
+    }
     let mut out = String::new();
     let iso = isolation.isolation_type.name();
     let _ = writeln!(
@@ -108,10 +119,6 @@ pub(crate) fn render(
         arch.name(),
         isolation.paravisor_present
     );
-    if let Some(e) = &summary.error {
-        let _ = writeln!(out, "load failed: {e}");
-        return (out, false);
-    }
 
     // Extra (not imported) regions and shim parameters come from the plan.
     let mut regions: Vec<Region> = Vec::new();
@@ -376,5 +383,5 @@ pub(crate) fn render(
             "supported_isolation_type", p.supported_isolation_type.0
         );
     }
-    (out, true)
+    Ok(out)
 }

@@ -46,7 +46,10 @@ commands:
                               image summary JSON (stdout or FILE). Exit 0 when
                               the load succeeded, 2 when the loader returned an
                               error (summary has ok: false), 1 when the manifest
-                              or an input file cannot be read.
+                              or an input file cannot be read. A VTL2 range
+                              past 2^64 (memory_page_base/_count) is a
+                              manifest error: exit 1, but the summary is
+                              still written with ok: false.
   layout MANIFEST             print a map of the image: regions in address
                               order with gaps, registers, parameter areas,
                               shim parameters.

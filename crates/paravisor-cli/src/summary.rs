@@ -1,10 +1,26 @@
 //! `paravisor summary MANIFEST [-o FILE]`: the image summary JSON.
+//!
+//! Exit status 0 when the load succeeded; 2 when the loader returned an
+//! error (the summary is still written, `ok: false`); 1 when the manifest or
+//! an input file cannot be read or parsed (no summary).
+//!
+//! One manifest problem is reported with exit status 1 and still writes a
+//! summary: a VTL2 memory range that does not fit in 64 bits
+//! (`memory_page_base × 4096`, `memory_page_count × 4096` or their sum
+//! overflows; [`LoadManifest::check_vtl2_range`]). The original loader
+//! panics on it, i.e. it rejects the load, so the summary written (to FILE
+//! or stdout) is the failed-load shape of formats.md §3 rule 2 (`ok: false`,
+//! `error` = the one-line message) and a tool comparing summaries sees a
+//! failed load; stderr gets the same one line naming the manifest.
+//!
+//! [`LoadManifest::check_vtl2_range`]: paravisor_loader::manifest::LoadManifest::check_vtl2_range
 
 use crate::EXIT_LOAD_FAILED;
 use crate::EXIT_OK;
 use crate::EXIT_USAGE;
 use crate::Outcome;
 use crate::args::Args;
+use paravisor_loader::summary::ImageSummary;
 use std::process::ExitCode;
 
 pub(crate) fn run(args: &[String]) -> Outcome {
@@ -16,10 +32,14 @@ pub(crate) fn run(args: &[String]) -> Outcome {
         Ok(p) => p,
         Err(e) => return crate::usage_error(&e),
     };
-    let Some((manifest, files)) = crate::files::load(manifest_path) else {
+    let Some((manifest, files)) = crate::files::load_unchecked(manifest_path) else {
         return ExitCode::from(EXIT_USAGE);
     };
-    let summary = manifest.summarize(&files.as_files());
+    let range_problem = manifest.check_vtl2_range().err();
+    let summary = match &range_problem {
+        None => manifest.summarize(&files.as_files()),
+        Some(e) => ImageSummary::failed(manifest.arch, e.to_string()),
+    };
     let mut text = match serde_json::to_string_pretty(&summary.to_json()) {
         Ok(t) => t,
         Err(e) => {
@@ -36,6 +56,10 @@ pub(crate) fn run(args: &[String]) -> Outcome {
             }
         }
         None => print!("{text}"),
+    }
+    if let Some(e) = range_problem {
+        eprintln!("paravisor: {e}");
+        return ExitCode::from(EXIT_USAGE);
     }
     match &summary.error {
         None => ExitCode::from(EXIT_OK),

@@ -345,6 +345,48 @@ impl LoadManifest {
         })
     }
 
+    /// Checks that the VTL2 memory range the manifest describes fits in the
+    /// 64-bit address space: `memory_page_base × 4096` (128 MiB when the
+    /// base is null), `memory_page_count × 4096` and their sum (the end,
+    /// exclusive) must all be at most 2^64 - 1.
+    ///
+    /// A range that does not fit is a problem of the manifest, not of the
+    /// load: the returned [`ManifestError`] names the manifest and the
+    /// fields. [`LoadManifest::read`] does not call this, so
+    /// [`LoadManifest::summarize`] still yields the `ok: false` summary the
+    /// loader's refusal gives (formats.md §3 rule 3): tools that compare
+    /// summaries see a failed load, and the `paravisor` CLI reports the
+    /// manifest error with exit status 1 while still writing that summary.
+    pub fn check_vtl2_range(&self) -> Result<(), ManifestError> {
+        const PAGE: u64 = 4096;
+        let count = self.memory_page_count;
+        let overflows = "overflows the 64-bit address space";
+        let (start, base_text) = match self.memory_page_base {
+            Some(base) => {
+                let start = base.checked_mul(PAGE).ok_or_else(|| ManifestError {
+                    path: self.path.clone(),
+                    message: format!("memory_page_base {base:#x} × 4096 {overflows}"),
+                })?;
+                (start, format!("memory_page_base {base:#x}"))
+            }
+            None => {
+                let start = paravisor_layout::PARAVISOR_DEFAULT_MEMORY_BASE_ADDRESS;
+                (start, format!("the default VTL2 base {start:#x}"))
+            }
+        };
+        let size = count.checked_mul(PAGE).ok_or_else(|| ManifestError {
+            path: self.path.clone(),
+            message: format!("memory_page_count {count:#x} × 4096 {overflows}"),
+        })?;
+        match start.checked_add(size) {
+            Some(_) => Ok(()),
+            None => Err(ManifestError {
+                path: self.path.clone(),
+                message: format!("{base_text} + memory_page_count {count:#x} pages {overflows}"),
+            }),
+        }
+    }
+
     /// Every input file the manifest names, with its role (for error
     /// messages and for tools that map them).
     pub fn input_files(&self) -> Vec<(&'static str, &Path)> {
@@ -546,5 +588,66 @@ mod tests {
         assert!(e.to_string().contains("sidecar"), "{e}");
         let e = parse("{").unwrap_err();
         assert!(e.to_string().contains("not valid JSON"), "{e}");
+    }
+
+    fn with_range(base: Option<u64>, count: u64) -> LoadManifest {
+        let mut m = parse(GOOD).unwrap();
+        m.memory_page_base = base;
+        m.memory_page_count = count;
+        m
+    }
+
+    #[test]
+    fn vtl2_ranges_up_to_the_last_byte_pass_the_range_check() {
+        // Parsing alone never checks the range (GOOD's base is 2^64 - 1).
+        assert_eq!(parse(GOOD).unwrap().memory_page_base, Some(u64::MAX));
+        // 2^52 - 512 pages (0xFFFF_FFFF_FFE0_0000) + 511 pages ends at
+        // 2^64 - 4096: representable.
+        assert!(
+            with_range(Some((1 << 52) - 512), 511)
+                .check_vtl2_range()
+                .is_ok()
+        );
+        assert!(with_range(None, 16384).check_vtl2_range().is_ok());
+        assert!(with_range(Some(0), 0).check_vtl2_range().is_ok());
+    }
+
+    #[test]
+    fn unrepresentable_vtl2_ranges_are_manifest_errors_naming_the_fields() {
+        // base + size: 0xFFFF_FFFF_FFE0_0000 + 1024 pages passes 2^64.
+        let e = with_range(Some((1 << 52) - 512), 1024)
+            .check_vtl2_range()
+            .unwrap_err();
+        assert_eq!(e.path, Path::new("/m/case.json"));
+        assert_eq!(
+            e.to_string(),
+            "/m/case.json: memory_page_base 0xffffffffffe00 + memory_page_count 0x400 \
+             pages overflows the 64-bit address space"
+        );
+        // base × 4096 alone.
+        let e = with_range(Some(u64::MAX), 16384)
+            .check_vtl2_range()
+            .unwrap_err();
+        assert!(
+            e.message
+                .starts_with("memory_page_base 0xffffffffffffffff × 4096"),
+            "{e}"
+        );
+        // count × 4096 alone (2^52 pages).
+        let e = with_range(Some(0), 1 << 52).check_vtl2_range().unwrap_err();
+        assert!(
+            e.message
+                .starts_with("memory_page_count 0x10000000000000 × 4096"),
+            "{e}"
+        );
+        // The default base (128 MiB = 0x8000000) + 2^52 - 1 pages.
+        let e = with_range(None, (1 << 52) - 1)
+            .check_vtl2_range()
+            .unwrap_err();
+        assert!(
+            e.message
+                .starts_with("the default VTL2 base 0x8000000 + memory_page_count"),
+            "{e}"
+        );
     }
 }
