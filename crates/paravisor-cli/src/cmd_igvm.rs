@@ -9,6 +9,8 @@ use crate::EXIT_USAGE;
 use crate::Outcome;
 use crate::args::Args;
 use paravisor_igvm::IgvmError;
+use paravisor_loader::manifest::LoadManifest;
+use paravisor_loader::manifest::ManifestError;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -25,6 +27,10 @@ pub(crate) fn run(args: &[String]) -> Outcome {
     let Some(out) = args.option(&["-o", "--output"]) else {
         return crate::usage_error("missing -o OUT.igvm");
     };
+    if let Some(e) = vtl2_range_problem(Path::new(config)) {
+        eprintln!("paravisor: {e}");
+        return ExitCode::from(EXIT_USAGE);
+    }
     let build = match paravisor_igvm::build_from_config(Path::new(config)) {
         Ok(b) => b,
         Err(e) => {
@@ -65,4 +71,21 @@ pub(crate) fn run(args: &[String]) -> Outcome {
         );
     }
     ExitCode::from(EXIT_OK)
+}
+
+/// The first load manifest named by the config whose VTL2 memory range does
+/// not fit in 64 bits ([`LoadManifest::check_vtl2_range`]): a manifest
+/// problem (exit status 1, one line naming the manifest), as for `summary`
+/// and `layout`. A config or manifest that cannot be read here is left to
+/// [`paravisor_igvm::build_from_config`] to report.
+fn vtl2_range_problem(config: &Path) -> Option<ManifestError> {
+    let text = std::fs::read_to_string(config).ok()?;
+    let root: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let base = config.parent().unwrap_or(Path::new("."));
+    root.get("guest_configs")?
+        .as_array()?
+        .iter()
+        .filter_map(|guest| guest.get("load_manifest")?.as_str())
+        .filter_map(|name| LoadManifest::read(&base.join(name)).ok())
+        .find_map(|manifest| manifest.check_vtl2_range().err())
 }
