@@ -7,14 +7,14 @@ use crate::importer::IsolationConfig;
 use crate::importer::IsolationType;
 use crate::importer::PAGE_SIZE;
 use crate::importer::PageAcceptance;
-use crate::importer::PageTableRelocation;
 use crate::importer::ParavisorImporter;
-use crate::importer::RelocationRegion;
 use crate::inputs::LoadInputs;
 use crate::layout::PlannedVtl0;
+use crate::layout::RelocationRecords;
 use crate::layout::Vtl2Memory;
 use crate::layout::add;
 use crate::layout::command_line_page;
+use crate::layout::import_command_line_log_and_heap;
 use crate::layout::import_parameter_areas;
 use crate::layout::plan_vtl0;
 use crate::overlap::FixedImports;
@@ -22,7 +22,6 @@ use crate::structs;
 use crate::x64::HEAP_SIZE;
 use crate::x64::LOG_BUFFER_SIZE;
 use crate::x64::PERSISTED_REGION_SIZE;
-use crate::x64::RELOCATION_MAXIMUM_GPA;
 use elf_static_loader::elf::ElfMachine;
 use elf_static_loader::elf::StaticElfPlan;
 use elf_static_loader::image::Arm64ImagePlan;
@@ -32,8 +31,6 @@ use zerocopy::IntoBytes;
 
 /// AArch64 page-table region: 5 base + 10 dynamic pages.
 pub const ARM64_PAGE_TABLE_PAGES: u64 = 15;
-/// 2 MiB.
-const LARGE_PAGE: u64 = 0x20_0000;
 /// TTBR0_EL1.BADDR holds 48 bits.
 const TTBR0_LIMIT: u64 = 1 << 48;
 
@@ -318,26 +315,12 @@ impl<'a> Arm64Layout<'a> {
         self.image.import(importer, self.initrd_bytes)?;
         self.shim
             .import(importer, PageAcceptance::Exclusive, "underhill-boot-shim")?;
-        importer.import_pages(
-            self.command_line / PAGE_SIZE,
-            1,
-            "underhill-command-line",
-            PageAcceptance::Exclusive,
+        import_command_line_log_and_heap(
+            importer,
+            self.command_line,
             &self.command_line_page,
-        )?;
-        importer.import_pages(
-            self.log_buffer / PAGE_SIZE,
-            LOG_BUFFER_SIZE / PAGE_SIZE,
-            "ohcl-boot-shim-log-buffer",
-            PageAcceptance::Exclusive,
-            &[],
-        )?;
-        importer.import_pages(
-            self.heap / PAGE_SIZE,
-            HEAP_SIZE / PAGE_SIZE,
-            "ohcl-boot-shim-heap",
-            PageAcceptance::Exclusive,
-            &[],
+            self.log_buffer,
+            self.heap,
         )?;
         let shim_params = self.shim_params();
         importer.import_pages(
@@ -349,22 +332,15 @@ impl<'a> Arm64Layout<'a> {
         )?;
         self.vtl0.import(importer)?;
         if self.with_relocation {
-            importer.relocation_region(RelocationRegion {
-                gpa: self.memory.start,
-                size_bytes: self.end_of_underhill_mem.saturating_sub(self.memory.start),
-                alignment: LARGE_PAGE,
-                minimum_gpa: paravisor_layout::PARAVISOR_DEFAULT_MEMORY_BASE_ADDRESS,
-                maximum_gpa: RELOCATION_MAXIMUM_GPA,
-                apply_rip_offset: true,
+            RelocationRecords {
+                memory_start: self.memory.start,
+                end_of_underhill_mem: self.end_of_underhill_mem,
                 apply_gdtr_offset: false,
-                vp_index: 0,
-            })?;
-            importer.page_table_relocation(PageTableRelocation {
-                gpa: self.page_tables,
-                size_pages: ARM64_PAGE_TABLE_PAGES,
-                used_pages: page_tables.len() as u64 / PAGE_SIZE,
-                vp_index: 0,
-            })?;
+                page_tables: self.page_tables,
+                page_table_pages: ARM64_PAGE_TABLE_PAGES,
+                used_page_table_pages: page_tables.len() as u64 / PAGE_SIZE,
+            }
+            .import(importer)?;
         }
         importer.import_pages(
             self.page_tables / PAGE_SIZE,

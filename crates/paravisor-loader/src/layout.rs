@@ -5,8 +5,10 @@
 use crate::error::LayoutError;
 use crate::importer::PAGE_SIZE;
 use crate::importer::PageAcceptance;
+use crate::importer::PageTableRelocation;
 use crate::importer::ParameterType;
 use crate::importer::ParavisorImporter;
+use crate::importer::RelocationRegion;
 use crate::importer::StartupMemoryType;
 use crate::inputs::CommandLine;
 use crate::inputs::Vtl0Config;
@@ -15,8 +17,11 @@ use crate::structs;
 use paravisor_layout::ParavisorMeasuredVtl0Config;
 use zerocopy::IntoBytes;
 
-/// 2 MiB: the alignment of VTL2 memory.
-const LARGE_PAGE: u64 = 0x20_0000;
+/// 2 MiB: the alignment of VTL2 memory and of its relocation.
+pub(crate) const LARGE_PAGE: u64 = 0x20_0000;
+
+/// Highest GPA (exclusive) a relocatable image may be moved to: 2^48.
+pub const RELOCATION_MAXIMUM_GPA: u64 = 1 << 48;
 
 /// Size of the parameter region (106 pages).
 pub const PARAMETER_REGION_SIZE: u64 =
@@ -275,6 +280,80 @@ impl PlannedVtl0 {
             PageAcceptance::Exclusive,
             self.config.as_bytes(),
         )
+    }
+}
+
+/// Imports the shim's command-line page, then its log buffer and heap (zero
+/// pages, imported so the shim can use them before it accepts memory):
+/// algorithms.md §7.1 steps 16, 19–20 and §8 steps 12, 15–16, in that order
+/// on both architectures.
+pub(crate) fn import_command_line_log_and_heap<R, I: ParavisorImporter<R>>(
+    importer: &mut I,
+    command_line: u64,
+    command_line_page: &[u8],
+    log_buffer: u64,
+    heap: u64,
+) -> Result<(), I::Error> {
+    importer.import_pages(
+        command_line / PAGE_SIZE,
+        1,
+        "underhill-command-line",
+        PageAcceptance::Exclusive,
+        command_line_page,
+    )?;
+    importer.import_pages(
+        log_buffer / PAGE_SIZE,
+        paravisor_layout::SHIM_LOG_BUFFER_PAGE_COUNT,
+        "ohcl-boot-shim-log-buffer",
+        PageAcceptance::Exclusive,
+        &[],
+    )?;
+    importer.import_pages(
+        heap / PAGE_SIZE,
+        paravisor_layout::SHIM_HEAP_PAGE_COUNT,
+        "ohcl-boot-shim-heap",
+        PageAcceptance::Exclusive,
+        &[],
+    )
+}
+
+/// The two relocation records of a relocatable image (algorithms.md §7.1
+/// step 27, §8 step 24): VTL2 memory up to `end_of_underhill_mem` (the page
+/// tables excluded) may move by multiples of 2 MiB within
+/// [default base, 2^48), and the page-table region is rebuilt where it lands.
+/// Only x86-64 has a GDTR to move.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RelocationRecords {
+    pub(crate) memory_start: u64,
+    pub(crate) end_of_underhill_mem: u64,
+    pub(crate) apply_gdtr_offset: bool,
+    pub(crate) page_tables: u64,
+    pub(crate) page_table_pages: u64,
+    pub(crate) used_page_table_pages: u64,
+}
+
+impl RelocationRecords {
+    /// Hands both records to the importer.
+    pub(crate) fn import<R, I: ParavisorImporter<R>>(
+        &self,
+        importer: &mut I,
+    ) -> Result<(), I::Error> {
+        importer.relocation_region(RelocationRegion {
+            gpa: self.memory_start,
+            size_bytes: self.end_of_underhill_mem.saturating_sub(self.memory_start),
+            alignment: LARGE_PAGE,
+            minimum_gpa: paravisor_layout::PARAVISOR_DEFAULT_MEMORY_BASE_ADDRESS,
+            maximum_gpa: RELOCATION_MAXIMUM_GPA,
+            apply_rip_offset: true,
+            apply_gdtr_offset: self.apply_gdtr_offset,
+            vp_index: 0,
+        })?;
+        importer.page_table_relocation(PageTableRelocation {
+            gpa: self.page_tables,
+            size_pages: self.page_table_pages,
+            used_pages: self.used_page_table_pages,
+            vp_index: 0,
+        })
     }
 }
 

@@ -7,14 +7,15 @@ use crate::importer::IsolationConfig;
 use crate::importer::IsolationType;
 use crate::importer::PAGE_SIZE;
 use crate::importer::PageAcceptance;
-use crate::importer::PageTableRelocation;
 use crate::importer::ParavisorImporter;
-use crate::importer::RelocationRegion;
 use crate::inputs::LoadInputs;
+use crate::layout::LARGE_PAGE;
 use crate::layout::PlannedVtl0;
+use crate::layout::RelocationRecords;
 use crate::layout::Vtl2Memory;
 use crate::layout::add;
 use crate::layout::command_line_page;
+use crate::layout::import_command_line_log_and_heap;
 use crate::layout::import_parameter_areas;
 use crate::layout::pages;
 use crate::layout::plan_vtl0;
@@ -29,23 +30,21 @@ use vp_regs::x86_64::X86Register;
 use zerocopy::IntoBytes;
 
 /// Size of the persisted-state region at the start of VTL2 memory.
-pub const PERSISTED_REGION_SIZE: u64 = 0x20_0000;
+pub const PERSISTED_REGION_SIZE: u64 = paravisor_layout::PERSISTED_REGION_SIZE;
 /// Size of the bounce buffer (SNP/TDX only).
-pub const BOUNCE_BUFFER_SIZE: u64 = 0x20_0000;
-/// 2 MiB.
-const LARGE_PAGE: u64 = 0x20_0000;
+pub const BOUNCE_BUFFER_SIZE: u64 = paravisor_layout::BOUNCE_BUFFER_SIZE;
 /// Boot-shim log buffer size.
-pub const LOG_BUFFER_SIZE: u64 = 0x2000;
+pub const LOG_BUFFER_SIZE: u64 = paravisor_layout::SHIM_LOG_BUFFER_SIZE;
 /// Boot-shim heap size.
-pub const HEAP_SIZE: u64 = 0x1_0000;
+pub const HEAP_SIZE: u64 = paravisor_layout::SHIM_HEAP_SIZE;
 /// x86-64 VTL2 reserved region size (4 pages; SNP VMSA, CPUID, secrets).
-pub const RESERVED_REGION_SIZE: u64 = 0x4000;
+pub const RESERVED_REGION_SIZE: u64 = paravisor_layout::PARAVISOR_RESERVED_VTL2_REGION_SIZE;
 /// TDX identity map size (3 GiB).
 pub const TDX_MAPPING_SIZE: u64 = 0xC000_0000;
 /// SNP confidential bit in page-table entries.
 pub const SNP_CONFIDENTIAL_BIT: u8 = 51;
 /// Highest GPA the host may relocate the image to.
-pub const RELOCATION_MAXIMUM_GPA: u64 = 1 << 48;
+pub use crate::layout::RELOCATION_MAXIMUM_GPA;
 /// Page-table pages every x86-64 layout reserves before the PD tables.
 const PAGE_TABLE_BASE_PAGES: u64 = 5;
 /// Extra page-table pages on TDX (reset-vector 4 KiB mapping).
@@ -486,47 +485,25 @@ impl<'a> X64Layout<'a> {
                 self.initrd_bytes,
             )?;
         }
-        // Step 16.
-        importer.import_pages(
-            self.command_line / PAGE_SIZE,
-            1,
-            "underhill-command-line",
-            PageAcceptance::Exclusive,
+        // Steps 16, 19-20.
+        import_command_line_log_and_heap(
+            importer,
+            self.command_line,
             &self.command_line_page,
-        )?;
-        // Steps 19-20.
-        importer.import_pages(
-            self.log_buffer / PAGE_SIZE,
-            LOG_BUFFER_SIZE / PAGE_SIZE,
-            "ohcl-boot-shim-log-buffer",
-            PageAcceptance::Exclusive,
-            &[],
-        )?;
-        importer.import_pages(
-            self.heap / PAGE_SIZE,
-            HEAP_SIZE / PAGE_SIZE,
-            "ohcl-boot-shim-heap",
-            PageAcceptance::Exclusive,
-            &[],
+            self.log_buffer,
+            self.heap,
         )?;
         // Step 27.
         if self.with_relocation {
-            importer.relocation_region(RelocationRegion {
-                gpa: self.memory.start,
-                size_bytes: self.end_of_underhill_mem.saturating_sub(self.memory.start),
-                alignment: LARGE_PAGE,
-                minimum_gpa: paravisor_layout::PARAVISOR_DEFAULT_MEMORY_BASE_ADDRESS,
-                maximum_gpa: RELOCATION_MAXIMUM_GPA,
-                apply_rip_offset: true,
+            RelocationRecords {
+                memory_start: self.memory.start,
+                end_of_underhill_mem: self.end_of_underhill_mem,
                 apply_gdtr_offset: true,
-                vp_index: 0,
-            })?;
-            importer.page_table_relocation(PageTableRelocation {
-                gpa: self.page_tables,
-                size_pages: self.page_table_pages,
-                used_pages: page_tables.len() as u64 / PAGE_SIZE,
-                vp_index: 0,
-            })?;
+                page_tables: self.page_tables,
+                page_table_pages: self.page_table_pages,
+                used_page_table_pages: page_tables.len() as u64 / PAGE_SIZE,
+            }
+            .import(importer)?;
         }
         // Step 30.
         let shim_params = self.shim_params();
@@ -665,9 +642,11 @@ impl<'a> X64Layout<'a> {
 /// `verify_startup_memory_available` (a check, not an import) and every
 /// import in the original's order. So on success the importer sees the same
 /// calls, in the same order, with the same data, as with the original
-/// `load_openhcl_x64` (except that an ELF segment that starts inside a page
-/// may arrive as two adjacent imports with the same tag and acceptance); on
-/// a layout error it sees no call but `isolation_config`.
+/// `load_openhcl_x64` (each ELF segment arrives through
+/// [`ImportPages::import_pages_at_offset`](elf_static_loader::ImportPages::import_pages_at_offset),
+/// whose default splits a segment that starts inside a page into two
+/// adjacent imports); on a layout error it sees no call but
+/// `isolation_config`.
 pub fn load_openhcl_x64<'a, I: ParavisorImporter<X86Register>>(
     importer: &mut I,
     inputs: &LoadInputs<'a>,
