@@ -274,18 +274,16 @@ fn a_directory_as_an_input_file_names_the_field() {
     let folder = dir.join("a-folder");
     std::fs::create_dir_all(&folder).unwrap();
     let f = json!(folder);
-    let edits: [(&str, fn(&mut Value, &Value)); 5] = [
-        ("kernel", |m, f| m["kernel"] = f.clone()),
-        ("shim", |m, f| m["shim"] = f.clone()),
-        ("sidecar", |m, f| m["sidecar"] = f.clone()),
-        ("initrd", |m, f| m["initrd"] = f.clone()),
-        ("vtl0.uefi.vp_context", |m, f| {
-            m["vtl0"]["uefi"]["vp_context"] = f.clone()
-        }),
-    ];
-    for (role, edit) in edits {
+    // (manifest field as the message names it, its JSON pointer)
+    for (role, pointer) in [
+        ("kernel", "/kernel"),
+        ("shim", "/shim"),
+        ("sidecar", "/sidecar"),
+        ("initrd", "/initrd"),
+        ("vtl0.uefi.vp_context", "/vtl0/uefi/vp_context"),
+    ] {
         let mut m = uefi_manifest();
-        edit(&mut m, &f);
+        *m.pointer_mut(pointer).unwrap() = f.clone();
         let manifest = write(&dir, &format!("{role}.json"), &m);
         for command in ["summary", "layout"] {
             let out = paravisor(&[command, manifest.to_str().unwrap()]);
