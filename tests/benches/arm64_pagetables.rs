@@ -10,9 +10,11 @@
 //!
 //! Run: `cargo bench -p paravisor-tests --bench arm64_pagetables`
 
+mod common;
+
+use common::measure;
 use std::hint::black_box;
 use std::time::Duration;
-use std::time::Instant;
 
 use arm64_pagetables::Arm64MappingAttributes;
 use arm64_pagetables::Arm64TableSpace;
@@ -24,33 +26,6 @@ use vp_regs::aarch64::paravisor::MAIR_EL1;
 
 const MIB: u64 = 1024 * 1024;
 const GIB: u64 = 1024 * MIB;
-
-/// Median time per call of `f`, over `rounds` rounds of a batch sized to take
-/// about `target` each.
-fn measure(mut f: impl FnMut(), target: Duration, rounds: usize) -> Duration {
-    let mut batch = 1u32;
-    loop {
-        let start = Instant::now();
-        for _ in 0..batch {
-            f();
-        }
-        if start.elapsed() >= target / 4 || batch >= 1 << 24 {
-            break;
-        }
-        batch *= 2;
-    }
-    let mut samples: Vec<Duration> = (0..rounds)
-        .map(|_| {
-            let start = Instant::now();
-            for _ in 0..batch {
-                f();
-            }
-            start.elapsed() / batch
-        })
-        .collect();
-    samples.sort();
-    samples[rounds / 2]
-}
 
 /// One benchmark row: a map to build.
 struct Case {

@@ -6,10 +6,12 @@
 //!
 //! Run: `cargo bench -p paravisor-tests --bench elf_loader`
 
+mod common;
+
+use common::measure;
 use std::convert::Infallible;
 use std::hint::black_box;
 use std::time::Duration;
-use std::time::Instant;
 
 use elf_static_loader::ElfMachine;
 use elf_static_loader::ImportPages;
@@ -18,32 +20,6 @@ use elf_static_loader::plan_arm64_image;
 use elf_static_loader::plan_static_elf;
 
 const MIB: usize = 1024 * 1024;
-
-/// Median time per call of `f` over `rounds` rounds of a calibrated batch.
-fn measure(mut f: impl FnMut(), target: Duration, rounds: usize) -> Duration {
-    let mut batch = 1u32;
-    loop {
-        let start = Instant::now();
-        for _ in 0..batch {
-            f();
-        }
-        if start.elapsed() >= target / 4 || batch >= 1 << 24 {
-            break;
-        }
-        batch *= 2;
-    }
-    let mut samples: Vec<Duration> = (0..rounds)
-        .map(|_| {
-            let start = Instant::now();
-            for _ in 0..batch {
-                f();
-            }
-            start.elapsed() / batch
-        })
-        .collect();
-    samples.sort();
-    samples[rounds / 2]
-}
 
 /// Counts pages and bytes and reads the first and last byte of each call.
 #[derive(Default)]

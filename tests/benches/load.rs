@@ -30,9 +30,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+/// The copy baseline, shared with `paravisor bench`.
+#[path = "../../crates/paravisor-cli/src/bench_baseline.rs"]
+mod bench_baseline;
 #[path = "../perf/big_inputs.rs"]
 mod big_inputs;
 
+use bench_baseline::CopyPlanner;
+use bench_baseline::input_files;
+use bench_baseline::median;
+use bench_baseline::ms;
+use bench_baseline::page_table_bytes;
 use big_inputs::BigInputs;
 use big_inputs::MIB;
 use big_inputs::VTL2_PAGES;
@@ -42,7 +50,6 @@ use paravisor_loader::ImportPages;
 use paravisor_loader::IsolationConfig;
 use paravisor_loader::IsolationType;
 use paravisor_loader::LoadInputs;
-use paravisor_loader::PAGE_SIZE;
 use paravisor_loader::PageAcceptance;
 use paravisor_loader::PageTableRelocation;
 use paravisor_loader::ParameterAreaIndex;
@@ -52,6 +59,7 @@ use paravisor_loader::RelocationRegion;
 use paravisor_loader::StartupMemoryType;
 use paravisor_loader::Vtl0Config;
 use paravisor_loader::Vtl0Uefi;
+use paravisor_loader::summary::Arch;
 use std::convert::Infallible;
 use std::hint::black_box;
 use std::io::Read;
@@ -166,144 +174,13 @@ impl<R> ParavisorImporter<R> for SliceRecorder {
     }
 }
 
-/// Where an imported data slice came from.
-enum Source {
-    /// `len` bytes at `start` of input file `file`.
-    Input {
-        file: usize,
-        start: usize,
-        len: usize,
-    },
-    /// A loader-built page (command line, shim parameters, ...): its bytes.
-    Owned(Vec<u8>),
-}
-
-/// Runs once (untimed) to build the copy baseline: every import's data,
-/// resolved to a range of an input file where it is one, and where it goes.
-struct CopyPlanner<'i> {
-    isolation: IsolationConfig,
-    inputs: Vec<&'i [u8]>,
-    copies: Vec<(usize, Source)>,
-    data_bytes: u64,
-    fill_bytes: u64,
-    /// End (bytes) of the highest page imported or checked.
-    end: u64,
-}
-
-impl ImportPages for CopyPlanner<'_> {
-    type Error = Infallible;
-
-    fn import_pages(
-        &mut self,
-        page_base: u64,
-        page_count: u64,
-        _: &'static str,
-        _: PageAcceptance,
-        data: &[u8],
-    ) -> Result<(), Infallible> {
-        let gpa = page_base * PAGE_SIZE;
-        let bytes = page_count * PAGE_SIZE;
-        self.end = self.end.max(gpa + bytes);
-        self.data_bytes += data.len() as u64;
-        self.fill_bytes += bytes - data.len() as u64;
-        if data.is_empty() {
-            return Ok(());
-        }
-        let p = data.as_ptr() as usize;
-        let source = self
-            .inputs
-            .iter()
-            .enumerate()
-            .find_map(|(file, input)| {
-                let base = input.as_ptr() as usize;
-                (p >= base && p + data.len() <= base + input.len()).then_some(Source::Input {
-                    file,
-                    start: p - base,
-                    len: data.len(),
-                })
-            })
-            .unwrap_or_else(|| Source::Owned(data.to_vec()));
-        self.copies.push((gpa as usize, source));
-        Ok(())
-    }
-}
-
-impl<R> ParavisorImporter<R> for CopyPlanner<'_> {
-    fn isolation_config(&self) -> IsolationConfig {
-        self.isolation
-    }
-    fn verify_startup_memory_available(
-        &mut self,
-        page_base: u64,
-        page_count: u64,
-        _: StartupMemoryType,
-    ) -> Result<(), Infallible> {
-        self.end = self.end.max((page_base + page_count) * PAGE_SIZE);
-        Ok(())
-    }
-    fn create_parameter_area(
-        &mut self,
-        page_base: u64,
-        page_count: u32,
-        _: &'static str,
-    ) -> Result<ParameterAreaIndex, Infallible> {
-        self.end = self
-            .end
-            .max((page_base + u64::from(page_count)) * PAGE_SIZE);
-        Ok(ParameterAreaIndex(0))
-    }
-    fn import_parameter(
-        &mut self,
-        _: ParameterAreaIndex,
-        _: u32,
-        _: ParameterType,
-    ) -> Result<(), Infallible> {
-        Ok(())
-    }
-    fn import_vp_register(&mut self, _: R) -> Result<(), Infallible> {
-        Ok(())
-    }
-    fn set_vp_context_page(&mut self, _: u64) -> Result<(), Infallible> {
-        Ok(())
-    }
-    fn relocation_region(&mut self, _: RelocationRegion) -> Result<(), Infallible> {
-        Ok(())
-    }
-    fn page_table_relocation(&mut self, _: PageTableRelocation) -> Result<(), Infallible> {
-        Ok(())
-    }
-    fn set_imported_regions_config_page(&mut self, _: u64) {}
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum Arch {
-    X64,
-    Arm64,
-}
-
-/// The loader for `arch` into `importer`, with `tables` as the page-table
-/// buffer. Panics on a load error (the inputs are known good).
+/// The load into `importer`. Panics on a load error (the inputs are known
+/// good).
 fn load<I>(arch: Arch, importer: &mut I, inputs: &LoadInputs<'_>, tables: &mut [u8])
 where
     I: ParavisorImporter<X86Register> + ParavisorImporter<Aarch64Register>,
 {
-    match arch {
-        Arch::X64 => {
-            paravisor_loader::load_openhcl_x64(importer, inputs, tables).expect("x86-64 load");
-        }
-        Arch::Arm64 => {
-            paravisor_loader::load_openhcl_arm64(importer, inputs, tables).expect("arm64 load");
-        }
-    }
-}
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
+    bench_baseline::load(arch, importer, inputs, tables).expect("load");
 }
 
 /// One benchmark case's results.
@@ -324,33 +201,12 @@ fn bench_case(
     inputs: &LoadInputs<'_>,
     iterations: usize,
 ) -> Row {
-    let files: Vec<&[u8]> = [
-        Some(inputs.kernel),
-        Some(inputs.shim),
-        inputs.sidecar,
-        inputs.initrd,
-        inputs.vtl0.uefi.map(|u| u.vp_context),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    let table_bytes = match arch {
-        Arch::X64 => paravisor_loader::X64Layout::plan(isolation, inputs)
-            .expect("plan")
-            .page_table_region_size(),
-        Arch::Arm64 => paravisor_loader::arm64::ARM64_PAGE_TABLE_PAGES * PAGE_SIZE,
-    };
+    let files = input_files(inputs);
+    let table_bytes = page_table_bytes(arch, isolation, inputs).expect("plan");
     let mut tables = vec![0u8; table_bytes as usize];
 
     // The copy baseline and the RAM size, from one untimed load.
-    let mut planner = CopyPlanner {
-        isolation,
-        inputs: files.clone(),
-        copies: Vec::new(),
-        data_bytes: 0,
-        fill_bytes: 0,
-        end: 0,
-    };
+    let mut planner = CopyPlanner::new(isolation, &files);
     load(arch, &mut planner, inputs, &mut tables);
     let mut ram = vec![0u8; planner.end as usize];
     // Pre-fault every page, as guest RAM would be.
@@ -380,14 +236,7 @@ fn bench_case(
         let crc = start.elapsed();
 
         let start = Instant::now();
-        for (dst, source) in &planner.copies {
-            let src: &[u8] = match source {
-                Source::Input { file, start, len } => &files[*file][*start..*start + *len],
-                Source::Owned(bytes) => bytes,
-            };
-            ram[*dst..*dst + src.len()].copy_from_slice(black_box(src));
-        }
-        black_box(&ram);
+        planner.replay(&mut ram);
         let copy = start.elapsed();
 
         if round > 0 {
@@ -520,21 +369,21 @@ fn main() {
     let rows = [
         bench_case(
             "x86-64 none",
-            Arch::X64,
+            Arch::X86_64,
             iso(IsolationType::None, None),
             &x64,
             iterations,
         ),
         bench_case(
             "x86-64 SNP",
-            Arch::X64,
+            Arch::X86_64,
             iso(IsolationType::Snp, Some(46)),
             &x64,
             iterations,
         ),
         bench_case(
             "AArch64 none",
-            Arch::Arm64,
+            Arch::Aarch64,
             iso(IsolationType::None, None),
             &arm64,
             iterations,

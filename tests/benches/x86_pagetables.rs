@@ -3,43 +3,17 @@
 //!
 //! Run: `cargo bench -p paravisor-tests --bench x86_pagetables`
 
+mod common;
+
+use common::measure;
 use std::hint::black_box;
 use std::time::Duration;
-use std::time::Instant;
 use x86_pagetables::IdentityMapConfig;
 use x86_pagetables::build_identity_map;
 use x86_pagetables::required_tables;
 
 const MIB: u64 = 1024 * 1024;
 const GIB: u64 = 1024 * MIB;
-
-/// Median time per call of `f`, over `rounds` rounds of a batch sized to take
-/// about `target` each.
-fn measure(mut f: impl FnMut(), target: Duration, rounds: usize) -> Duration {
-    // Calibrate the batch size.
-    let mut batch = 1u32;
-    loop {
-        let start = Instant::now();
-        for _ in 0..batch {
-            f();
-        }
-        if start.elapsed() >= target / 4 || batch >= 1 << 24 {
-            break;
-        }
-        batch *= 2;
-    }
-    let mut samples: Vec<Duration> = (0..rounds)
-        .map(|_| {
-            let start = Instant::now();
-            for _ in 0..batch {
-                f();
-            }
-            start.elapsed() / batch
-        })
-        .collect();
-    samples.sort();
-    samples[rounds / 2]
-}
 
 fn main() {
     let cases = [

@@ -15,6 +15,7 @@
 //! dependencies): see [`args`].
 
 mod args;
+mod bench_baseline;
 mod boot;
 mod cmd_bench;
 mod cmd_igvm;
