@@ -11,7 +11,7 @@
 //! (the first page's GPA, the byte size, or their sum; for page imports,
 //! startup memory and parameter areas), data longer than
 //! its pages, two imports touching the same page, a register imported twice,
-//! the VP-context page set twice.
+//! the VP-context page set twice, a parameter for an area never created.
 
 extern crate std;
 
@@ -161,6 +161,12 @@ pub enum RecordingError {
         first: u64,
         /// Second page given.
         second: u64,
+    },
+    /// A parameter named an area that was never created.
+    #[error("parameter for unknown area {area}")]
+    UnknownParameterArea {
+        /// The area index.
+        area: u32,
     },
     /// The importer was told to fail this call ([`RecordingImporter::fail_at`]).
     #[error("injected failure at call {call}")]
@@ -437,6 +443,9 @@ impl<R: SummaryRegister> ParavisorImporter<R> for RecordingImporter<R> {
         byte_offset: u32,
         parameter: ParameterType,
     ) -> Result<(), RecordingError> {
+        if area.0 >= self.parameter_areas {
+            return Err(RecordingError::UnknownParameterArea { area: area.0 });
+        }
         self.record(Call::ImportParameter {
             area: area.0,
             byte_offset,

@@ -391,54 +391,9 @@ impl ImageSummary {
     }
 }
 
-/// What the summary importer refuses (each makes the load fail).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SummaryError {
-    /// An import's data is longer than its pages.
-    #[error(
-        "import \"{tag}\" at page {page_base:#x}: {data_len} data bytes do not fit in {page_count} pages"
-    )]
-    DataTooLong {
-        /// Tag of the import.
-        tag: &'static str,
-        /// First page.
-        page_base: u64,
-        /// Pages.
-        page_count: u64,
-        /// Bytes of data given.
-        data_len: usize,
-    },
-    /// A register was imported twice.
-    #[error("register {name} imported twice")]
-    DuplicateRegister {
-        /// Register name.
-        name: &'static str,
-    },
-    /// The VP-context page was set twice.
-    #[error("VP context page set twice (pages {first:#x} and {second:#x})")]
-    VpContextPageTwice {
-        /// First page given.
-        first: u64,
-        /// Second page given.
-        second: u64,
-    },
-    /// A parameter named an area that was never created.
-    #[error("parameter for unknown area {area}")]
-    UnknownParameterArea {
-        /// The area index.
-        area: u32,
-    },
-    /// Page arithmetic overflowed.
-    #[error("import \"{tag}\" at page {page_base:#x} with {page_count} pages overflows")]
-    PageOverflow {
-        /// Tag.
-        tag: &'static str,
-        /// First page.
-        page_base: u64,
-        /// Pages.
-        page_count: u64,
-    },
-}
+/// What the summary importer refuses (each makes the load fail): the
+/// image rules shared with the recording importer.
+pub type SummaryError = crate::recording::RecordingError;
 
 #[derive(Debug)]
 struct RecordedImport {
