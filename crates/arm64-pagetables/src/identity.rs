@@ -11,6 +11,7 @@ use crate::descriptor::Arm64MappingAttributes;
 use crate::descriptor::AttrIndx;
 use crate::error::Arm64PageTableError;
 use crate::space::Arm64TableSpace;
+use crate::space::build_identity_fresh;
 use crate::space::required_tables;
 
 const SIZE_2M: u64 = Arm64PageSize::Large.bytes();
@@ -58,8 +59,14 @@ pub fn build_identity_page_tables_aarch64(
     out: &mut [u8],
 ) -> Result<usize, Arm64PageTableError> {
     check_identity_alignment(start_gpa, size)?;
-    let mut space = Arm64TableSpace::new(page_table_gpa, out)?;
     let attributes = Arm64MappingAttributes::paravisor(write_back_index(mair)?);
+    // The common case: one pass over a fresh area, no planning. Anything it
+    // does not cover (including every error) takes the general path below,
+    // which rewrites all of `out`.
+    if let Some(len) = build_identity_fresh(page_table_gpa, start_gpa, size, attributes, out) {
+        return Ok(len);
+    }
+    let mut space = Arm64TableSpace::new(page_table_gpa, out)?;
     space.map_range(start_gpa, start_gpa, size, attributes)?;
     space.zero_unused();
     Ok(space.used_len())
