@@ -28,3 +28,6 @@ if ! grep -q "paravisor_panic_path_reachable" "$log"; then
   exit 1
 fi
 echo "no-panic control: a reachable panic fails the link, as it must"
+
+# The code size of each entry point (docs/CODE_SIZE.md), printed for CI.
+./size.sh

@@ -20,16 +20,24 @@ pub(crate) fn run() {
     image();
     #[cfg(feature = "x86")]
     x86();
+    #[cfg(feature = "x86-walker")]
+    x86_walker();
     #[cfg(feature = "arm64")]
     arm64();
+    #[cfg(feature = "arm64-walker")]
+    arm64_walker();
     #[cfg(feature = "cpuid")]
     cpuid();
     #[cfg(feature = "layout")]
     layout();
     #[cfg(feature = "load-x64")]
     load_x64();
+    #[cfg(feature = "plan-x64")]
+    plan_x64();
     #[cfg(feature = "load-arm64")]
     load_arm64();
+    #[cfg(feature = "plan-arm64")]
+    plan_arm64();
     #[cfg(feature = "panic-control")]
     panic_control();
 }
@@ -153,15 +161,14 @@ fn image() {
 
 /// `required_tables`, `build_identity_map`, `build_identity_map_tables`,
 /// `paravisor_page_table_region_pages`, `calculate_pde_table_count`, the
-/// alignment helpers, `IdentityMapConfig::paravisor`, and the walker's
-/// `new`, `translate`, `mappings` and `regions`.
+/// alignment helpers and `IdentityMapConfig::paravisor` (the walker is
+/// [`x86_walker`]).
 #[cfg(feature = "x86")]
 #[inline(never)]
 fn x86() {
     use x86_pagetables::IdentityMapConfig;
     use x86_pagetables::IdentityRange;
     use x86_pagetables::PageTable;
-    use x86_pagetables::PageTableWalker;
     use x86_pagetables::ParavisorIsolation;
 
     let extra = opaque([
@@ -198,7 +205,16 @@ fn x86() {
     opaque(x86_pagetables::build_identity_map(&config, opaque(&mut tables[..])).ok());
     let mut typed = [PageTable::ZERO; 4];
     opaque(x86_pagetables::build_identity_map_tables(&paravisor, opaque(&mut typed[..])).ok());
+}
 
+/// The x86-64 walker's `new`, `translate`, `mappings` and `regions` over
+/// opaque table bytes.
+#[cfg(feature = "x86-walker")]
+#[inline(never)]
+fn x86_walker() {
+    use x86_pagetables::PageTableWalker;
+
+    let mut tables = [0u8; TABLE_BYTES];
     opaque(&mut tables);
     let bit = if opaque(false) {
         Some(opaque(51))
@@ -228,7 +244,6 @@ fn arm64() {
     use arm64_pagetables::Arm64NoExecute;
     use arm64_pagetables::Arm64Shareability;
     use arm64_pagetables::Arm64TableSpace;
-    use arm64_pagetables::Arm64TableWalker;
     use arm64_pagetables::AttrIndx;
     use arm64_pagetables::MemoryAttributeIndirectionEl1;
 
@@ -269,7 +284,16 @@ fn arm64() {
         opaque(space.tables());
         space.zero_unused();
     }
+}
 
+/// The AArch64 walker's `new`, `translate` and `mappings` over opaque table
+/// bytes.
+#[cfg(feature = "arm64-walker")]
+#[inline(never)]
+fn arm64_walker() {
+    use arm64_pagetables::Arm64TableWalker;
+
+    let mut area = [0u8; TABLE_BYTES];
     opaque(&mut area);
     if let Ok(walker) = Arm64TableWalker::new(opaque(&area[..]), opaque(0), opaque(0)) {
         opaque(walker.translate(opaque(0)).ok());
@@ -339,7 +363,12 @@ fn layout() {
 
 /// Opaque inputs for a full paravisor load: every byte, length, address
 /// and option unknown to the optimiser.
-#[cfg(any(feature = "load-x64", feature = "load-arm64"))]
+#[cfg(any(
+    feature = "load-x64",
+    feature = "load-arm64",
+    feature = "plan-x64",
+    feature = "plan-arm64"
+))]
 fn load_inputs<'a>(files: &'a mut [[u8; FILE_BYTES]; 5]) -> paravisor_loader::LoadInputs<'a> {
     use paravisor_loader::CommandLine;
     use paravisor_loader::LoadInputs;
@@ -400,7 +429,12 @@ fn load_inputs<'a>(files: &'a mut [[u8; FILE_BYTES]; 5]) -> paravisor_loader::Lo
 }
 
 /// An opaque isolation configuration.
-#[cfg(any(feature = "load-x64", feature = "load-arm64"))]
+#[cfg(any(
+    feature = "load-x64",
+    feature = "load-arm64",
+    feature = "plan-x64",
+    feature = "plan-arm64"
+))]
 fn isolation() -> paravisor_loader::IsolationConfig {
     use paravisor_loader::IsolationType;
     opaque(paravisor_loader::IsolationConfig {
@@ -410,14 +444,12 @@ fn isolation() -> paravisor_loader::IsolationConfig {
     })
 }
 
-/// `load_openhcl_x64` into the guest-memory importer, and the layout's
-/// own entry points (`X64Layout::{plan, build_page_tables, check_overlaps,
-/// shim_params, registers}`).
+/// `load_openhcl_x64` into the guest-memory importer (plan, tables,
+/// overlap check, import) and the importer's read-back.
 #[cfg(feature = "load-x64")]
 #[inline(never)]
 fn load_x64() {
     use paravisor_loader::GuestMemoryImporter;
-    use paravisor_loader::X64Layout;
 
     let mut files = [[0u8; FILE_BYTES]; 5];
     let inputs = load_inputs(&mut files);
@@ -441,7 +473,18 @@ fn load_x64() {
         importer.imported_regions_config_page(),
     ));
     opaque(importer.ram());
+}
 
+/// The x86-64 layout's own entry points (`X64Layout::{plan,
+/// build_page_tables, check_overlaps, shim_params, registers}`).
+#[cfg(feature = "plan-x64")]
+#[inline(never)]
+fn plan_x64() {
+    use paravisor_loader::X64Layout;
+
+    let mut files = [[0u8; FILE_BYTES]; 5];
+    let inputs = load_inputs(&mut files);
+    let mut tables = [0u8; TABLE_BYTES];
     if let Ok(layout) = X64Layout::plan(isolation(), &inputs) {
         opaque(layout.page_table_region_size());
         opaque(layout.shim_params());
@@ -452,13 +495,11 @@ fn load_x64() {
     }
 }
 
-/// `load_openhcl_arm64` into the guest-memory importer, and the layout's
-/// own entry points (`Arm64Layout::{plan, build_page_tables,
-/// check_overlaps, shim_params, registers}`).
+/// `load_openhcl_arm64` into the guest-memory importer (plan, tables,
+/// overlap check, import) and the importer's read-back.
 #[cfg(feature = "load-arm64")]
 #[inline(never)]
 fn load_arm64() {
-    use paravisor_loader::Arm64Layout;
     use paravisor_loader::GuestMemoryImporter;
 
     let mut files = [[0u8; FILE_BYTES]; 5];
@@ -474,7 +515,18 @@ fn load_arm64() {
         opaque(register);
     }
     opaque(importer.ram());
+}
 
+/// The AArch64 layout's own entry points (`Arm64Layout::{plan,
+/// build_page_tables, check_overlaps, shim_params, registers}`).
+#[cfg(feature = "plan-arm64")]
+#[inline(never)]
+fn plan_arm64() {
+    use paravisor_loader::Arm64Layout;
+
+    let mut files = [[0u8; FILE_BYTES]; 5];
+    let inputs = load_inputs(&mut files);
+    let mut tables = [0u8; TABLE_BYTES];
     if let Ok(layout) = Arm64Layout::plan(isolation(), &inputs) {
         opaque(layout.page_table_region_size());
         opaque(layout.shim_params());
