@@ -328,6 +328,62 @@ impl ParavisorMeasuredVtl2Config {
     }
 }
 
+/// The measured VTL2 config of `main-1488a37b` (docs/abi-versions.md §3.2):
+/// [`ParavisorMeasuredVtl2Config`] plus the size of a product policy stored
+/// inline after it, 24 bytes. With no policy (the only case this loader
+/// supports) its page holds the same bytes as the 16-byte seed structure.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, IntoBytes, FromBytes, Immutable, KnownLayout)]
+pub struct ParavisorMeasuredVtl2ConfigWithPolicy {
+    /// The seed's 16 bytes (magic, VTOM bit, padding).
+    pub base: ParavisorMeasuredVtl2Config,
+    /// Bytes of the product policy stored at
+    /// [`Self::PRODUCT_POLICY_INLINE_OFFSET`] (0: none).
+    pub product_policy_size: u32,
+    /// Zeros.
+    pub reserved: [u8; 4],
+}
+
+const_assert_eq!(size_of::<ParavisorMeasuredVtl2ConfigWithPolicy>(), 24);
+const_assert_eq!(
+    offset_of!(ParavisorMeasuredVtl2ConfigWithPolicy, product_policy_size),
+    16
+);
+const_assert_eq!(
+    offset_of!(ParavisorMeasuredVtl2ConfigWithPolicy, reserved),
+    20
+);
+
+impl ParavisorMeasuredVtl2ConfigWithPolicy {
+    /// Where an inline product policy starts in the page
+    /// (`PRODUCT_POLICY_INLINE_OFFSET`).
+    pub const PRODUCT_POLICY_INLINE_OFFSET: usize = 24;
+    /// Most bytes of an inline product policy
+    /// (`PRODUCT_POLICY_MAX_SIZE_BYTES`: the rest of the page).
+    pub const PRODUCT_POLICY_MAX_SIZE_BYTES: usize =
+        HV_PAGE_SIZE as usize - Self::PRODUCT_POLICY_INLINE_OFFSET;
+
+    /// A config with the right magic and no product policy.
+    pub const fn new(vtom_offset_bit: u8) -> Self {
+        Self {
+            base: ParavisorMeasuredVtl2Config::new(vtom_offset_bit),
+            product_policy_size: 0,
+            reserved: [0; 4],
+        }
+    }
+
+    /// Reads a config from the start of `bytes` and checks its magic.
+    pub fn read_from(bytes: &[u8]) -> Result<Self, LayoutError> {
+        let config: Self = read_prefix(bytes, "ParavisorMeasuredVtl2ConfigWithPolicy")?;
+        check_magic(
+            "ParavisorMeasuredVtl2ConfigWithPolicy",
+            ParavisorMeasuredVtl2Config::MAGIC,
+            config.base.magic,
+        )?;
+        Ok(config)
+    }
+}
+
 fn check_magic(structure: &'static str, expected: u64, found: u64) -> Result<(), LayoutError> {
     if found == expected {
         Ok(())
@@ -477,6 +533,28 @@ impl core::iter::FusedIterator for ImportedRegions<'_> {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// docs/abi-versions.md §3.2: main's 24-byte structure starts with the
+    /// seed's 16 bytes; with no policy the rest is zero, so the zero-padded
+    /// page is the seed's.
+    #[test]
+    fn vtl2_config_with_policy_is_the_seed_struct_then_zeros() {
+        let main = ParavisorMeasuredVtl2ConfigWithPolicy::new(47);
+        let seed = ParavisorMeasuredVtl2Config::new(47);
+        assert_eq!(main.as_bytes().len(), 24);
+        assert_eq!(&main.as_bytes()[..16], seed.as_bytes());
+        assert_eq!(&main.as_bytes()[16..], &[0; 8]);
+        assert_eq!(
+            ParavisorMeasuredVtl2ConfigWithPolicy::PRODUCT_POLICY_MAX_SIZE_BYTES,
+            4072
+        );
+        assert_eq!(
+            ParavisorMeasuredVtl2ConfigWithPolicy::read_from(main.as_bytes()),
+            Ok(main)
+        );
+        assert!(ParavisorMeasuredVtl2ConfigWithPolicy::read_from(&[0u8; 24]).is_err());
+        assert!(ParavisorMeasuredVtl2ConfigWithPolicy::read_from(seed.as_bytes()).is_err());
+    }
 
     #[test]
     fn command_line_policy_values_match_abi_3_1() {

@@ -2,6 +2,7 @@
 //! `loader_defs::shim` in the original).
 
 use crate::LayoutError;
+use crate::ShimParamsLayout;
 use crate::read_prefix;
 use core::mem::offset_of;
 use core::mem::size_of;
@@ -169,6 +170,228 @@ impl ShimParamsRaw {
     }
 }
 
+/// The shim parameter page from OpenVMM release/1.7.2511 on
+/// (docs/abi-versions.md §3.1, group G1): [`ShimParamsRaw`] without
+/// `page_tables_start` / `page_tables_size`, 192 bytes; every later field
+/// moves down by 16 bytes.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, IntoBytes, FromBytes, Immutable, KnownLayout)]
+pub struct ShimParamsRawNoPageTables {
+    /// Kernel entry point − shim_base.
+    pub kernel_entry_offset: i64,
+    /// Command-line page GPA − shim_base.
+    pub cmdline_offset: i64,
+    /// Initrd GPA − shim_base.
+    pub initrd_offset: i64,
+    /// Initrd length in bytes (0 if none).
+    pub initrd_size: u64,
+    /// CRC-32 (IEEE) of the initrd bytes (0 for none).
+    pub initrd_crc: u32,
+    /// The isolation the image is built for.
+    pub supported_isolation_type: SupportedIsolationType,
+    /// VTL2 memory start − shim_base.
+    pub memory_start_offset: i64,
+    /// VTL2 memory size in bytes.
+    pub memory_size: u64,
+    /// Parameter region start − shim_base.
+    pub parameter_region_offset: i64,
+    /// Parameter region size.
+    pub parameter_region_size: u64,
+    /// VTL2 reserved region start − shim_base.
+    pub vtl2_reserved_region_offset: i64,
+    /// VTL2 reserved region size.
+    pub vtl2_reserved_region_size: u64,
+    /// Sidecar base − shim_base.
+    pub sidecar_offset: i64,
+    /// Sidecar size in bytes.
+    pub sidecar_size: u64,
+    /// Sidecar entry − shim_base.
+    pub sidecar_entry_offset: i64,
+    /// Start of the memory the loader used − shim_base.
+    pub used_start: i64,
+    /// End of the memory the loader used − shim_base.
+    pub used_end: i64,
+    /// Bounce buffer GPA − shim_base.
+    pub bounce_buffer_start: i64,
+    /// Bounce buffer size.
+    pub bounce_buffer_size: u64,
+    /// Log buffer GPA − shim_base.
+    pub log_buffer_start: i64,
+    /// Log buffer size.
+    pub log_buffer_size: u64,
+    /// Heap GPA − shim_base.
+    pub heap_start_offset: i64,
+    /// Heap size.
+    pub heap_size: u64,
+    /// Persisted-state region start − shim_base.
+    pub persisted_state_region_offset: i64,
+    /// Persisted-state region size.
+    pub persisted_state_region_size: u64,
+}
+
+const_assert_eq!(size_of::<ShimParamsRawNoPageTables>(), 192);
+const_assert_eq!(
+    offset_of!(ShimParamsRawNoPageTables, kernel_entry_offset),
+    0
+);
+const_assert_eq!(offset_of!(ShimParamsRawNoPageTables, initrd_crc), 32);
+const_assert_eq!(
+    offset_of!(ShimParamsRawNoPageTables, supported_isolation_type),
+    36
+);
+const_assert_eq!(
+    offset_of!(ShimParamsRawNoPageTables, bounce_buffer_size),
+    136
+);
+const_assert_eq!(offset_of!(ShimParamsRawNoPageTables, log_buffer_start), 144);
+const_assert_eq!(offset_of!(ShimParamsRawNoPageTables, log_buffer_size), 152);
+const_assert_eq!(
+    offset_of!(ShimParamsRawNoPageTables, heap_start_offset),
+    160
+);
+const_assert_eq!(offset_of!(ShimParamsRawNoPageTables, heap_size), 168);
+const_assert_eq!(
+    offset_of!(ShimParamsRawNoPageTables, persisted_state_region_offset),
+    176
+);
+const_assert_eq!(
+    offset_of!(ShimParamsRawNoPageTables, persisted_state_region_size),
+    184
+);
+
+impl ShimParamsRawNoPageTables {
+    /// Reads the parameters from the start of `bytes` (trailing bytes are
+    /// ignored).
+    pub fn read_from(bytes: &[u8]) -> Result<Self, LayoutError> {
+        read_prefix(bytes, "ShimParamsRawNoPageTables")
+    }
+}
+
+impl From<&ShimParamsRaw> for ShimParamsRawNoPageTables {
+    /// Drops `page_tables_start` / `page_tables_size`.
+    fn from(p: &ShimParamsRaw) -> Self {
+        Self {
+            kernel_entry_offset: p.kernel_entry_offset,
+            cmdline_offset: p.cmdline_offset,
+            initrd_offset: p.initrd_offset,
+            initrd_size: p.initrd_size,
+            initrd_crc: p.initrd_crc,
+            supported_isolation_type: p.supported_isolation_type,
+            memory_start_offset: p.memory_start_offset,
+            memory_size: p.memory_size,
+            parameter_region_offset: p.parameter_region_offset,
+            parameter_region_size: p.parameter_region_size,
+            vtl2_reserved_region_offset: p.vtl2_reserved_region_offset,
+            vtl2_reserved_region_size: p.vtl2_reserved_region_size,
+            sidecar_offset: p.sidecar_offset,
+            sidecar_size: p.sidecar_size,
+            sidecar_entry_offset: p.sidecar_entry_offset,
+            used_start: p.used_start,
+            used_end: p.used_end,
+            bounce_buffer_start: p.bounce_buffer_start,
+            bounce_buffer_size: p.bounce_buffer_size,
+            log_buffer_start: p.log_buffer_start,
+            log_buffer_size: p.log_buffer_size,
+            heap_start_offset: p.heap_start_offset,
+            heap_size: p.heap_size,
+            persisted_state_region_offset: p.persisted_state_region_offset,
+            persisted_state_region_size: p.persisted_state_region_size,
+        }
+    }
+}
+
+impl From<&ShimParamsRawNoPageTables> for ShimParamsRaw {
+    /// The seed layout with `page_tables_start` / `page_tables_size` 0.
+    fn from(p: &ShimParamsRawNoPageTables) -> Self {
+        Self {
+            kernel_entry_offset: p.kernel_entry_offset,
+            cmdline_offset: p.cmdline_offset,
+            initrd_offset: p.initrd_offset,
+            initrd_size: p.initrd_size,
+            initrd_crc: p.initrd_crc,
+            supported_isolation_type: p.supported_isolation_type,
+            memory_start_offset: p.memory_start_offset,
+            memory_size: p.memory_size,
+            parameter_region_offset: p.parameter_region_offset,
+            parameter_region_size: p.parameter_region_size,
+            vtl2_reserved_region_offset: p.vtl2_reserved_region_offset,
+            vtl2_reserved_region_size: p.vtl2_reserved_region_size,
+            sidecar_offset: p.sidecar_offset,
+            sidecar_size: p.sidecar_size,
+            sidecar_entry_offset: p.sidecar_entry_offset,
+            used_start: p.used_start,
+            used_end: p.used_end,
+            bounce_buffer_start: p.bounce_buffer_start,
+            bounce_buffer_size: p.bounce_buffer_size,
+            page_tables_start: 0,
+            page_tables_size: 0,
+            log_buffer_start: p.log_buffer_start,
+            log_buffer_size: p.log_buffer_size,
+            heap_start_offset: p.heap_start_offset,
+            heap_size: p.heap_size,
+            persisted_state_region_offset: p.persisted_state_region_offset,
+            persisted_state_region_size: p.persisted_state_region_size,
+        }
+    }
+}
+
+/// The shim parameters as one [`ShimParamsLayout`] writes them: the bytes the
+/// loader imports as the `underhill-shim-params` page (zero-padded by the
+/// importer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShimParamsBytes {
+    bytes: [u8; size_of::<ShimParamsRaw>()],
+    len: usize,
+}
+
+impl ShimParamsBytes {
+    /// The structure's bytes (208 or 192).
+    pub fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or(&self.bytes)
+    }
+}
+
+impl ShimParamsLayout {
+    /// Size of the structure in bytes: 208 or 192.
+    pub const fn size(self) -> usize {
+        match self {
+            Self::WithPageTables => size_of::<ShimParamsRaw>(),
+            Self::WithoutPageTables => size_of::<ShimParamsRawNoPageTables>(),
+        }
+    }
+
+    /// Writes `params` in this layout (the page-table fields are dropped by
+    /// [`ShimParamsLayout::WithoutPageTables`]).
+    pub fn encode(self, params: &ShimParamsRaw) -> ShimParamsBytes {
+        let mut bytes = [0u8; size_of::<ShimParamsRaw>()];
+        let reduced;
+        let src = match self {
+            Self::WithPageTables => params.as_bytes(),
+            Self::WithoutPageTables => {
+                reduced = ShimParamsRawNoPageTables::from(params);
+                reduced.as_bytes()
+            }
+        };
+        let len = src.len();
+        if let Some(dst) = bytes.get_mut(..len) {
+            dst.copy_from_slice(src);
+        }
+        ShimParamsBytes { bytes, len }
+    }
+
+    /// Reads parameters written in this layout from the start of `bytes`
+    /// (a shim built for this layout); with
+    /// [`ShimParamsLayout::WithoutPageTables`] the page-table fields read as 0.
+    pub fn read(self, bytes: &[u8]) -> Result<ShimParamsRaw, LayoutError> {
+        match self {
+            Self::WithPageTables => ShimParamsRaw::read_from(bytes),
+            Self::WithoutPageTables => {
+                ShimParamsRawNoPageTables::read_from(bytes).map(|p| ShimParamsRaw::from(&p))
+            }
+        }
+    }
+}
+
 /// Header of the persisted-state region (abi.md §2.3; reference only: the
 /// loader reserves the region but never writes it).
 #[repr(C)]
@@ -267,6 +490,53 @@ mod tests {
                 structure: "ShimParamsRaw",
                 needed: 208,
                 actual: 207
+            })
+        );
+    }
+
+    /// docs/abi-versions.md §3.1 and the G1 example: PIN writes
+    /// page_tables_start @144, page_tables_size @152, log_buffer_start @160;
+    /// release-1.7.2511 writes log_buffer_start @144, 192 bytes in all.
+    #[test]
+    fn no_page_tables_layout_moves_the_tail_down_by_16_bytes() {
+        let mut params = ShimParamsRaw::new_zeroed();
+        params.bounce_buffer_size = 0x11;
+        params.page_tables_start = 0x18_8000;
+        params.page_tables_size = 0x7000;
+        params.log_buffer_start = 0x17_6000;
+        params.persisted_state_region_size = 0x20_0000;
+        let seed = ShimParamsLayout::WithPageTables.encode(&params);
+        assert_eq!(seed.as_bytes(), params.as_bytes());
+        assert_eq!(seed.as_bytes().len(), 208);
+        assert_eq!(&seed.as_bytes()[144..152], &0x18_8000u64.to_le_bytes());
+        assert_eq!(&seed.as_bytes()[160..168], &0x17_6000u64.to_le_bytes());
+        let later = ShimParamsLayout::WithoutPageTables.encode(&params);
+        let b = later.as_bytes();
+        assert_eq!(b.len(), 192);
+        assert_eq!(ShimParamsLayout::WithoutPageTables.size(), 192);
+        assert_eq!(&b[..144], &params.as_bytes()[..144]);
+        assert_eq!(&b[136..144], &0x11u64.to_le_bytes());
+        assert_eq!(&b[144..152], &0x17_6000u64.to_le_bytes());
+        assert_eq!(&b[184..192], &0x20_0000u64.to_le_bytes());
+        assert_eq!(&b[144..], &params.as_bytes()[160..]);
+        // Read back by a shim of each layout.
+        let mut page = [0u8; 4096];
+        page[..192].copy_from_slice(b);
+        let read = ShimParamsLayout::WithoutPageTables.read(&page).unwrap();
+        let mut expected = params;
+        expected.page_tables_start = 0;
+        expected.page_tables_size = 0;
+        assert_eq!(read, expected);
+        assert_eq!(
+            ShimParamsLayout::WithPageTables.read(seed.as_bytes()),
+            Ok(params)
+        );
+        assert_eq!(
+            ShimParamsLayout::WithoutPageTables.read(&page[..191]),
+            Err(LayoutError::BufferTooSmall {
+                structure: "ShimParamsRawNoPageTables",
+                needed: 192,
+                actual: 191
             })
         );
     }
