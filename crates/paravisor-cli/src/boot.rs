@@ -14,7 +14,6 @@ use crate::EXIT_LOAD_FAILED;
 use crate::EXIT_OK;
 use crate::EXIT_USAGE;
 use crate::Outcome;
-use crate::args::Args;
 use paravisor_kvm::BootImageImporter;
 use paravisor_kvm::ExitReason;
 use paravisor_kvm::RunConfig;
@@ -30,26 +29,35 @@ const EXIT_GUEST_FAILED: u8 = 3;
 /// Default time limit.
 const DEFAULT_TIMEOUT_SECONDS: u64 = 30;
 
-pub(crate) fn run(args: &[String]) -> Outcome {
-    let args = match Args::parse(args, &["-t", "--timeout"]) {
-        Ok(a) => a,
-        Err(e) => return crate::usage_error(&e),
-    };
-    let manifest_path = match args.one_positional("MANIFEST") {
-        Ok(p) => p,
-        Err(e) => return crate::usage_error(&e),
-    };
-    let timeout = match args.option(&["-t", "--timeout"]) {
-        None => DEFAULT_TIMEOUT_SECONDS,
-        Some(t) => match t.parse::<u64>() {
-            Ok(s) if s > 0 => s,
-            _ => {
-                return crate::usage_error(&format!(
-                    "--timeout wants a positive number of seconds, got `{t}`"
-                ));
-            }
-        },
-    };
+/// Exit statuses, shown under `--help`.
+pub(crate) const EXIT_STATUS: &str = "\
+Exit status: 0 the guest halted; 3 it did not within the timeout, or it
+faulted; 2 the load failed; 1 the manifest cannot be read or parsed, the image
+is not x86-64 with isolation none or vbs, /dev/kvm is not usable, or a usage
+error.";
+
+/// Arguments of `paravisor boot`.
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// The load manifest (paravisor-load-manifest/1) of an x86-64 image.
+    manifest: String,
+    /// Stop the guest after this many seconds.
+    #[arg(short, long, value_name = "SECONDS", default_value_t = DEFAULT_TIMEOUT_SECONDS,
+          value_parser = positive_seconds)]
+    timeout: u64,
+}
+
+/// Parses `--timeout`: a whole number of seconds, at least 1.
+fn positive_seconds(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(s) if s > 0 => Ok(s),
+        _ => Err("--timeout wants a positive number of seconds".to_owned()),
+    }
+}
+
+pub(crate) fn run(args: Args) -> Outcome {
+    let manifest_path = args.manifest.as_str();
+    let timeout = args.timeout;
     let Some((manifest, files)) = crate::files::load(manifest_path) else {
         return ExitCode::from(EXIT_USAGE);
     };

@@ -22,7 +22,6 @@ use crate::EXIT_LOAD_FAILED;
 use crate::EXIT_OK;
 use crate::EXIT_USAGE;
 use crate::Outcome;
-use crate::args::Args;
 use crate::bench_baseline::CopyPlanner;
 use crate::bench_baseline::input_files;
 use crate::bench_baseline::load;
@@ -117,28 +116,37 @@ fn probe(
     })
 }
 
-pub(crate) fn run(args: &[String]) -> Outcome {
-    let json = args.iter().any(|a| a == "--json");
-    let rest: Vec<String> = args.iter().filter(|a| *a != "--json").cloned().collect();
-    let args = match Args::parse(&rest, &["--iterations", "-n"]) {
-        Ok(a) => a,
-        Err(e) => return crate::usage_error(&e),
-    };
-    let manifest_path = match args.one_positional("MANIFEST") {
-        Ok(p) => p,
-        Err(e) => return crate::usage_error(&e),
-    };
-    let iterations = match args.option(&["--iterations", "-n"]) {
-        None => DEFAULT_ITERATIONS,
-        Some(n) => match n.parse::<usize>() {
-            Ok(n) if n > 0 => n,
-            _ => {
-                return crate::usage_error(&format!(
-                    "--iterations needs a positive whole number, got `{n}`"
-                ));
-            }
-        },
-    };
+/// Exit statuses, shown under `--help`.
+pub(crate) const EXIT_STATUS: &str = "\
+Exit status: 0 measured; 2 the load failed; 1 the manifest cannot be read or
+parsed, the image does not fit the probe's RAM, or a usage error.";
+
+/// Arguments of `paravisor bench`.
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// The load manifest (paravisor-load-manifest/1).
+    manifest: String,
+    /// Timed rounds (after one warm-up round).
+    #[arg(short = 'n', long, value_name = "N", default_value_t = DEFAULT_ITERATIONS,
+          value_parser = positive_count)]
+    iterations: usize,
+    /// Print exactly one JSON object instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Parses `--iterations`: a whole number, at least 1.
+fn positive_count(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err("--iterations needs a positive whole number".to_owned()),
+    }
+}
+
+pub(crate) fn run(args: Args) -> Outcome {
+    let manifest_path = args.manifest.as_str();
+    let iterations = args.iterations;
+    let json = args.json;
     let Some((manifest, files)) = crate::files::load(manifest_path) else {
         return ExitCode::from(EXIT_USAGE);
     };

@@ -7,25 +7,36 @@ use crate::EXIT_LOAD_FAILED;
 use crate::EXIT_OK;
 use crate::EXIT_USAGE;
 use crate::Outcome;
-use crate::args::Args;
 use paravisor_igvm::IgvmError;
 use paravisor_loader::manifest::LoadManifest;
 use paravisor_loader::manifest::ManifestError;
 use std::path::Path;
 use std::process::ExitCode;
 
+/// Exit statuses, shown under `--help`.
+pub(crate) const EXIT_STATUS: &str = "\
+Exit status: 0 written; 2 a load or the file build failed; 1 the config or a
+manifest cannot be read or parsed, a file cannot be written, or a usage error.";
+
+/// Arguments of `paravisor igvm`.
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// The build config (paravisor-igvm-config/1).
+    config: String,
+    /// The IGVM file to write; the measurement documents go beside it
+    /// (OUT-snp.json, OUT-tdx.json, OUT-vbs.json). Required.
+    #[arg(short, long, value_name = "OUT.igvm")]
+    output: Option<String>,
+    /// Print one JSON object (files written, measurements) instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
 /// Runs the subcommand.
-pub(crate) fn run(args: &[String]) -> Outcome {
-    let args = match Args::parse(args, &["-o", "--output"]) {
-        Ok(a) => a,
-        Err(e) => return crate::usage_error(&e),
-    };
-    let config = match args.one_positional("CONFIG") {
-        Ok(p) => p,
-        Err(e) => return crate::usage_error(&e),
-    };
-    let Some(out) = args.option(&["-o", "--output"]) else {
-        return crate::usage_error("missing -o OUT.igvm");
+pub(crate) fn run(args: Args) -> Outcome {
+    let config = args.config.as_str();
+    let Some(out) = args.output.as_deref() else {
+        return crate::usage_error("igvm", "missing -o OUT.igvm");
     };
     if let Some(e) = vtl2_range_problem(Path::new(config)) {
         eprintln!("paravisor: {e}");
@@ -57,6 +68,24 @@ pub(crate) fn run(args: &[String]) -> Outcome {
     // A closed pipe ends the output; it is not an error.
     use std::io::Write;
     let mut out = std::io::stdout().lock();
+    if args.json {
+        let measurements: Vec<serde_json::Value> = build
+            .measurements
+            .iter()
+            .map(|m| {
+                serde_json::json!({
+                    "platform": m.platform.short_name(),
+                    "digest": m.digest_hex(),
+                    "svn": m.svn,
+                    "debug": m.debug,
+                })
+            })
+            .collect();
+        let files: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+        let v = serde_json::json!({ "written": files, "measurements": measurements });
+        let _ = writeln!(out, "{v}");
+        return ExitCode::from(EXIT_OK);
+    }
     for path in &written {
         let _ = writeln!(out, "wrote {}", path.display());
     }

@@ -5,7 +5,6 @@
 use crate::EXIT_LOAD_FAILED;
 use crate::EXIT_OK;
 use crate::Outcome;
-use crate::args::Args;
 use paravisor_loader::CommandLine;
 use paravisor_loader::IsolationConfig;
 use paravisor_loader::IsolationType;
@@ -54,14 +53,20 @@ pub(crate) fn elf64(machine: u16, entry: u64, paddr: u64, memsz: u64, code: &[u8
 /// `hlt; jmp .-1`: a kernel and shim that do nothing, forever.
 const HALT_LOOP: [u8; 3] = [0xF4, 0xEB, 0xFD];
 
-pub(crate) fn run(args: &[String]) -> Outcome {
-    let args = match Args::parse(args, &[]) {
-        Ok(a) => a,
-        Err(e) => return crate::usage_error(&e),
-    };
-    if !args.positional.is_empty() {
-        return crate::usage_error("demo takes no arguments");
-    }
+/// Exit statuses, shown under `--help`.
+pub(crate) const EXIT_STATUS: &str = "\
+Exit status: 0 printed; 2 the load failed; 1 a usage error.";
+
+/// Arguments of `paravisor demo`.
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// Print the layout as one JSON object (as `layout --json`) instead of
+    /// the map.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn run(args: Args) -> Outcome {
     // The worked example: kernel one PT_LOAD at 16 MiB (2 MiB), shim at 0
     // (64 KiB, entry 0x1000 would be past its file bytes, so entry 0).
     let kernel = elf64(EM_X86_64, 0x100_0000, 0x100_0000, 0x20_0000, &HALT_LOOP);
@@ -81,15 +86,17 @@ pub(crate) fn run(args: &[String]) -> Outcome {
         paravisor_present: true,
         shared_gpa_boundary_bits: None,
     };
-    println!(
-        "demo: a {}-byte kernel ELF and a {}-byte shim ELF built in memory, \
-         loaded for x86-64 (no isolation, 64 MiB of VTL2 memory at the default base)\n",
-        kernel.len(),
-        shim.len()
-    );
-    match crate::layout::render(Arch::X86_64, isolation, &inputs) {
-        Ok(text) => {
-            print!("{text}");
+    if !args.json {
+        println!(
+            "demo: a {}-byte kernel ELF and a {}-byte shim ELF built in memory, \
+             loaded for x86-64 (no isolation, 64 MiB of VTL2 memory at the default base)\n",
+            kernel.len(),
+            shim.len()
+        );
+    }
+    match crate::layout::map(Arch::X86_64, isolation, &inputs) {
+        Ok(layout) => {
+            crate::layout::print_layout(&layout, args.json);
             ExitCode::from(EXIT_OK)
         }
         Err(e) => {

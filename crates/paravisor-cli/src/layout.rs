@@ -1,12 +1,15 @@
-//! `paravisor layout MANIFEST`: a human-readable map of the image — regions
-//! in address order with the gaps between them, then registers, parameter
-//! areas, relocation records and the shim parameters.
+//! `paravisor layout MANIFEST [--json]`: a map of the image — regions in
+//! address order with the gaps between them, then registers, parameter
+//! areas, relocation records and the shim parameters — as text or as one
+//! JSON object with the same rows.
+//!
+//! [`map`] collects the data ([`LayoutMap`]); [`LayoutMap::text`] and
+//! [`LayoutMap::json`] print it.
 
 use crate::EXIT_LOAD_FAILED;
 use crate::EXIT_OK;
 use crate::EXIT_USAGE;
 use crate::Outcome;
-use crate::args::Args;
 use paravisor_layout::ShimParamsRaw;
 use paravisor_loader::Arm64Layout;
 use paravisor_loader::IsolationConfig;
@@ -17,26 +20,37 @@ use paravisor_loader::summary::Arch;
 use paravisor_loader::summary::ImageSummary;
 use paravisor_loader::summary::SummaryImporter;
 use paravisor_loader::summary::acceptance_name;
+use serde_json::Value;
+use serde_json::json;
 use std::fmt::Write;
 use std::process::ExitCode;
 
-pub(crate) fn run(args: &[String]) -> Outcome {
-    let args = match Args::parse(args, &[]) {
-        Ok(a) => a,
-        Err(e) => return crate::usage_error(&e),
-    };
-    let manifest_path = match args.one_positional("MANIFEST") {
-        Ok(p) => p,
-        Err(e) => return crate::usage_error(&e),
-    };
+/// Exit statuses, shown under `--help`.
+pub(crate) const EXIT_STATUS: &str = "\
+Exit status: 0 printed; 2 the load failed (one line on stderr, nothing on
+stdout); 1 the manifest or an input file cannot be read or parsed (a VTL2
+range past 2^64 included), or a usage error.";
+
+/// Arguments of `paravisor layout`.
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// The load manifest (paravisor-load-manifest/1).
+    manifest: String,
+    /// Print one JSON object with the same rows instead of the map.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn run(args: Args) -> Outcome {
+    let manifest_path = args.manifest.as_str();
     let Some((manifest, files)) = crate::files::load(manifest_path) else {
         return ExitCode::from(EXIT_USAGE);
     };
     let files = files.as_files();
     let inputs = manifest.inputs(&files);
-    match render(manifest.arch, manifest.isolation, &inputs) {
-        Ok(text) => {
-            print!("{text}");
+    match map(manifest.arch, manifest.isolation, &inputs) {
+        Ok(layout) => {
+            print_layout(&layout, args.json);
             ExitCode::from(EXIT_OK)
         }
         Err(e) => {
@@ -44,6 +58,17 @@ pub(crate) fn run(args: &[String]) -> Outcome {
             ExitCode::from(EXIT_LOAD_FAILED)
         }
     }
+}
+
+/// Prints `layout` as text or JSON to stdout; a closed pipe ends the output.
+pub(crate) fn print_layout(layout: &LayoutMap, json: bool) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = if json {
+        writeln!(out, "{}", layout.json())
+    } else {
+        write!(out, "{}", layout.text())
+    };
 }
 
 /// Runs the loader into a summary importer and returns the summary.
@@ -100,25 +125,31 @@ fn signed_hex(v: i64) -> String {
     }
 }
 
-/// Renders the layout of a successful load, or returns the loader's error
+/// The map of a successful load.
+pub(crate) struct LayoutMap {
+    arch: Arch,
+    isolation: IsolationConfig,
+    /// VTL2 memory (start, size), when the plan succeeded.
+    vtl2: Option<(u64, u64)>,
+    /// Every region, in address order.
+    regions: Vec<Region>,
+    /// The loader's summary (registers, parameter areas, relocation).
+    summary: ImageSummary,
+    /// The shim base and the shim parameters, when the plan succeeded.
+    shim: Option<(u64, ShimParamsRaw)>,
+}
+
+/// Loads the image and collects its map, or returns the loader's error
 /// text (the caller reports it on stderr, naming its input).
-pub(crate) fn render(
+pub(crate) fn map(
     arch: Arch,
     isolation: IsolationConfig,
     inputs: &LoadInputs<'_>,
-) -> Result<String, String> {
+) -> Result<LayoutMap, String> {
     let summary = summarize(arch, isolation, inputs);
     if let Some(e) = summary.error {
         return Err(e);
     }
-    let mut out = String::new();
-    let iso = isolation.isolation_type.name();
-    let _ = writeln!(
-        out,
-        "paravisor image: {}, isolation {iso}, paravisor present: {}",
-        arch.name(),
-        isolation.paravisor_present
-    );
 
     // Extra (not imported) regions and shim parameters come from the plan.
     let mut regions: Vec<Region> = Vec::new();
@@ -172,15 +203,6 @@ pub(crate) fn render(
             }
         }
     }
-    if let Some((start, size)) = vtl2 {
-        let _ = writeln!(
-            out,
-            "VTL2 memory: {start:#x}..{:#x} ({})",
-            start.saturating_add(size),
-            size_text(size)
-        );
-    }
-
     for run in &summary.pages {
         let start = run.page_base.saturating_mul(PAGE_SIZE);
         regions.push(Region {
@@ -218,170 +240,323 @@ pub(crate) fn render(
         });
     }
     regions.sort_by_key(|r| (r.start, r.end));
+    Ok(LayoutMap {
+        arch,
+        isolation,
+        vtl2,
+        regions,
+        summary,
+        shim,
+    })
+}
 
-    let _ = writeln!(out, "\nregions (address order):");
-    let _ = writeln!(
-        out,
-        "  {:<18} {:<18} {:>10}  {:<48} acceptance",
-        "start", "end", "size", "tag"
-    );
-    let mut last_end: Option<u64> = None;
-    for r in &regions {
-        if let Some(prev) = last_end.filter(|&p| r.start > p) {
-            let _ = writeln!(
-                out,
-                "  {:<18} {:<18} {:>10}  -- gap --",
-                format!("{prev:#x}"),
-                format!("{:#x}", r.start),
-                size_text(r.start.saturating_sub(prev)),
-            );
-        }
-        let _ = writeln!(
-            out,
-            "  {:<18} {:<18} {:>10}  {:<48} {}",
-            format!("{:#x}", r.start),
-            format!("{:#x}", r.end),
-            size_text(r.end.saturating_sub(r.start)),
-            r.what,
-            r.acceptance
-        );
-        last_end = Some(last_end.map_or(r.end, |p| p.max(r.end)));
-    }
-    if let (Some(prev), Some((start, size))) = (last_end, vtl2) {
-        let end = start.saturating_add(size);
-        if end > prev {
-            let _ = writeln!(
-                out,
-                "  {:<18} {:<18} {:>10}  -- free VTL2 memory --",
-                format!("{prev:#x}"),
-                format!("{end:#x}"),
-                size_text(end.saturating_sub(prev))
-            );
-        }
-    }
+/// What one row of the region table is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RowKind {
+    /// A region of the image.
+    Region,
+    /// Addresses between two regions.
+    Gap,
+    /// VTL2 memory after the last region.
+    Free,
+}
 
-    let _ = writeln!(out, "\nregisters:");
-    for (name, value) in &summary.registers {
-        let _ = writeln!(out, "  {name:<10} {}", value.to_json());
-    }
+/// One row of the region table.
+struct Row<'a> {
+    kind: RowKind,
+    start: u64,
+    end: u64,
+    /// The region (kind `Region`).
+    region: Option<&'a Region>,
+}
 
-    let _ = writeln!(out, "\nparameter areas:");
-    for area in &summary.parameter_areas {
-        let params: Vec<String> = summary
-            .parameters
-            .iter()
-            .filter(|p| p.area == area.index)
-            .map(|p| format!("{} at byte {}", p.parameter.name(), p.byte_offset))
-            .collect();
-        let _ = writeln!(
-            out,
-            "  #{} {:<24} pages {:#x}+{}  {}",
-            area.index,
-            area.tag,
-            area.page_base,
-            area.page_count,
-            params.join(", ")
-        );
-    }
-
-    if !summary.relocation_regions.is_empty() || !summary.page_table_relocations.is_empty() {
-        let _ = writeln!(out, "\nrelocation:");
-        for r in &summary.relocation_regions {
-            let _ = writeln!(
-                out,
-                "  region {:#x}+{:#x} align {:#x} within {:#x}..{:#x} rip:{} gdtr:{} vp {}",
-                r.gpa,
-                r.size_bytes,
-                r.alignment,
-                r.minimum_gpa,
-                r.maximum_gpa,
-                r.apply_rip_offset,
-                r.apply_gdtr_offset,
-                r.vp_index
-            );
-        }
-        for r in &summary.page_table_relocations {
-            let _ = writeln!(
-                out,
-                "  page tables {:#x}: {} pages reserved, {} used, vp {}",
-                r.gpa, r.size_pages, r.used_pages, r.vp_index
-            );
-        }
-    }
-
-    if let Some((base, p)) = shim {
-        let _ = writeln!(
-            out,
-            "\nshim parameters (offsets relative to the shim base {base:#x}):"
-        );
-        let offsets: [(&str, i64, Option<u64>); 14] = [
-            ("kernel_entry_offset", p.kernel_entry_offset, None),
-            ("cmdline_offset", p.cmdline_offset, None),
-            ("initrd_offset", p.initrd_offset, Some(p.initrd_size)),
-            (
-                "memory_start_offset",
-                p.memory_start_offset,
-                Some(p.memory_size),
-            ),
-            (
-                "parameter_region_offset",
-                p.parameter_region_offset,
-                Some(p.parameter_region_size),
-            ),
-            (
-                "vtl2_reserved_region_offset",
-                p.vtl2_reserved_region_offset,
-                Some(p.vtl2_reserved_region_size),
-            ),
-            ("sidecar_offset", p.sidecar_offset, Some(p.sidecar_size)),
-            ("sidecar_entry_offset", p.sidecar_entry_offset, None),
-            ("used_start", p.used_start, None),
-            ("used_end", p.used_end, None),
-            (
-                "bounce_buffer_start",
-                p.bounce_buffer_start,
-                Some(p.bounce_buffer_size),
-            ),
-            (
-                "page_tables_start",
-                p.page_tables_start,
-                Some(p.page_tables_size),
-            ),
-            (
-                "log_buffer_start",
-                p.log_buffer_start,
-                Some(p.log_buffer_size),
-            ),
-            ("heap_start_offset", p.heap_start_offset, Some(p.heap_size)),
-        ];
-        for (name, offset, size) in offsets {
-            let addr = base.wrapping_add_signed(offset);
-            let text = match size {
-                Some(0) => "  size 0 (absent)".to_string(),
-                Some(s) => format!("  (= {addr:#x})  size {s:#x}"),
-                None => format!("  (= {addr:#x})"),
-            };
-            let _ = writeln!(out, "  {name:<30} {:>14}{text}", signed_hex(offset));
-        }
-        let _ = writeln!(
-            out,
-            "  {:<30} {:>14}  (= {:#x})  size {:#x}",
+/// The shim parameters with an address: (name, offset from the shim base,
+/// size when the field has one).
+fn shim_offsets(p: &ShimParamsRaw) -> [(&'static str, i64, Option<u64>); 15] {
+    [
+        ("kernel_entry_offset", p.kernel_entry_offset, None),
+        ("cmdline_offset", p.cmdline_offset, None),
+        ("initrd_offset", p.initrd_offset, Some(p.initrd_size)),
+        (
+            "memory_start_offset",
+            p.memory_start_offset,
+            Some(p.memory_size),
+        ),
+        (
+            "parameter_region_offset",
+            p.parameter_region_offset,
+            Some(p.parameter_region_size),
+        ),
+        (
+            "vtl2_reserved_region_offset",
+            p.vtl2_reserved_region_offset,
+            Some(p.vtl2_reserved_region_size),
+        ),
+        ("sidecar_offset", p.sidecar_offset, Some(p.sidecar_size)),
+        ("sidecar_entry_offset", p.sidecar_entry_offset, None),
+        ("used_start", p.used_start, None),
+        ("used_end", p.used_end, None),
+        (
+            "bounce_buffer_start",
+            p.bounce_buffer_start,
+            Some(p.bounce_buffer_size),
+        ),
+        (
+            "page_tables_start",
+            p.page_tables_start,
+            Some(p.page_tables_size),
+        ),
+        (
+            "log_buffer_start",
+            p.log_buffer_start,
+            Some(p.log_buffer_size),
+        ),
+        ("heap_start_offset", p.heap_start_offset, Some(p.heap_size)),
+        (
             "persisted_state_region_offset",
-            signed_hex(p.persisted_state_region_offset),
-            base.wrapping_add_signed(p.persisted_state_region_offset),
-            p.persisted_state_region_size
-        );
-        let _ = writeln!(
-            out,
-            "  {:<30} {:>14}",
-            "initrd_crc",
-            format!("{:#010x}", p.initrd_crc)
-        );
-        let _ = writeln!(
-            out,
-            "  {:<30} {:>14}",
-            "supported_isolation_type", p.supported_isolation_type.0
-        );
+            p.persisted_state_region_offset,
+            Some(p.persisted_state_region_size),
+        ),
+    ]
+}
+
+impl LayoutMap {
+    /// The region table: regions in address order, the gaps between them
+    /// and the free VTL2 memory after the last one.
+    fn rows(&self) -> Vec<Row<'_>> {
+        let mut rows = Vec::new();
+        let mut last_end: Option<u64> = None;
+        for r in &self.regions {
+            if let Some(prev) = last_end.filter(|&p| r.start > p) {
+                rows.push(Row {
+                    kind: RowKind::Gap,
+                    start: prev,
+                    end: r.start,
+                    region: None,
+                });
+            }
+            rows.push(Row {
+                kind: RowKind::Region,
+                start: r.start,
+                end: r.end,
+                region: Some(r),
+            });
+            last_end = Some(last_end.map_or(r.end, |p| p.max(r.end)));
+        }
+        if let (Some(prev), Some((start, size))) = (last_end, self.vtl2) {
+            let end = start.saturating_add(size);
+            if end > prev {
+                rows.push(Row {
+                    kind: RowKind::Free,
+                    start: prev,
+                    end,
+                    region: None,
+                });
+            }
+        }
+        rows
     }
-    Ok(out)
+
+    /// The map as text.
+    pub(crate) fn text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "paravisor image: {}, isolation {}, paravisor present: {}",
+            self.arch.name(),
+            self.isolation.isolation_type.name(),
+            self.isolation.paravisor_present
+        );
+        if let Some((start, size)) = self.vtl2 {
+            let _ = writeln!(
+                out,
+                "VTL2 memory: {start:#x}..{:#x} ({})",
+                start.saturating_add(size),
+                size_text(size)
+            );
+        }
+
+        let _ = writeln!(out, "\nregions (address order):");
+        let _ = writeln!(
+            out,
+            "  {:<18} {:<18} {:>10}  {:<48} acceptance",
+            "start", "end", "size", "tag"
+        );
+        for row in self.rows() {
+            let (what, acceptance) = match (row.kind, row.region) {
+                (RowKind::Region, Some(r)) => (r.what.as_str(), r.acceptance),
+                (RowKind::Free, _) => ("-- free VTL2 memory --", ""),
+                _ => ("-- gap --", ""),
+            };
+            let line = format!(
+                "  {:<18} {:<18} {:>10}  {:<48} {}",
+                format!("{:#x}", row.start),
+                format!("{:#x}", row.end),
+                size_text(row.end.saturating_sub(row.start)),
+                what,
+                acceptance
+            );
+            let _ = writeln!(out, "{}", line.trim_end());
+        }
+
+        let summary = &self.summary;
+        let _ = writeln!(out, "\nregisters:");
+        for (name, value) in &summary.registers {
+            let _ = writeln!(out, "  {name:<10} {}", value.to_json());
+        }
+
+        let _ = writeln!(out, "\nparameter areas:");
+        for area in &summary.parameter_areas {
+            let params: Vec<String> = summary
+                .parameters
+                .iter()
+                .filter(|p| p.area == area.index)
+                .map(|p| format!("{} at byte {}", p.parameter.name(), p.byte_offset))
+                .collect();
+            let _ = writeln!(
+                out,
+                "  #{} {:<24} pages {:#x}+{}  {}",
+                area.index,
+                area.tag,
+                area.page_base,
+                area.page_count,
+                params.join(", ")
+            );
+        }
+
+        if !summary.relocation_regions.is_empty() || !summary.page_table_relocations.is_empty() {
+            let _ = writeln!(out, "\nrelocation:");
+            for r in &summary.relocation_regions {
+                let _ = writeln!(
+                    out,
+                    "  region {:#x}+{:#x} align {:#x} within {:#x}..{:#x} rip:{} gdtr:{} vp {}",
+                    r.gpa,
+                    r.size_bytes,
+                    r.alignment,
+                    r.minimum_gpa,
+                    r.maximum_gpa,
+                    r.apply_rip_offset,
+                    r.apply_gdtr_offset,
+                    r.vp_index
+                );
+            }
+            for r in &summary.page_table_relocations {
+                let _ = writeln!(
+                    out,
+                    "  page tables {:#x}: {} pages reserved, {} used, vp {}",
+                    r.gpa, r.size_pages, r.used_pages, r.vp_index
+                );
+            }
+        }
+
+        if let Some((base, p)) = &self.shim {
+            let _ = writeln!(
+                out,
+                "\nshim parameters (offsets relative to the shim base {base:#x}):"
+            );
+            for (name, offset, size) in shim_offsets(p) {
+                let addr = base.wrapping_add_signed(offset);
+                let text = match size {
+                    Some(0) => "  size 0 (absent)".to_string(),
+                    Some(s) => format!("  (= {addr:#x})  size {s:#x}"),
+                    None => format!("  (= {addr:#x})"),
+                };
+                let _ = writeln!(out, "  {name:<30} {:>14}{text}", signed_hex(offset));
+            }
+            let _ = writeln!(
+                out,
+                "  {:<30} {:>14}",
+                "initrd_crc",
+                format!("{:#010x}", p.initrd_crc)
+            );
+            let _ = writeln!(
+                out,
+                "  {:<30} {:>14}",
+                "supported_isolation_type", p.supported_isolation_type.0
+            );
+        }
+        out
+    }
+
+    /// The map as one JSON object: the same rows and sections as
+    /// [`LayoutMap::text`], addresses as hex strings, sizes in bytes. The
+    /// registers and relocation records are the summary's (formats.md §2).
+    pub(crate) fn json(&self) -> Value {
+        let hex = |v: u64| format!("{v:#x}");
+        let regions: Vec<Value> = self
+            .rows()
+            .iter()
+            .map(|row| {
+                let (kind, what, acceptance) = match (row.kind, row.region) {
+                    (RowKind::Region, Some(r)) => ("region", Some(r.what.as_str()), r.acceptance),
+                    (RowKind::Free, _) => ("free", None, ""),
+                    _ => ("gap", None, ""),
+                };
+                json!({
+                    "kind": kind,
+                    "start": hex(row.start),
+                    "end": hex(row.end),
+                    "size": row.end.saturating_sub(row.start),
+                    "tag": what,
+                    "acceptance": (!acceptance.is_empty()).then_some(acceptance),
+                })
+            })
+            .collect();
+        let summary = &self.summary;
+        let parameter_areas: Vec<Value> = summary
+            .parameter_areas
+            .iter()
+            .map(|area| {
+                let parameters: Vec<Value> = summary
+                    .parameters
+                    .iter()
+                    .filter(|p| p.area == area.index)
+                    .map(|p| json!({ "parameter": p.parameter.name(), "byte_offset": p.byte_offset }))
+                    .collect();
+                json!({
+                    "index": area.index,
+                    "tag": area.tag,
+                    "page_base": area.page_base,
+                    "page_count": area.page_count,
+                    "parameters": parameters,
+                })
+            })
+            .collect();
+        let shim = self.shim.as_ref().map(|(base, p)| {
+            let fields: Vec<Value> = shim_offsets(p)
+                .iter()
+                .map(|&(name, offset, size)| {
+                    json!({
+                        "name": name,
+                        "offset": offset,
+                        "address": hex(base.wrapping_add_signed(offset)),
+                        "size": size,
+                    })
+                })
+                .collect();
+            json!({
+                "base": hex(*base),
+                "fields": fields,
+                "initrd_crc": format!("{:#010x}", p.initrd_crc),
+                "supported_isolation_type": p.supported_isolation_type.0,
+            })
+        });
+        let summary_json = summary.to_json();
+        json!({
+            "arch": self.arch.name(),
+            "isolation": self.isolation.isolation_type.name(),
+            "paravisor_present": self.isolation.paravisor_present,
+            "vtl2_memory": self.vtl2.map(|(start, size)| json!({
+                "start": hex(start),
+                "end": hex(start.saturating_add(size)),
+                "size": size,
+            })),
+            "regions": regions,
+            "registers": summary_json.get("registers"),
+            "parameter_areas": parameter_areas,
+            "relocation_regions": summary_json.get("relocation_regions"),
+            "page_table_relocations": summary_json.get("page_table_relocations"),
+            "shim_parameters": shim,
+        })
+    }
 }

@@ -2,19 +2,21 @@
 //!
 //! ```text
 //! paravisor summary MANIFEST [-o FILE]   image summary JSON (formats.md §2)
-//! paravisor layout MANIFEST              human-readable map of the image
-//! paravisor demo                         load built-in images, print the map
+//! paravisor layout MANIFEST [--json]     map of the image
+//! paravisor demo [--json]                load built-in images, print the map
 //! paravisor igvm CONFIG -o OUT.igvm      IGVM file + measurement documents
 //! paravisor inspect FILE.igvm            dump an IGVM file, recompute measurements
 //! paravisor boot MANIFEST [--timeout S]  boot an x86-64 image under KVM, stream COM1
-//! paravisor bench MANIFEST [--iterations N] [--json]  load speed vs crc + copy
+//! paravisor bench MANIFEST [-n N] [--json]  load speed vs crc + copy
+//! paravisor completions SHELL            shell completion script
 //! ```
 //!
-//! Each subcommand is one module with a `run(args) -> Outcome` function and
-//! one arm in [`dispatch`]. Argument parsing is deliberately tiny (no
-//! dependencies): see [`args`].
+//! Each subcommand is one module with a `#[derive(clap::Args)] Args` and a
+//! `run(Args) -> Outcome` function, and one variant of [`Command`]. Usage
+//! errors (clap's and the subcommands' own) go through [`usage_error`] and
+//! [`report_clap_error`]: one `paravisor: ` message with the usage line on
+//! stderr, exit status 1.
 
-mod args;
 mod bench_baseline;
 mod boot;
 mod cmd_bench;
@@ -25,6 +27,11 @@ mod files;
 mod layout;
 mod summary;
 
+use clap::CommandFactory;
+use clap::FromArgMatches;
+use clap::Parser;
+use clap::Subcommand;
+use clap::error::ErrorKind;
 use std::process::ExitCode;
 
 /// What a subcommand returns: the process exit status. Messages are printed
@@ -39,72 +46,159 @@ pub(crate) const EXIT_USAGE: u8 = 1;
 /// Exit status: the loader returned an error (the summary is still written).
 pub(crate) const EXIT_LOAD_FAILED: u8 = 2;
 
-const USAGE: &str = "\
-usage: paravisor <command> [arguments]
+/// The short version: crate version and the commit it was built from
+/// (`build.rs`; "unknown" without git).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("PARAVISOR_COMMIT"),
+    ")"
+);
 
-commands:
-  summary MANIFEST [-o FILE]  run the loader for a load manifest and write the
-                              image summary JSON (stdout or FILE). Exit 0 when
-                              the load succeeded, 2 when the loader returned an
-                              error (summary has ok: false), 1 when the manifest
-                              or an input file cannot be read. A VTL2 range
-                              past 2^64 (memory_page_base/_count) is a
-                              manifest error: exit 1, but the summary is
-                              still written with ok: false.
-  layout MANIFEST             print a map of the image: regions in address
-                              order with gaps, registers, parameter areas,
-                              shim parameters.
-  demo                        build small kernel and shim images in memory,
-                              load them (x86-64, no isolation, 64 MiB) and
-                              print their layout.
-  igvm CONFIG -o OUT.igvm     build an IGVM file from a build config
-                              (paravisor-igvm-config/1), write it with
-                              OUT-snp.json / OUT-tdx.json / OUT-vbs.json and
-                              print the launch measurements. Exit 0, 2 when a
-                              load or the file build fails, 1 on usage errors.
-  inspect FILE.igvm           print an IGVM file's headers and directives with
-                              the measurements recomputed from its bytes.
-  boot MANIFEST [--timeout S] boot an x86-64 image (isolation none or vbs)
-                              under KVM and stream its serial output (COM1)
-                              to stdout. Exit 0 when the guest halts, 3 when
-                              it does not within S seconds (default 30) or
-                              faults, 2 when the load fails, 1 on usage errors
-                              or when /dev/kvm is not usable.
-  bench MANIFEST [--iterations N] [--json]
-                              load the manifest's inputs into guest memory N
-                              times (default 10) beside crc32fast of the initrd
-                              and a copy of every imported byte; print medians
-                              and load / (crc + copy), or one JSON object.
-  help                        this text.
-";
+/// Exit statuses every subcommand shares, shown under `--help`.
+const EXIT_STATUSES: &str = "\
+Exit status: 0 success; 1 usage error or an input that cannot be read or
+parsed; 2 the loader (or the IGVM build) failed; boot: 3 the guest did not halt.
+Run `paravisor <COMMAND> --help` for a command's arguments and exit statuses.";
 
-/// Prints a usage error and returns the usage exit status.
-pub(crate) fn usage_error(message: &str) -> Outcome {
-    eprintln!("paravisor: {message}\n\n{USAGE}");
-    ExitCode::from(EXIT_USAGE)
+/// The paravisor loader's command-line tool: load OpenHCL paravisor images
+/// the way OpenVMM's loader does, summarise, map, measure, build IGVM files
+/// and boot them.
+#[derive(Parser)]
+#[command(name = "paravisor", version = VERSION, after_help = EXIT_STATUSES)]
+#[command(subcommand_required = true, propagate_version = true)]
+struct Cli {
+    /// The subcommand.
+    #[command(subcommand)]
+    command: Command,
 }
 
-fn dispatch(command: &str, rest: &[String]) -> Outcome {
-    match command {
-        "summary" => summary::run(rest),
-        "layout" => layout::run(rest),
-        "demo" => demo::run(rest),
-        "igvm" => cmd_igvm::run(rest),
-        "inspect" => cmd_inspect::run(rest),
-        "boot" => boot::run(rest),
-        "bench" => cmd_bench::run(rest),
-        "help" | "-h" | "--help" => {
-            print!("{USAGE}");
+/// The subcommands.
+#[derive(Subcommand)]
+enum Command {
+    /// Run the loader for a load manifest and write the image summary JSON.
+    #[command(after_help = summary::EXIT_STATUS)]
+    Summary(summary::Args),
+    /// Print a map of the image: regions in address order with gaps,
+    /// registers, parameter areas, relocation, shim parameters.
+    #[command(after_help = layout::EXIT_STATUS)]
+    Layout(layout::Args),
+    /// Build small kernel and shim images in memory, load them (x86-64, no
+    /// isolation, 64 MiB) and print their layout.
+    #[command(after_help = demo::EXIT_STATUS)]
+    Demo(demo::Args),
+    /// Build an IGVM file from a build config (paravisor-igvm-config/1),
+    /// write it with OUT-snp.json / OUT-tdx.json / OUT-vbs.json and print the
+    /// launch measurements.
+    #[command(after_help = cmd_igvm::EXIT_STATUS)]
+    Igvm(cmd_igvm::Args),
+    /// Print an IGVM file's headers and directives with the launch
+    /// measurements recomputed from its bytes.
+    #[command(after_help = cmd_inspect::EXIT_STATUS)]
+    Inspect(cmd_inspect::Args),
+    /// Boot an x86-64 image (isolation none or vbs) under KVM and stream its
+    /// serial output (COM1) to stdout.
+    #[command(after_help = boot::EXIT_STATUS)]
+    Boot(boot::Args),
+    /// Load a manifest's inputs into guest memory N times beside crc32fast of
+    /// the initrd and a copy of every imported byte; print the medians and
+    /// load / (crc + copy).
+    #[command(after_help = cmd_bench::EXIT_STATUS)]
+    Bench(cmd_bench::Args),
+    /// Print a shell completion script (bash, zsh, fish, elvish,
+    /// powershell) to stdout.
+    #[command(after_help = "Exit status: 0; 1 on usage errors.\n\
+        Example (bash): paravisor completions bash > ~/.local/share/bash-completion/completions/paravisor")]
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// The `--version` text: version, commit and the OpenHCL ABIs the loader
+/// can produce.
+fn long_version() -> String {
+    format!(
+        "{VERSION}\nOpenHCL ABIs it can produce: {}",
+        paravisor_loader::OPENHCL_ABIS.join(", ")
+    )
+}
+
+/// The command-line definition, with the run-time `--version` text.
+fn command() -> clap::Command {
+    Cli::command().long_version(long_version())
+}
+
+/// Prints a usage error of `subcommand` (its usage line included) and
+/// returns the usage exit status.
+pub(crate) fn usage_error(subcommand: &str, message: &str) -> Outcome {
+    let mut cmd = command();
+    cmd.build();
+    let error = match cmd.find_subcommand_mut(subcommand) {
+        Some(sub) => sub.error(ErrorKind::ValueValidation, message),
+        None => cmd.error(ErrorKind::ValueValidation, message),
+    };
+    report_clap_error(&error)
+}
+
+/// Reports a clap outcome: help and version go to stdout with exit status
+/// 0; every other kind is a usage error, printed on stderr as
+/// `paravisor: MESSAGE` followed by the usage line, exit status 1.
+fn report_clap_error(error: &clap::Error) -> Outcome {
+    match error.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            // A closed pipe (`| head`) ends the output; it is not an error.
+            let _ = error.print();
             ExitCode::from(EXIT_OK)
         }
-        other => usage_error(&format!("unknown command `{other}`")),
+        kind => {
+            let text = error.render().to_string();
+            let text = text.replacen("Usage: ", "usage: ", 1);
+            match kind {
+                // No subcommand: clap renders the help.
+                ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    eprint!("paravisor: no command given\n\n{text}");
+                }
+                _ => eprint!(
+                    "paravisor: {}",
+                    text.strip_prefix("error: ").unwrap_or(&text)
+                ),
+            }
+            ExitCode::from(EXIT_USAGE)
+        }
     }
 }
 
 fn main() -> ExitCode {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    match argv.split_first() {
-        Some((command, rest)) => dispatch(command, rest),
-        None => usage_error("no command given"),
+    let mut cmd = command();
+    let parsed = cmd
+        .try_get_matches_from_mut(std::env::args_os())
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = match parsed {
+        Ok(cli) => cli,
+        Err(e) => return report_clap_error(&e.format(&mut cmd)),
+    };
+    match cli.command {
+        Command::Summary(args) => summary::run(args),
+        Command::Layout(args) => layout::run(args),
+        Command::Demo(args) => demo::run(args),
+        Command::Igvm(args) => cmd_igvm::run(args),
+        Command::Inspect(args) => cmd_inspect::run(args),
+        Command::Boot(args) => boot::run(args),
+        Command::Bench(args) => cmd_bench::run(args),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut command(), "paravisor", &mut std::io::stdout());
+            ExitCode::from(EXIT_OK)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        command().debug_assert();
     }
 }

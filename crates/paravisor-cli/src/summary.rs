@@ -19,19 +19,29 @@ use crate::EXIT_LOAD_FAILED;
 use crate::EXIT_OK;
 use crate::EXIT_USAGE;
 use crate::Outcome;
-use crate::args::Args;
 use paravisor_loader::summary::ImageSummary;
 use std::process::ExitCode;
 
-pub(crate) fn run(args: &[String]) -> Outcome {
-    let args = match Args::parse(args, &["-o", "--output"]) {
-        Ok(a) => a,
-        Err(e) => return crate::usage_error(&e),
-    };
-    let manifest_path = match args.one_positional("MANIFEST") {
-        Ok(p) => p,
-        Err(e) => return crate::usage_error(&e),
-    };
+/// Exit statuses, shown under `--help`.
+pub(crate) const EXIT_STATUS: &str = "\
+Exit status: 0 the load succeeded; 2 the loader returned an error (the summary
+is still written, with ok: false); 1 the manifest or an input file cannot be
+read or parsed, or a usage error. A VTL2 range past 2^64
+(memory_page_base/_count) is a manifest error: exit 1, but the summary is still
+written with ok: false.";
+
+/// Arguments of `paravisor summary`.
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// The load manifest (paravisor-load-manifest/1).
+    manifest: String,
+    /// Write the summary to FILE instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<String>,
+}
+
+pub(crate) fn run(args: Args) -> Outcome {
+    let manifest_path = args.manifest.as_str();
     let Some((manifest, files)) = crate::files::load_unchecked(manifest_path) else {
         return ExitCode::from(EXIT_USAGE);
     };
@@ -48,7 +58,7 @@ pub(crate) fn run(args: &[String]) -> Outcome {
         }
     };
     text.push('\n');
-    match args.option(&["-o", "--output"]) {
+    match args.output.as_deref() {
         Some(out) => {
             if let Err(e) = std::fs::write(out, &text) {
                 eprintln!("paravisor: {out}: cannot write the summary: {e}");
