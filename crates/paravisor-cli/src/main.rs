@@ -118,9 +118,13 @@ enum Command {
 /// The `--version` text: version, commit and the OpenHCL ABIs the loader
 /// can produce.
 fn long_version() -> String {
+    let abis: Vec<&str> = paravisor_layout::Abi::ALL
+        .iter()
+        .map(|abi| abi.name())
+        .collect();
     format!(
         "{VERSION}\nOpenHCL ABIs it can produce: {}",
-        paravisor_loader::OPENHCL_ABIS.join(", ")
+        abis.join(", ")
     )
 }
 

@@ -109,9 +109,3 @@ pub use x64::X64Layout;
 pub use x64::load_openhcl_x64;
 #[cfg(feature = "std")]
 pub use x64::load_openhcl_x64_alloc;
-
-/// The OpenHCL loader ABIs this crate can produce, by the names of
-/// `docs/abi-versions.md` (the values of a load manifest's `abi` field), the
-/// default first. `paravisor --version` lists them; add a version here when
-/// the loader learns to produce it.
-pub const OPENHCL_ABIS: &[&str] = &["seed-95f63b08"];
