@@ -76,7 +76,11 @@ struct Plan {
 }
 
 /// Checks one range's arithmetic and address-space limits.
-fn range_end(start: u64, size: u64, confidential_bit: Option<u8>) -> Result<u64, PageTableError> {
+pub(crate) fn range_end(
+    start: u64,
+    size: u64,
+    confidential_bit: Option<u8>,
+) -> Result<u64, PageTableError> {
     let end = start
         .checked_add(size)
         .ok_or(PageTableError::RangeOverflow { start, size })?;
@@ -302,19 +306,32 @@ fn union_len(n: usize, interval: impl Fn(usize) -> Option<(u64, u64)>) -> u64 {
 
 /// 1 (PML4) + distinct PDPT, PD and PT slots over all (validated) ranges.
 fn count_tables(config: &IdentityMapConfig<'_>) -> u64 {
-    let n = config.range_slots();
-    let g1 = config.use_1gb_pages;
+    count_tables_of(
+        config.range_slots(),
+        |i| config.range_at(i),
+        config.use_1gb_pages,
+    )
+}
+
+/// 1 (PML4) + distinct PDPT, PD and PT slots over the `n` ranges
+/// `range_at(0..n)` (each validated and non-empty, or `None`), with 1 GiB
+/// leaves where `use_1gb_pages` allows them.
+pub(crate) fn count_tables_of(
+    n: usize,
+    range_at: impl Fn(usize) -> Option<IdentityRange>,
+    g1: bool,
+) -> u64 {
     let pdpts = union_len(n, |i| {
-        let (a, b) = bounds(&config.range_at(i)?);
+        let (a, b) = bounds(&range_at(i)?);
         Some(slots(a, b, 39))
     });
     let pds = union_len(n.saturating_mul(2), |k| {
-        let (a, b) = bounds(&config.range_at(k / 2)?);
+        let (a, b) = bounds(&range_at(k / 2)?);
         let (c, d) = pd_parts(a, b, g1).get(k % 2).copied()??;
         Some(slots(c, d, 30))
     });
     let pts = union_len(n.saturating_mul(4), |k| {
-        let (a, b) = bounds(&config.range_at(k / 4)?);
+        let (a, b) = bounds(&range_at(k / 4)?);
         let (c, d) = pd_parts(a, b, g1).get((k / 2) % 2).copied()??;
         let (e, f) = pt_parts(c, d).get(k % 2).copied()??;
         Some(slots(e, f, 21))
@@ -356,21 +373,17 @@ pub fn build_identity_map(
             available: out.len(),
         });
     }
-    out.fill(0);
-    let mut writer = Writer {
+    let mut writer = Writer::new(
         out,
-        page_table_gpa: config.page_table_gpa,
-        used: 1, // Table 0, the PML4, all zero.
-        capacity: plan.tables,
-        confidential: plan.confidential,
-        address_mask: plan.address_mask,
-        use_1gb_pages: config.use_1gb_pages,
-        pristine_from: 0,
-    };
+        config.page_table_gpa,
+        plan.tables,
+        (plan.confidential, plan.address_mask),
+        config.use_1gb_pages,
+    );
     for range in config.ranges() {
         writer.link(&range)?;
     }
-    Ok(writer.used.saturating_mul(TABLE_SIZE))
+    Ok(writer.bytes_used())
 }
 
 /// [`build_identity_map`] into a slice of [`PageTable`]s; returns the number
@@ -383,7 +396,7 @@ pub fn build_identity_map_tables(
 }
 
 /// Writes entries into the output while linking ranges.
-struct Writer<'o> {
+pub(crate) struct Writer<'o> {
     out: &'o mut [u8],
     page_table_gpa: u64,
     used: usize,
@@ -402,7 +415,35 @@ const fn index(va: u64, shift: u32) -> usize {
     ((va >> shift) & 0x1FF) as usize
 }
 
-impl Writer<'_> {
+impl<'o> Writer<'o> {
+    /// Zeroes `out` and starts with table 0 (the PML4) allocated; at most
+    /// `capacity` tables; `(confidential, address_mask)` from
+    /// [`entry::confidential_mask`] / [`entry::address_mask`].
+    pub(crate) fn new(
+        out: &'o mut [u8],
+        page_table_gpa: u64,
+        capacity: usize,
+        (confidential, address_mask): (u64, u64),
+        use_1gb_pages: bool,
+    ) -> Self {
+        out.fill(0);
+        Self {
+            out,
+            page_table_gpa,
+            used: 1, // Table 0, the PML4, all zero.
+            capacity,
+            confidential,
+            address_mask,
+            use_1gb_pages,
+            pristine_from: 0,
+        }
+    }
+
+    /// Bytes of the tables allocated so far.
+    pub(crate) fn bytes_used(&self) -> usize {
+        self.used.saturating_mul(TABLE_SIZE)
+    }
+
     fn too_small(&self) -> PageTableError {
         PageTableError::BufferTooSmall {
             needed: self.capacity.saturating_add(1).saturating_mul(TABLE_SIZE),
@@ -508,7 +549,7 @@ impl Writer<'_> {
     /// The original's `link(from, to, large)` generalised: walks `range` in
     /// ascending VA order, allocating tables on first touch, choosing the
     /// largest page the alignment and remaining size allow.
-    fn link(&mut self, range: &IdentityRange) -> Result<(), PageTableError> {
+    pub(crate) fn link(&mut self, range: &IdentityRange) -> Result<(), PageTableError> {
         let (mut va, end) = bounds(range);
         let strip = if range.writable { 0 } else { entry::READ_WRITE };
         let nx = if range.executable {

@@ -154,6 +154,46 @@ pub enum PageTableError {
         /// Size of the range.
         size: u64,
     },
+    /// A range of a sorted-ranges map starts below the previous one
+    /// (original, release/1.7.2511 on: `UnsortedMappings`).
+    #[error(
+        "range at {start:#x} starts below the previous range at {previous_start:#x} (unsorted mappings)"
+    )]
+    UnsortedRanges {
+        /// Start of the previous range.
+        previous_start: u64,
+        /// Start of this range.
+        start: u64,
+    },
+    /// A range of a sorted-ranges map starts before the previous one ends
+    /// (original: `OverlappingMappings`, "the page table builder was invoked
+    /// with overlapping mappings").
+    #[error(
+        "range at {start:#x} overlaps the previous range, which ends at {previous_end:#x} (overlapping mappings)"
+    )]
+    OverlappingRanges {
+        /// End of the previous range.
+        previous_end: u64,
+        /// Start of this range.
+        start: u64,
+    },
+    /// A range covers a whole 512 GiB-aligned 512 GiB, which the greedy leaf
+    /// policy would map with a PML4 leaf, which x86-64 does not have
+    /// (original: panic "cannot insert a leaf entry into a PML4 table").
+    #[error("range covers the 512 GiB at {va:#x}, which would need a PML4 leaf entry")]
+    Pml4Leaf {
+        /// The 512 GiB-aligned address.
+        va: u64,
+    },
+    /// The map needs more tables than the builder's fixed work buffer holds
+    /// (original: `PAGE_TABLE_MAX_COUNT` = 20, `NotEnoughMemory`).
+    #[error("the mappings need {needed} page tables, more than the {max} the builder holds")]
+    TooManyTables {
+        /// Tables needed.
+        needed: u64,
+        /// The limit.
+        max: usize,
+    },
     /// The output buffer is smaller than the tables.
     #[error("output buffer holds {available} bytes, the tables need {needed}")]
     BufferTooSmall {

@@ -360,3 +360,85 @@ proptest! {
         let _ = walker.regions().count();
     }
 }
+
+/// Random sorted, disjoint, 4 KiB-aligned ranges (some empty), built with the
+/// sorted-ranges builder (docs/abi-versions.md §3.4).
+fn sorted_ranges() -> impl Strategy<Value = Vec<x86_pagetables::MemoryRange>> {
+    // (gap, size) pairs in 4 KiB pages, mostly around 2 MiB and 1 GiB
+    // boundaries so every leaf size shows up.
+    let pages = prop_oneof![
+        0u64..4,
+        0u64..1024,
+        Just(GIB / KIB4 - 512),
+        Just(GIB / KIB4),
+        (1u64..4).prop_map(|g| g * GIB / KIB4 + 512),
+    ];
+    proptest::collection::vec((pages.clone(), pages), 1..5).prop_map(|pairs| {
+        let mut at = 0u64;
+        pairs
+            .into_iter()
+            .map(|(gap, size)| {
+                at += gap * KIB4;
+                let r = x86_pagetables::MemoryRange::new(at, size * KIB4);
+                at += size * KIB4;
+                r
+            })
+            .collect()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The walker reads back exactly the ranges, identity-mapped, with the
+    /// largest leaf each address's alignment and remaining size allow.
+    #[test]
+    fn sorted_ranges_read_back_with_greedy_leaves(ranges in sorted_ranges(), snp in any::<bool>()) {
+        let gpa = 0x10_0000_0000u64;
+        let mut config = x86_pagetables::SortedRangesConfig::new(gpa, &ranges);
+        if snp {
+            config = config.with_confidential_bit(51);
+        }
+        let tables = match x86_pagetables::required_sorted_range_tables(&config) {
+            Ok(t) => t,
+            Err(PageTableError::TooManyTables { needed, max: 20 }) => {
+                prop_assert!(needed > 20);
+                return Ok(());
+            }
+            Err(e) => panic!("{e}"),
+        };
+        let mut out = vec![0u8; x86_pagetables::PAGE_TABLE_MAX_BYTES];
+        let used = x86_pagetables::build_sorted_ranges(&config, &mut out).unwrap();
+        prop_assert_eq!(used, tables * 4096);
+        let walker = PageTableWalker::new(&out[..used], gpa, gpa, config.confidential_bit).unwrap();
+        let mut expected: Vec<(u64, u64)> = Vec::new();
+        for r in ranges.iter().filter(|r| r.size > 0) {
+            match expected.last_mut() {
+                Some(last) if last.1 == r.start => last.1 += r.size,
+                _ => expected.push((r.start, r.start + r.size)),
+            }
+        }
+        let got: Vec<(u64, u64)> = walker
+            .regions()
+            .map(|m| {
+                let m: MappedRegion = m.unwrap();
+                prop_assert_eq!(m.va, m.pa);
+                Ok((m.va, m.va + m.size))
+            })
+            .collect::<Result<_, TestCaseError>>()?;
+        prop_assert_eq!(got, expected);
+        for t in walker.mappings() {
+            let t = t.unwrap();
+            let range = ranges.iter().find(|r| r.start <= t.va && t.va < r.start + r.size).unwrap();
+            let end = range.start + range.size;
+            let greedy = if t.va % GIB == 0 && t.va + GIB <= end {
+                PageSize::Size1GiB
+            } else if t.va % MIB2 == 0 && t.va + MIB2 <= end {
+                PageSize::Size2MiB
+            } else {
+                PageSize::Size4KiB
+            };
+            prop_assert_eq!(t.page_size, greedy, "leaf at {:#x}", t.va);
+        }
+    }
+}
