@@ -30,9 +30,10 @@ use paravisor_loader::Vtl0Config;
 use paravisor_loader::Vtl0Linux;
 use paravisor_loader::Vtl0Region;
 use paravisor_loader::Vtl0Uefi;
+use paravisor_loader::recording::PageImport;
 use paravisor_qemu::BootImageImporter;
 use paravisor_qemu::ExitReason;
-use paravisor_qemu::ImportRecord;
+use paravisor_qemu::QemuOptions;
 use paravisor_qemu::RunConfig;
 use paravisor_qemu::RunOutcome;
 use std::path::PathBuf;
@@ -196,7 +197,7 @@ fn setup(test: &str) -> Option<&'static Artifacts> {
 }
 
 /// The single import with `tag`.
-fn import_mut<'a>(importer: &'a mut BootImageImporter, tag: &str) -> &'a mut ImportRecord {
+fn import_mut<'a>(importer: &'a mut BootImageImporter, tag: &str) -> &'a mut PageImport {
     let mut found = importer.imports_mut().filter(|i| i.tag == tag);
     let import = found
         .next()
@@ -312,13 +313,16 @@ fn boot(case: &Case, importer: &BootImageImporter) -> RunOutcome {
     // for debugging (the command line is printed on failure).
     let config = match std::env::var_os("PARAVISOR_QEMU_KEEP") {
         Some(dir) => RunConfig {
-            work_dir: Some(PathBuf::from(dir).join(format!("{}-{:?}", case.name, case.shim))),
-            keep_files: true,
+            runner: QemuOptions {
+                work_dir: Some(PathBuf::from(dir).join(format!("{}-{:?}", case.name, case.shim))),
+                keep_files: true,
+                ..QemuOptions::default()
+            },
             ..RunConfig::default()
         },
         None => RunConfig::default(),
     };
-    let outcome = paravisor_qemu::boot_aarch64(&importer.boot_image(), &config)
+    let outcome = paravisor_qemu::boot_aarch64(&importer.zero_filled_image(), &config)
         .unwrap_or_else(|e| panic!("{}/{:?}: runner error: {e}", case.name, case.shim));
     eprintln!(
         "---- {}/{:?} console ----\n{}---- QEMU stderr ----\n{}---- exit: {:?}",

@@ -62,19 +62,14 @@
     )
 )]
 
-mod importer;
 mod memory;
 mod registers;
 mod relocate;
 mod runner;
 
-pub use importer::BootImageImporter;
-pub use importer::ImportError;
-pub use memory::RamRange;
 pub use memory::merge_ranges;
+pub use paravisor_boot::ImportError;
 pub use registers::MSR_IA32_PAT;
-pub use registers::SegmentRegister;
-pub use registers::TableRegister;
 pub use registers::X64Registers;
 pub use registers::attributes_of;
 pub use registers::kvm_dtable_from;
@@ -85,85 +80,36 @@ pub use runner::SKIP_KVM_ENV;
 pub use runner::boot_x64;
 pub use runner::kvm_available;
 pub use runner::kvm_or_skip;
+pub use vp_regs::x86_64::SegmentRegister;
+pub use vp_regs::x86_64::TableRegister;
 
 use std::time::Duration;
 
-/// Size of a guest page in bytes.
-pub const PAGE_SIZE: u64 = 0x1000;
+pub use paravisor_boot::ExitReason;
+pub use paravisor_boot::PageData;
+pub use paravisor_boot::RamRange;
 
 /// The serial port (COM1) whose output is captured.
 pub const SERIAL_PORT: u16 = 0x3F8;
 
-/// Bytes of guest memory at one guest-physical address.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PageData {
-    /// Guest-physical address of the first byte.
-    pub gpa: u64,
-    /// The bytes (any length; memory not covered stays zero).
-    pub data: Vec<u8>,
-}
+/// Everything needed to boot under KVM: RAM, its initial contents and the
+/// x86-64 registers.
+pub type BootImage = paravisor_boot::BootImage<X64Registers>;
 
-/// Everything needed to boot: RAM, its initial contents and the registers.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct BootImage {
-    /// RAM ranges besides the imported pages (for example all of VTL2
-    /// memory). Every page in `pages` is backed by RAM automatically.
-    pub ram: Vec<RamRange>,
-    /// Initial memory contents.
-    pub pages: Vec<PageData>,
-    /// Boot processor register state.
-    pub registers: X64Registers,
-}
+/// Records a paravisor load for a KVM boot ([`paravisor_boot::BootImageImporter`]
+/// with the registers KVM sets).
+pub type BootImageImporter = paravisor_boot::BootImageImporter<X64Registers>;
 
-/// How to run.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RunConfig {
-    /// Stop the vCPU after this long.
-    pub timeout: Duration,
-    /// Stop once this many serial bytes were captured.
-    pub max_serial_bytes: usize,
-}
+/// How to run under KVM (default time limit 10 s).
+pub type RunConfig = paravisor_boot::RunConfig<KvmOptions>;
 
-impl Default for RunConfig {
-    fn default() -> Self {
-        Self {
-            timeout: Duration::from_secs(10),
-            max_serial_bytes: 1 << 20,
-        }
-    }
-}
+/// The KVM runner's own options: none besides the shared ones of
+/// [`paravisor_boot::RunConfig`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KvmOptions;
 
-/// Why the vCPU stopped.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ExitReason {
-    /// The guest executed HLT (with interrupts off: it is done).
-    Halted,
-    /// The time limit passed.
-    TimedOut,
-    /// The guest shut down: a triple fault (for example an unmapped
-    /// instruction fetch with no IDT).
-    Shutdown,
-    /// The hardware refused to enter the guest (invalid register state).
-    FailEntry {
-        /// Hardware entry failure reason (VMX exit reason / SVM code).
-        reason: u64,
-    },
-    /// KVM reported an internal error (for example an emulation failure).
-    InternalError {
-        /// KVM's sub-error code.
-        suberror: u32,
-    },
-    /// The guest touched a guest-physical address that is not RAM.
-    UnexpectedMmio {
-        /// The address.
-        gpa: u64,
-        /// Whether it was a write.
-        write: bool,
-    },
-    /// The serial output limit was reached.
-    SerialLimit,
-    /// Any other KVM exit, described.
-    Other(String),
+impl paravisor_boot::RunnerOptions for KvmOptions {
+    const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 }
 
 /// The result of a run.

@@ -4,23 +4,8 @@
 #![allow(unsafe_code)]
 
 use crate::Error;
-use crate::PAGE_SIZE;
-
-/// One range of guest-physical RAM, `[gpa, gpa + size)`, page aligned.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct RamRange {
-    /// First guest-physical address.
-    pub gpa: u64,
-    /// Size in bytes.
-    pub size: u64,
-}
-
-impl RamRange {
-    /// One past the last byte, or `None` when it overflows.
-    pub fn end(&self) -> Option<u64> {
-        self.gpa.checked_add(self.size)
-    }
-}
+use crate::RamRange;
+use paravisor_loader::PAGE_SIZE;
 
 /// Sorts and merges ranges (overlapping or touching ranges become one),
 /// after rounding each out to `granule` (a power of two, at least 4 KiB).

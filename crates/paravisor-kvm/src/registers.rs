@@ -3,30 +3,10 @@
 
 use kvm_bindings::kvm_dtable;
 use kvm_bindings::kvm_segment;
-
-/// A segment register as the loader imports it (`spec/abi.md` §4.5):
-/// selector, base, byte-granular limit and the 16-bit attribute word
-/// (`spec/abi.md` §4.2).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SegmentRegister {
-    /// Segment base address.
-    pub base: u64,
-    /// Segment limit in bytes (already expanded when G = 1).
-    pub limit: u32,
-    /// Selector (index << 3 | TI << 2 | RPL).
-    pub selector: u16,
-    /// Attribute word: type 0..=3, S 4, DPL 5..=6, P 7, AVL 12, L 13, D/B 14, G 15.
-    pub attributes: u16,
-}
-
-/// A descriptor-table register (GDTR / IDTR).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct TableRegister {
-    /// Linear base address of the table.
-    pub base: u64,
-    /// Limit (size in bytes minus one).
-    pub limit: u16,
-}
+use paravisor_boot::BootRegisters;
+use vp_regs::x86_64::SegmentRegister;
+use vp_regs::x86_64::TableRegister;
+use vp_regs::x86_64::X86Register;
 
 /// MSR index of IA32_PAT.
 pub const MSR_IA32_PAT: u32 = 0x277;
@@ -61,6 +41,44 @@ pub struct X64Registers {
     pub gs: Option<SegmentRegister>,
     pub ss: Option<SegmentRegister>,
     pub tr: Option<SegmentRegister>,
+}
+
+impl BootRegisters for X64Registers {
+    type Register = X86Register;
+    const HAS_VP_CONTEXT_PAGE: bool = true;
+
+    /// Sets the field of `register`; `false` for a register KVM's runner
+    /// does not set (the MTRRs).
+    fn set(&mut self, register: &X86Register) -> bool {
+        match *register {
+            X86Register::Gdtr(t) => self.gdtr = Some(t),
+            X86Register::Idtr(t) => self.idtr = Some(t),
+            X86Register::Cs(s) => self.cs = Some(s),
+            X86Register::Ds(s) => self.ds = Some(s),
+            X86Register::Es(s) => self.es = Some(s),
+            X86Register::Fs(s) => self.fs = Some(s),
+            X86Register::Gs(s) => self.gs = Some(s),
+            X86Register::Ss(s) => self.ss = Some(s),
+            X86Register::Tr(s) => self.tr = Some(s),
+            X86Register::Cr0(v) => self.cr0 = Some(v),
+            X86Register::Cr3(v) => self.cr3 = Some(v),
+            X86Register::Cr4(v) => self.cr4 = Some(v),
+            X86Register::Efer(v) => self.efer = Some(v),
+            X86Register::Pat(v) => self.pat = Some(v),
+            X86Register::Rbp(v) => self.rbp = Some(v),
+            X86Register::Rip(v) => self.rip = Some(v),
+            X86Register::Rsi(v) => self.rsi = Some(v),
+            X86Register::Rsp(v) => self.rsp = Some(v),
+            X86Register::R8(v) => self.r8 = Some(v),
+            X86Register::R9(v) => self.r9 = Some(v),
+            X86Register::R10(v) => self.r10 = Some(v),
+            X86Register::R11(v) => self.r11 = Some(v),
+            X86Register::R12(v) => self.r12 = Some(v),
+            X86Register::Rflags(v) => self.rflags = Some(v),
+            _ => return false,
+        }
+        true
+    }
 }
 
 /// Decodes a segment register into KVM's split-out form. The attribute bits
@@ -113,6 +131,45 @@ pub fn kvm_dtable_from(table: &TableRegister) -> kvm_dtable {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::BootImageImporter;
+    use crate::ImportError;
+    use paravisor_loader::IsolationConfig;
+    use paravisor_loader::IsolationType;
+    use paravisor_loader::ParavisorImporter;
+    use paravisor_loader::recording::RecordingError;
+
+    #[test]
+    fn registers_are_recorded_once() {
+        let mut i = BootImageImporter::new(IsolationConfig {
+            isolation_type: IsolationType::None,
+            paravisor_present: true,
+            shared_gpa_boundary_bits: None,
+        });
+        i.import_vp_register(X86Register::Rip(0x1234)).unwrap();
+        i.import_vp_register(X86Register::Cs(SegmentRegister {
+            base: 0,
+            limit: 0xFFFF_FFFF,
+            selector: 0x10,
+            attributes: 0xA09B,
+        }))
+        .unwrap();
+        assert_eq!(
+            i.import_vp_register(X86Register::Rip(0)),
+            Err(ImportError::Recording(RecordingError::DuplicateRegister {
+                name: "rip"
+            }))
+        );
+        let r = i.image().registers;
+        assert_eq!(r.rip, Some(0x1234));
+        assert_eq!(
+            r.cs.map(|cs| (cs.selector, cs.attributes)),
+            Some((0x10, 0xA09B))
+        );
+        assert!(matches!(
+            i.import_vp_register(X86Register::MtrrDefType(0)),
+            Err(ImportError::UnsupportedRegister(_))
+        ));
+    }
 
     // Values from spec/abi.md §4.2.
     #[test]

@@ -10,8 +10,8 @@
 //! relative to its own load base, so it keeps working after the move.
 
 use crate::BootImage;
-use crate::PAGE_SIZE;
 use crate::RamRange;
+use paravisor_loader::PAGE_SIZE;
 use paravisor_loader::PageTableRelocation;
 use paravisor_loader::RelocationRegion;
 use x86_pagetables::IdentityMapConfig;

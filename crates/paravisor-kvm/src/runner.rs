@@ -623,6 +623,7 @@ mod tests {
         let config = RunConfig {
             timeout: Duration::from_secs(10),
             max_serial_bytes: 100,
+            ..RunConfig::default()
         };
         let outcome = boot_x64(&image(&code), &config, &mut |_| {}).unwrap();
         assert_eq!(outcome.exit, ExitReason::SerialLimit);

@@ -59,13 +59,13 @@
     )
 )]
 
-mod importer;
 mod plan;
 mod runner;
 
-pub use importer::BootImageImporter;
-pub use importer::ImportError;
-pub use importer::ImportRecord;
+pub use paravisor_boot::ExitReason;
+pub use paravisor_boot::ImportError;
+pub use paravisor_boot::PageData;
+pub use paravisor_boot::RamRange;
 pub use plan::QemuPlan;
 pub use plan::plan;
 pub use runner::QEMU_BINARY;
@@ -76,11 +76,11 @@ pub use runner::boot_aarch64_streaming;
 pub use runner::qemu_available;
 pub use runner::qemu_or_skip;
 
+use paravisor_boot::BootRegisters;
+use paravisor_boot::RunnerOptions;
 use std::path::PathBuf;
 use std::time::Duration;
-
-/// Size of a guest page in bytes.
-pub const PAGE_SIZE: u64 = 0x1000;
+use vp_regs::aarch64::Aarch64Register;
 
 /// First byte of RAM on QEMU's `virt` machine.
 pub const VIRT_RAM_BASE: u64 = 0x4000_0000;
@@ -146,25 +146,6 @@ pub fn reset_stub_page(registers: &[u64; 8]) -> Vec<u8> {
     page
 }
 
-/// Bytes of guest memory at one guest-physical address.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PageData {
-    /// Guest-physical address of the first byte.
-    pub gpa: u64,
-    /// The bytes (any length; memory not covered stays zero).
-    pub data: Vec<u8>,
-}
-
-/// A guest-physical range that must be RAM (for example all of VTL2
-/// memory, of which the loader imports only a part).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RamRange {
-    /// First byte.
-    pub gpa: u64,
-    /// Size in bytes.
-    pub size: u64,
-}
-
 /// The boot processor's registers, as the AArch64 paravisor loader imports
 /// them (abi.md §7.6). Every one must be set: the loader sets all of them,
 /// and a boot with a missing register would silently use QEMU's reset value.
@@ -223,29 +204,51 @@ impl Aarch64Registers {
     }
 }
 
-/// Everything needed to boot: RAM, its initial contents and the registers.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct BootImage {
-    /// Ranges that must be RAM besides the imported pages (for example all
-    /// of VTL2 memory).
-    pub ram: Vec<RamRange>,
-    /// Initial memory contents.
-    pub pages: Vec<PageData>,
-    /// Boot processor register state.
-    pub registers: Aarch64Registers,
+impl BootRegisters for Aarch64Registers {
+    type Register = Aarch64Register;
+    const HAS_VP_CONTEXT_PAGE: bool = false;
+
+    /// Sets the field of `register`; `false` for a register the reset
+    /// stub does not set.
+    fn set(&mut self, register: &Aarch64Register) -> bool {
+        let slot = match register {
+            Aarch64Register::X0(_) => &mut self.x0,
+            Aarch64Register::Pc(_) => &mut self.pc,
+            Aarch64Register::Cpsr(_) => &mut self.cpsr,
+            Aarch64Register::SctlrEl1(_) => &mut self.sctlr_el1,
+            Aarch64Register::TcrEl1(_) => &mut self.tcr_el1,
+            Aarch64Register::MairEl1(_) => &mut self.mair_el1,
+            Aarch64Register::Ttbr0El1(_) => &mut self.ttbr0_el1,
+            Aarch64Register::VbarEl1(_) => &mut self.vbar_el1,
+            _ => return false,
+        };
+        *slot = Some(register.value());
+        true
+    }
 }
 
-/// How to run QEMU.
+/// Everything needed to boot under QEMU: RAM, its initial contents and the
+/// AArch64 registers.
+pub type BootImage = paravisor_boot::BootImage<Aarch64Registers>;
+
+/// Records what `load_openhcl_arm64` imports
+/// ([`paravisor_boot::BootImageImporter`] with the registers the reset
+/// stub sets); [`zero_filled_image`](paravisor_boot::BootImageImporter::zero_filled_image)
+/// is what [`boot_aarch64`] boots.
+pub type BootImageImporter = paravisor_boot::BootImageImporter<Aarch64Registers>;
+
+/// How to run QEMU (default time limit 60 s).
+pub type RunConfig = paravisor_boot::RunConfig<QemuOptions>;
+
+/// The QEMU runner's own options.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RunConfig {
+pub struct QemuOptions {
     /// The emulator binary (default: the `PARAVISOR_QEMU` environment
     /// variable if set, else [`QEMU_BINARY`] looked up in `PATH`).
     pub qemu: PathBuf,
     /// The CPU model (default `cortex-a57`, which has EL2 and the CRC32
     /// instructions).
     pub cpu: String,
-    /// Kill QEMU after this long.
-    pub timeout: Duration,
     /// Folder for the bios and RAM files; a fresh folder under the system
     /// temporary folder when `None`. Removed after the run unless
     /// `keep_files` is set.
@@ -254,29 +257,20 @@ pub struct RunConfig {
     pub keep_files: bool,
 }
 
-impl Default for RunConfig {
+impl Default for QemuOptions {
     fn default() -> Self {
         Self {
             qemu: std::env::var_os(QEMU_ENV)
                 .map_or_else(|| PathBuf::from(QEMU_BINARY), PathBuf::from),
             cpu: "cortex-a57".to_owned(),
-            timeout: Duration::from_secs(60),
             work_dir: None,
             keep_files: false,
         }
     }
 }
 
-/// Why QEMU stopped.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ExitReason {
-    /// QEMU exited with this status (the guest's semihosting `SYS_EXIT`
-    /// status, or 1 for a QEMU error).
-    Exited(i32),
-    /// QEMU was killed by a signal.
-    Signaled,
-    /// The time limit passed and the runner killed QEMU.
-    TimedOut,
+impl RunnerOptions for QemuOptions {
+    const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 }
 
 /// The result of a run.

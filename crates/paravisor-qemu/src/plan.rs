@@ -3,12 +3,12 @@
 
 use crate::BootImage;
 use crate::Error;
-use crate::PAGE_SIZE;
 use crate::PageData;
 use crate::VIRT_DTB_RESERVED;
 use crate::VIRT_FLASH0_SIZE;
 use crate::VIRT_RAM_BASE;
 use crate::reset_stub_page;
+use paravisor_loader::PAGE_SIZE;
 
 /// Smallest RAM size given to QEMU, in MiB.
 const MIN_RAM_MIB: u64 = 128;

@@ -35,13 +35,13 @@ pub const QEMU_ENV: &str = "PARAVISOR_QEMU";
 /// into a loudly reported skip (value `1`).
 pub const SKIP_QEMU_ENV: &str = "PARAVISOR_SKIP_QEMU";
 
-/// Checks that `config.qemu` runs (`--version`).
+/// Checks that `config.runner.qemu` runs (`--version`).
 pub fn qemu_available(config: &RunConfig) -> Result<(), Error> {
     let unavailable = |reason: String| Error::QemuUnavailable {
-        qemu: config.qemu.clone(),
+        qemu: config.runner.qemu.clone(),
         reason,
     };
-    let output = Command::new(&config.qemu)
+    let output = Command::new(&config.runner.qemu)
         .arg("--version")
         .stdin(Stdio::null())
         .output()
@@ -119,7 +119,7 @@ fn write_inputs(plan: &QemuPlan, dir: &Path, config: &RunConfig) -> Result<Vec<O
     .map(OsString::from)
     .collect();
     args.push("-cpu".into());
-    args.push(config.cpu.clone().into());
+    args.push(config.runner.cpu.clone().into());
     args.push("-m".into());
     args.push(format!("{}M", plan.ram_mib).into());
     args.push("-bios".into());
@@ -168,12 +168,12 @@ fn stream_chunks(mut stream: impl Read + Send + 'static) -> Receiver<Vec<u8>> {
     receiver
 }
 
-/// Runs QEMU until it exits or `timeout` passes, passing console chunks to
-/// `on_console` as they arrive.
+/// Runs QEMU until it exits, `timeout` passes or `max_console_bytes` were
+/// captured, passing console chunks to `on_console` as they arrive.
 fn supervise(
     child: &mut Child,
     console_chunks: Option<Receiver<Vec<u8>>>,
-    timeout: Duration,
+    (timeout, max_console_bytes): (Duration, usize),
     console: &mut Vec<u8>,
     on_console: &mut dyn FnMut(&[u8]),
 ) -> Result<ExitReason, Error> {
@@ -181,11 +181,20 @@ fn supervise(
     let mut take = |chunk: Vec<u8>| {
         on_console(&chunk);
         console.extend_from_slice(&chunk);
+        console.len()
     };
     let exit = loop {
         match &console_chunks {
             Some(rx) => match rx.recv_timeout(POLL) {
-                Ok(chunk) => take(chunk),
+                Ok(chunk) => {
+                    if take(chunk) >= max_console_bytes {
+                        // The child is ours; killing it by its handle
+                        // touches nothing else.
+                        let _ = child.kill();
+                        child.wait().map_err(Error::Wait)?;
+                        break ExitReason::SerialLimit;
+                    }
+                }
                 Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {}
             },
             None => std::thread::sleep(POLL),
@@ -233,9 +242,13 @@ pub fn boot_aarch64_streaming(
     on_console: &mut dyn FnMut(&[u8]),
 ) -> Result<RunOutcome, Error> {
     let plan = plan(image)?;
-    let dir = config.work_dir.clone().unwrap_or_else(fresh_work_dir);
+    let dir = config
+        .runner
+        .work_dir
+        .clone()
+        .unwrap_or_else(fresh_work_dir);
     let result = run_plan(&plan, &dir, config, on_console);
-    if !config.keep_files {
+    if !config.runner.keep_files {
         // Best effort: a leftover temporary folder is not worth failing for.
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -249,19 +262,19 @@ fn run_plan(
     on_console: &mut dyn FnMut(&[u8]),
 ) -> Result<RunOutcome, Error> {
     let args = write_inputs(plan, dir, config)?;
-    let command = std::iter::once(config.qemu.as_os_str())
+    let command = std::iter::once(config.runner.qemu.as_os_str())
         .chain(args.iter().map(OsString::as_os_str))
         .map(|a| a.to_string_lossy().into_owned())
         .collect::<Vec<_>>()
         .join(" ");
-    let mut child = Command::new(&config.qemu)
+    let mut child = Command::new(&config.runner.qemu)
         .args(&args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| Error::QemuUnavailable {
-            qemu: config.qemu.clone(),
+            qemu: config.runner.qemu.clone(),
             reason: e.to_string(),
         })?;
     let console_chunks = child.stdout.take().map(stream_chunks);
@@ -270,7 +283,7 @@ fn run_plan(
     let exit = supervise(
         &mut child,
         console_chunks,
-        config.timeout,
+        (config.timeout, config.max_serial_bytes),
         &mut console,
         on_console,
     )?;
@@ -298,7 +311,10 @@ mod tests {
     #[test]
     fn a_missing_binary_is_reported_as_unavailable() {
         let config = RunConfig {
-            qemu: PathBuf::from("/nonexistent/qemu-system-aarch64"),
+            runner: crate::QemuOptions {
+                qemu: PathBuf::from("/nonexistent/qemu-system-aarch64"),
+                ..Default::default()
+            },
             ..RunConfig::default()
         };
         let e = qemu_available(&config).unwrap_err();
