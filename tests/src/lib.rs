@@ -81,6 +81,29 @@ pub fn summarize_manifest(path: &Path) -> Result<Value, ManifestError> {
     Ok(manifest.summarize(&files.as_files()).to_json())
 }
 
+/// [`summarize_manifest`] under ABI profile `abi`, whatever the manifest's
+/// own `"abi"` says.
+pub fn summarize_manifest_as(
+    path: &Path,
+    abi: paravisor_layout::Abi,
+) -> Result<Value, ManifestError> {
+    let mut manifest = LoadManifest::read(path)?;
+    manifest.abi = abi;
+    let files = paravisor_loader::manifest::read_files(&manifest)?;
+    Ok(manifest.summarize(&files.as_files()).to_json())
+}
+
+/// The stored summary of golden case `name` under `abi`: `summaries/` for
+/// the seed, `abi/<abi>/` for the later profiles (docs/abi-versions.md).
+pub fn golden_summary_path(dir: &Path, abi: paravisor_layout::Abi, name: &str) -> PathBuf {
+    let file = format!("{name}.summary.json");
+    if abi == paravisor_layout::Abi::default() {
+        dir.join("summaries").join(file)
+    } else {
+        dir.join("abi").join(abi.name()).join(file)
+    }
+}
+
 /// Compares a candidate summary with a golden one by the rules of
 /// formats.md / compare.py: equal as parsed JSON, except that when the
 /// golden has `ok: false` only `ok: false` is required. Returns the
@@ -171,6 +194,8 @@ pub enum Call {
     PageTableRelocation(PageTableRelocation),
     /// `set_imported_regions_config_page`.
     ImportedRegionsPage(u64),
+    /// `set_expected_page_hashes_config_page`.
+    ExpectedPageHashesPage(u64),
 }
 
 impl<R: SummaryRegister> From<&recording::Call<R>> for Call {
@@ -200,6 +225,7 @@ impl<R: SummaryRegister> From<&recording::Call<R>> for Call {
             C::RelocationRegion(r) => Self::RelocationRegion(*r),
             C::PageTableRelocation(r) => Self::PageTableRelocation(*r),
             C::ImportedRegionsPage(page) => Self::ImportedRegionsPage(*page),
+            C::ExpectedPageHashesPage(page) => Self::ExpectedPageHashesPage(*page),
         }
     }
 }

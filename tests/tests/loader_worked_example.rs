@@ -268,6 +268,7 @@ fn arm64_import_order_matches_the_worked_example_appendix() {
                 format!("pt relocation {}/{}", r.used_pages, r.size_pages)
             }
             Call::ImportedRegionsPage(_) => "imported regions".to_string(),
+            Call::ExpectedPageHashesPage(_) => "expected page hashes".to_string(),
         })
         .collect();
     let shim_imports = names.iter().filter(|n| *n == "underhill-boot-shim").count();

@@ -217,6 +217,16 @@ pub trait ParavisorImporter<R>: ImportPages {
     /// Names the page where the importer writes the list of imported
     /// regions when it finalises the image.
     fn set_imported_regions_config_page(&mut self, page_base: u64);
+
+    /// Names the first page of the measured expected-page-hashes area
+    /// (docs/abi-versions.md §3.3, group G6). Only the `main-1488a37b` profile
+    /// calls it, once, after
+    /// [`set_imported_regions_config_page`](Self::set_imported_regions_config_page);
+    /// nothing is imported there. The default ignores it: an importer that
+    /// builds files for the earlier profiles needs nothing from it.
+    fn set_expected_page_hashes_config_page(&mut self, page_base: u64) {
+        let _ = page_base;
+    }
 }
 
 impl<R, T: ParavisorImporter<R> + ?Sized> ParavisorImporter<R> for &mut T {
@@ -264,5 +274,8 @@ impl<R, T: ParavisorImporter<R> + ?Sized> ParavisorImporter<R> for &mut T {
     }
     fn set_imported_regions_config_page(&mut self, page_base: u64) {
         (**self).set_imported_regions_config_page(page_base)
+    }
+    fn set_expected_page_hashes_config_page(&mut self, page_base: u64) {
+        (**self).set_expected_page_hashes_config_page(page_base)
     }
 }

@@ -98,6 +98,8 @@ pub enum Call<R> {
     PageTableRelocation(PageTableRelocation),
     /// `set_imported_regions_config_page`.
     ImportedRegionsPage(u64),
+    /// `set_expected_page_hashes_config_page` (`main-1488a37b` only).
+    ExpectedPageHashesPage(u64),
 }
 
 impl<R> Call<R> {
@@ -486,6 +488,10 @@ impl<R: SummaryRegister> ParavisorImporter<R> for RecordingImporter<R> {
 
     fn set_imported_regions_config_page(&mut self, page_base: u64) {
         let _ = self.record(Call::ImportedRegionsPage(page_base));
+    }
+
+    fn set_expected_page_hashes_config_page(&mut self, page_base: u64) {
+        let _ = self.record(Call::ExpectedPageHashesPage(page_base));
     }
 }
 

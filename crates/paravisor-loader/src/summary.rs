@@ -262,6 +262,9 @@ pub struct ImageSummary {
     pub page_table_relocations: Vec<PageTableRelocation>,
     /// The imported-regions config page.
     pub imported_regions_config_page: Option<u64>,
+    /// The first page of the expected-page-hashes area (`main-1488a37b`
+    /// only; the key is absent from the JSON when `None`).
+    pub expected_page_hashes_config_page: Option<u64>,
 }
 
 impl ImageSummary {
@@ -280,6 +283,7 @@ impl ImageSummary {
             relocation_regions: Vec::new(),
             page_table_relocations: Vec::new(),
             imported_regions_config_page: None,
+            expected_page_hashes_config_page: None,
         }
     }
 
@@ -387,6 +391,9 @@ impl ImageSummary {
             "imported_regions_config_page".into(),
             json!(self.imported_regions_config_page),
         );
+        if let Some(page) = self.expected_page_hashes_config_page {
+            m.insert("expected_page_hashes_config_page".into(), json!(page));
+        }
         Value::Object(m)
     }
 }
@@ -450,6 +457,7 @@ pub struct SummaryImporter {
     relocation_regions: Vec<RelocationRegion>,
     page_table_relocations: Vec<PageTableRelocation>,
     imported_regions_config_page: Option<u64>,
+    expected_page_hashes_config_page: Option<u64>,
     invalid: Option<String>,
     /// `Some` in streaming mode.
     chains: Option<Vec<Chain>>,
@@ -470,6 +478,7 @@ impl SummaryImporter {
             relocation_regions: Vec::new(),
             page_table_relocations: Vec::new(),
             imported_regions_config_page: None,
+            expected_page_hashes_config_page: None,
             invalid: None,
             chains: None,
         }
@@ -519,6 +528,7 @@ impl SummaryImporter {
             || !self.relocation_regions.is_empty()
             || !self.page_table_relocations.is_empty()
             || self.imported_regions_config_page.is_some()
+            || self.expected_page_hashes_config_page.is_some()
     }
 
     /// Normalises what was recorded into a summary. `load_result` is the
@@ -552,6 +562,7 @@ impl SummaryImporter {
                 relocation_regions: self.relocation_regions,
                 page_table_relocations: self.page_table_relocations,
                 imported_regions_config_page: self.imported_regions_config_page,
+                expected_page_hashes_config_page: self.expected_page_hashes_config_page,
             },
             Err(e) => ImageSummary::failed(arch, e),
         }
@@ -808,15 +819,33 @@ impl<R: SummaryRegister> ParavisorImporter<R> for SummaryImporter {
     }
 
     fn set_imported_regions_config_page(&mut self, page_base: u64) {
-        if let Some(first) = self.imported_regions_config_page {
-            self.invalid.get_or_insert_with(|| {
-                format!(
-                    "imported-regions config page set twice (pages {first:#x} and {page_base:#x})"
-                )
-            });
-        }
-        self.imported_regions_config_page = Some(page_base);
+        set_once(
+            &mut self.imported_regions_config_page,
+            &mut self.invalid,
+            "imported-regions",
+            page_base,
+        );
     }
+
+    fn set_expected_page_hashes_config_page(&mut self, page_base: u64) {
+        set_once(
+            &mut self.expected_page_hashes_config_page,
+            &mut self.invalid,
+            "expected-page-hashes",
+            page_base,
+        );
+    }
+}
+
+/// Records a config page that may be named once; a second call makes the
+/// image invalid (the calls cannot fail).
+fn set_once(slot: &mut Option<u64>, invalid: &mut Option<String>, what: &str, page_base: u64) {
+    if let Some(first) = *slot {
+        invalid.get_or_insert_with(|| {
+            format!("{what} config page set twice (pages {first:#x} and {page_base:#x})")
+        });
+    }
+    *slot = Some(page_base);
 }
 
 #[cfg(test)]
@@ -925,6 +954,22 @@ mod tests {
         let mut i = importer();
         ParavisorImporter::<X86Register>::set_imported_regions_config_page(&mut i, 1);
         ParavisorImporter::<X86Register>::set_imported_regions_config_page(&mut i, 1);
+        assert!(!i.finish::<(), &str>(Ok(())).ok());
+    }
+
+    #[test]
+    fn expected_page_hashes_key_only_when_announced() {
+        // docs/abi-versions.md §1: the key exists only at main-1488a37b.
+        let v = importer().finish::<(), &str>(Ok(())).to_json();
+        assert!(v.get("expected_page_hashes_config_page").is_none());
+        let mut i = importer();
+        ParavisorImporter::<X86Register>::set_expected_page_hashes_config_page(&mut i, 33667);
+        assert!(i.imported_anything());
+        let v = i.finish::<(), &str>(Ok(())).to_json();
+        assert_eq!(v["expected_page_hashes_config_page"], json!(33667));
+        let mut i = importer();
+        ParavisorImporter::<X86Register>::set_expected_page_hashes_config_page(&mut i, 1);
+        ParavisorImporter::<X86Register>::set_expected_page_hashes_config_page(&mut i, 2);
         assert!(!i.finish::<(), &str>(Ok(())).ok());
     }
 
