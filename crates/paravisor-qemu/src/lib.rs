@@ -22,10 +22,15 @@
 //!   instruction is fetched, as when a hypervisor starts a vCPU (the stub
 //!   itself is not mapped by the loader's tables, so it cannot run at EL1
 //!   and switch the MMU on under its own feet);
-//! * the guest talks through Arm semihosting (the PL011 UART is not mapped
-//!   by the loader's identity tables); the console bytes are captured, and
-//!   the guest ends the run with semihosting `SYS_EXIT`, whose status
-//!   becomes QEMU's exit status.
+//! * the test shims talk through Arm semihosting (the PL011 UART is not
+//!   mapped by the loader's identity tables) and end the run with
+//!   semihosting `SYS_EXIT`, whose status becomes QEMU's exit status; the
+//!   PL011 UART (`console=ttyAMA0` of a real kernel the shim hands off to)
+//!   shares the same console, and a real kernel ends the run by powering
+//!   off through PSCI. The machine is `virt,virtualization=on,gic-version=2`,
+//!   the one the Rust shim's device tree describes
+//!   (`tests/arm64-shim/README.md`, "The hand-off"). The console bytes are
+//!   captured.
 //!
 //! [`BootImageImporter`] records what `load_openhcl_arm64` imports and turns
 //! it into the [`BootImage`] that [`boot_aarch64`] boots. Used by the

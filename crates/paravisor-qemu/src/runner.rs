@@ -103,17 +103,21 @@ fn write_inputs(plan: &QemuPlan, dir: &Path, config: &RunConfig) -> Result<Vec<O
     let bios = write_file(dir.join("bios.bin"), &plan.bios)?;
     let mut args: Vec<OsString> = [
         "-M",
-        "virt,virtualization=on",
+        "virt,virtualization=on,gic-version=2",
         "-smp",
         "1",
         "-nodefaults",
         "-display",
         "none",
         "-no-reboot",
+        // One console: semihosting (the shims) and the PL011 UART (a
+        // kernel) share QEMU's standard output.
         "-chardev",
-        "stdio,id=semihosting",
+        "stdio,id=console,mux=on",
+        "-serial",
+        "chardev:console",
         "-semihosting-config",
-        "enable=on,target=native,chardev=semihosting",
+        "enable=on,target=native,chardev=console",
     ]
     .iter()
     .map(OsString::from)

@@ -78,14 +78,53 @@ pub fn read_words_mmu_off<const N: usize>(pa: u64) -> [u64; N] {
     words
 }
 
-/// Enters the kernel at `entry` with X0 = 0 (no device tree).
+/// Enters a kernel `Image` at `entry` the way the arm64 boot protocol
+/// asks (Linux `Documentation/arch/arm64/booting.rst`): the device tree at
+/// `dtb` (`dtb_size` bytes) cleaned to the point of coherency, interrupts
+/// masked (DAIF), the MMU and the D-cache off (SCTLR_EL1.M and .C clear),
+/// the I-cache invalidated, x0 = `dtb`, x1 = x2 = x3 = 0.
 ///
 /// # Safety
-/// `entry` must be executable code that never returns.
-pub unsafe fn jump_to_kernel(entry: u64) -> ! {
-    // SAFETY: the caller guarantees `entry` is the kernel's entry point.
+/// `entry` must be a kernel entry that never returns, and the code running
+/// this must be identity mapped (it goes on fetching at the same addresses
+/// once the MMU is off).
+pub unsafe fn enter_image(entry: u64, dtb: u64, dtb_size: u64) -> ! {
+    // SAFETY: cache maintenance by VA of the tree (mapped, written by the
+    // shim), then the MMU off under identity-mapped code; the caller
+    // guarantees `entry`.
     unsafe {
-        asm!("mov x0, xzr", "mov x1, xzr", "mov x2, xzr", "mov x3, xzr", "br x4",
-            in("x4") entry, options(noreturn));
+        asm!(
+            "msr daifset, #0xf",
+            // Clean and invalidate the tree to PoC, 64 bytes at a time
+            // (the smallest cache line of any Armv8 CPU is 16 bytes;
+            // CTR_EL0.DminLine of the Cortex-A57 is 64 bytes).
+            // x9 = end, x10 = line, x11 = SCTLR_EL1 (scratch: no return).
+            "add x9, x20, x21",
+            "bic x10, x20, #63",
+            "2:",
+            "dc civac, x10",
+            "add x10, x10, #64",
+            "cmp x10, x9",
+            "b.lo 2b",
+            "dsb sy",
+            "mrs x11, sctlr_el1",
+            "bic x11, x11, #1",        // M: MMU off
+            "bic x11, x11, #(1 << 2)", // C: D-cache off
+            "msr sctlr_el1, x11",
+            "isb",
+            "ic iallu",
+            "tlbi vmalle1",
+            "dsb sy",
+            "isb",
+            "mov x0, x20",
+            "mov x1, xzr",
+            "mov x2, xzr",
+            "mov x3, xzr",
+            "br x22",
+            in("x20") dtb,
+            in("x21") dtb_size,
+            in("x22") entry,
+            options(noreturn),
+        );
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::arch;
 use crate::entry::EntryState;
+use crate::handoff::Handoff;
 use crate::println;
 use arm64_pagetables::Arm64AccessPermissions;
 use arm64_pagetables::Arm64NoExecute;
@@ -11,6 +12,8 @@ use arm64_pagetables::Arm64TableWalker;
 use arm64_pagetables::DESCRIPTOR_ACCESS_FLAG;
 use core::fmt;
 use paravisor_layout::CommandLinePolicy;
+use paravisor_layout::PARAVISOR_CONFIG_DEVICE_TREE_PAGE_INDEX;
+use paravisor_layout::PARAVISOR_CONFIG_DEVICE_TREE_SIZE_PAGES;
 use paravisor_layout::ParavisorCommandLine;
 use paravisor_layout::ParavisorMeasuredVtl0Config;
 use paravisor_layout::ParavisorMeasuredVtl2Config;
@@ -88,9 +91,10 @@ unsafe fn bytes<'a>(gpa: u64, len: u64) -> &'a [u8] {
     unsafe { core::slice::from_raw_parts(gpa as *const u8, len as usize) }
 }
 
-/// Runs every check; returns the kernel entry (base + kernel_entry_offset)
-/// when the shim parameters could be read.
-pub fn run(state: &EntryState) -> Option<u64> {
+/// Runs every check; returns what the hand-off needs (kernel entry, VTL2
+/// memory, command line, initrd, heap, host device tree) when the shim
+/// parameters could be read.
+pub fn run(state: &EntryState) -> Option<Handoff> {
     let mut r = Report { failed: 0 };
     let base = state.base;
     println!("INFO shim_base {:#018x}", base);
@@ -227,7 +231,7 @@ pub fn run(state: &EntryState) -> Option<u64> {
     );
     identity_map(&mut r, vtl2, tables, ttbr0);
     identity_map_at(&mut r, vtl2);
-    cmdline(&mut r, at(params.cmdline_offset));
+    let (command_line, host_appendable) = cmdline(&mut r, at(params.cmdline_offset));
     initrd(&mut r, &params, at(params.initrd_offset));
     let kernel_entry = at(params.kernel_entry_offset);
     kernel_image(&mut r, kernel_entry, vtl2);
@@ -247,7 +251,20 @@ pub fn run(state: &EntryState) -> Option<u64> {
     );
     vtl0_config(&mut r);
     println!("INFO failed_checks {:#018x}", r.failed);
-    Some(kernel_entry)
+    let parameter_region = at(params.parameter_region_offset);
+    Some(Handoff {
+        kernel_entry,
+        memory_start: vtl2.start,
+        memory_size: params.memory_size,
+        command_line,
+        host_appendable,
+        initrd: (at(params.initrd_offset), params.initrd_size),
+        heap: (at(params.heap_start_offset), params.heap_size),
+        host_device_tree: (
+            parameter_region + PARAVISOR_CONFIG_DEVICE_TREE_PAGE_INDEX * PAGE,
+            PARAVISOR_CONFIG_DEVICE_TREE_SIZE_PAGES * PAGE,
+        ),
+    })
 }
 
 /// Walks the live tables (the loader's page-table region, read through the
@@ -347,15 +364,17 @@ fn identity_map_at(r: &mut Report, vtl2: Range) {
 }
 
 /// The command-line page (abi.md §3.2): policy, length, UTF-8, no NUL,
-/// zero tail.
-fn cmdline(r: &mut Report, gpa: u64) {
-    // SAFETY: inside the used region (param-offsets).
-    let page = unsafe { bytes(gpa, PAGE) };
+/// zero tail. Returns the line (empty when unreadable) and whether the host
+/// may append to it (policy `APPEND_CHOSEN`).
+fn cmdline(r: &mut Report, gpa: u64) -> (&'static str, bool) {
+    // SAFETY: inside the used region (param-offsets); the page is never
+    // written, so the line may live as long as the shim.
+    let page: &'static [u8] = unsafe { bytes(gpa, PAGE) };
     let line = match ParavisorCommandLine::read_from(page) {
         Ok(l) => l,
         Err(e) => {
             r.check("cmdline", false, format_args!("{}", e));
-            return;
+            return ("", false);
         }
     };
     let policy = line.policy;
@@ -363,7 +382,7 @@ fn cmdline(r: &mut Report, gpa: u64) {
         Ok(t) => t,
         Err(e) => {
             r.check("cmdline", false, format_args!("{}", e));
-            return;
+            return ("", false);
         }
     };
     let len = text.len();
@@ -381,6 +400,13 @@ fn cmdline(r: &mut Report, gpa: u64) {
     ) {
         println!("CMDLINE [{}]", text);
     }
+    // The same bytes, borrowed from the page rather than the copy.
+    let at = core::mem::offset_of!(ParavisorCommandLine, static_command_line);
+    let text = page
+        .get(at..at + len)
+        .and_then(|b| core::str::from_utf8(b).ok())
+        .unwrap_or("");
+    (text, policy == CommandLinePolicy::APPEND_CHOSEN)
 }
 
 /// CRC-32 (`crc32fast`) of the initrd = initrd_crc; the initrd starts on a

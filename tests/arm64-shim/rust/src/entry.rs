@@ -1,5 +1,5 @@
 //! Entry point: record the state the loader handed over, stack, vectors,
-//! self-relocation, then the checks, then the kernel.
+//! self-relocation, then the checks, then the hand-off to the kernel.
 //!
 //! The shim is a static PIE linked at 0 and loaded at a page-aligned base
 //! (`algorithms.md` §8 step 11), so before any Rust code uses a pointer
@@ -8,6 +8,7 @@
 use crate::arch;
 use crate::checks;
 use crate::console;
+use crate::handoff;
 use crate::println;
 use core::arch::global_asm;
 
@@ -158,16 +159,15 @@ unsafe extern "C" fn relocate(base: u64, dynamic: *const u64) -> u64 {
     unsupported
 }
 
-/// Rust entry: runs the checks, then enters the kernel.
+/// Rust entry: runs the checks, then hands off to the kernel (device tree,
+/// MMU off, x0 = the tree: `handoff`).
 extern "C" fn entry_main(state: &EntryState) -> ! {
     println!("SHIM: AArch64 test shim (Rust) started");
-    let kernel_entry = checks::run(state);
-    match kernel_entry {
-        Some(entry) => {
-            println!("INFO kernel_entry {:#018x}", entry);
-            // SAFETY: the checks found the kernel Image header at `entry`
-            // inside VTL2 memory, identity mapped and executable at EL1.
-            unsafe { arch::jump_to_kernel(entry) }
+    match checks::run(state) {
+        Some(handoff) => {
+            let e = handoff::enter_kernel(&handoff);
+            println!("SHIM: FATAL: cannot build the device tree: {}", e);
+            console::exit(2)
         }
         None => {
             println!("SHIM: FATAL: cannot find the kernel");

@@ -9,8 +9,9 @@
 //! X0 = offset of the shim parameters from the shim's lowest address
 //! (`algorithms.md` §8 step 26). Prints one line `CHECK <name> OK|FAIL
 //! <detail>` per check through Arm semihosting (the loader's tables do not
-//! map the UART), then jumps to the kernel entry. The check names are the
-//! assembly shim's (`../shim.s`), which the tests also accept.
+//! map the UART), then hands off to the kernel as OpenHCL's shim does: a
+//! device tree it builds (`handoff`), the MMU off, x0 = the tree. The check
+//! names are the assembly shim's (`../shim.s`), which the tests also accept.
 
 #![no_std]
 #![no_main]
@@ -19,6 +20,8 @@ mod arch;
 mod checks;
 mod console;
 mod entry;
+mod fdt;
+mod handoff;
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
