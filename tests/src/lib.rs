@@ -1,5 +1,12 @@
 //! Shared helpers for the workspace's cross-crate tests: fixture locations,
-//! golden-case discovery and comparison, and a recording importer.
+//! golden-case discovery and comparison, and a recording importer; for the
+//! Linux boot tests, the initramfs ([`initramfs`], [`cpio`]) and Debian's
+//! kernels ([`kernels`], [`lz4`]).
+
+pub mod cpio;
+pub mod initramfs;
+pub mod kernels;
+pub mod lz4;
 
 use paravisor_loader::IsolationConfig;
 use paravisor_loader::LoadInputs;

@@ -1,0 +1,70 @@
+//! Boots real Debian Linux kernels from the loader's image, under QEMU (TCG).
+//!
+//! The kernels are Debian's packaged ones (`tests/linux/kernels.json`,
+//! fetched and cached by `paravisor_tests::kernels`; `PARAVISOR_LINUX_X64` /
+//! `PARAVISOR_LINUX_ARM64` name other kernel files), the initramfs holds
+//! our `/init` (`tests/linux-init`), which prints one line with what the
+//! kernel saw and powers the machine off. Not being able to get a kernel
+//! fails the tests.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use paravisor_tests::initramfs::initramfs;
+use paravisor_tests::kernels::KernelArch;
+use paravisor_tests::kernels::kernel;
+
+/// ELF `e_machine` of x86-64.
+const EM_X86_64: u16 = 62;
+
+#[test]
+fn x86_64_kernel_is_a_vmlinux_elf() {
+    let k = kernel(KernelArch::X86_64).unwrap_or_else(|e| panic!("no x86-64 kernel: {e}"));
+    let bytes = std::fs::read(&k.path).unwrap();
+    println!(
+        "{}: {} bytes at {}",
+        k.description,
+        bytes.len(),
+        k.path.display()
+    );
+    assert_eq!(&bytes[..4], b"\x7fELF", "{}", k.description);
+    assert_eq!(u16::from_le_bytes([bytes[18], bytes[19]]), EM_X86_64);
+}
+
+#[test]
+fn aarch64_kernel_is_an_image() {
+    let k = kernel(KernelArch::Aarch64).unwrap_or_else(|e| panic!("no AArch64 kernel: {e}"));
+    let bytes = std::fs::read(&k.path).unwrap();
+    println!(
+        "{}: {} bytes at {}",
+        k.description,
+        bytes.len(),
+        k.path.display()
+    );
+    assert_eq!(&bytes[56..60], b"ARM\x64", "{}", k.description);
+}
+
+#[test]
+fn initramfs_holds_an_init_for_each_architecture() {
+    for (arch, machine) in [(KernelArch::X86_64, 62u16), (KernelArch::Aarch64, 183)] {
+        let cpio = initramfs(arch).unwrap();
+        let at = cpio
+            .windows(6)
+            .position(|w| w == b"init\0\0")
+            .expect("the /init entry");
+        let elf = &cpio[at + 6..];
+        assert_eq!(&elf[..4], b"\x7fELF", "{arch:?}");
+        assert_eq!(u16::from_le_bytes([elf[18], elf[19]]), machine, "{arch:?}");
+        if let Some(dir) = std::env::var_os("PARAVISOR_KEEP_INITRAMFS") {
+            std::fs::write(
+                std::path::Path::new(&dir).join(format!("{arch:?}.cpio")),
+                &cpio,
+            )
+            .unwrap();
+        }
+    }
+}
