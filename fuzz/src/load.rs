@@ -193,6 +193,7 @@ impl Owned {
     /// The inputs as the loaders take them.
     pub fn inputs(&self) -> LoadInputs<'_> {
         LoadInputs {
+            abi: paravisor_loader::Abi::default(),
             kernel: &self.kernel,
             shim: &self.shim,
             sidecar: self.sidecar.as_deref(),

@@ -346,6 +346,7 @@ fn main() {
         linux: None,
     };
     let x64 = LoadInputs {
+        abi: paravisor_loader::Abi::default(),
         kernel: &big.kernel_x64,
         shim: &big.shim_x64,
         sidecar: Some(&big.sidecar_x64),

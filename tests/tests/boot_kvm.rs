@@ -190,6 +190,7 @@ impl<'a> Case<'a> {
     fn load_recorded(&self) -> BootImageImporter {
         let a = artifacts();
         let inputs = LoadInputs {
+            abi: paravisor_loader::Abi::default(),
             kernel: &a.kernel,
             shim: &a.shim,
             // The sidecar is only placed, never run: the test kernel will do.

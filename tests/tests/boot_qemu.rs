@@ -288,6 +288,7 @@ fn load(case: &Case, artifacts: &Artifacts) -> BootImageImporter {
         },
     };
     let inputs = LoadInputs {
+        abi: paravisor_loader::Abi::default(),
         kernel: &artifacts.kernel,
         shim: artifacts.shim(case.shim),
         sidecar: None,

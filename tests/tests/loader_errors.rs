@@ -29,6 +29,7 @@ const BIG: usize = 64 * 4096;
 
 fn x64_inputs<'a>(kernel: &'a [u8], shim: &'a [u8]) -> LoadInputs<'a> {
     LoadInputs {
+        abi: paravisor_loader::Abi::default(),
         kernel,
         shim,
         sidecar: None,
@@ -387,6 +388,7 @@ fn x64_limits_that_still_fit_load() {
 
 fn arm64_inputs<'a>(kernel: &'a [u8], shim: &'a [u8], vp: &'a [u8]) -> LoadInputs<'a> {
     LoadInputs {
+        abi: paravisor_loader::Abi::default(),
         kernel,
         shim,
         sidecar: None,

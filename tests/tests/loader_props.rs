@@ -81,6 +81,7 @@ fn check(arch: Arch, kernel: &[u8], shim: &[u8], c: &Case) -> Result<(), TestCas
     let vp = vec![0x5Au8; c.uefi.unwrap_or(0)];
     let vtl0_cl = vec![b'l'; c.linux.unwrap_or(0)];
     let inputs = LoadInputs {
+        abi: paravisor_loader::Abi::default(),
         kernel,
         shim,
         sidecar: None,
@@ -179,6 +180,7 @@ proptest! {
 fn load_never_panics(kernel: &[u8], shim: &[u8], arm64: bool) -> Result<(), TestCaseError> {
     let vp = fixture("uefi-vp-context.bin");
     let inputs = LoadInputs {
+        abi: paravisor_loader::Abi::default(),
         kernel,
         shim,
         sidecar: None,

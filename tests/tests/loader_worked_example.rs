@@ -28,6 +28,7 @@ use vp_regs::x86_64::X86Register;
 
 fn inputs<'a>(kernel: &'a [u8], shim: &'a [u8]) -> LoadInputs<'a> {
     LoadInputs {
+        abi: paravisor_loader::Abi::default(),
         kernel,
         shim,
         sidecar: None,
@@ -228,6 +229,7 @@ fn arm64_import_order_matches_the_worked_example_appendix() {
         fixture("uefi-vp-context.bin"),
     );
     let inputs = LoadInputs {
+        abi: paravisor_loader::Abi::default(),
         kernel: &k,
         shim: &s,
         sidecar: None,

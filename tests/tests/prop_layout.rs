@@ -248,6 +248,7 @@ struct Files {
 
 fn inputs<'a>(case: &'a Case, files: &'a Files) -> LoadInputs<'a> {
     LoadInputs {
+        abi: paravisor_loader::Abi::default(),
         kernel: &files.kernel,
         shim: &files.shim,
         sidecar: case.sidecar.then_some(&files.sidecar[..]),

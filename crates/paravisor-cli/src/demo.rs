@@ -72,6 +72,7 @@ pub(crate) fn run(args: Args) -> Outcome {
     let kernel = elf64(EM_X86_64, 0x100_0000, 0x100_0000, 0x20_0000, &HALT_LOOP);
     let shim = elf64(EM_X86_64, 0, 0, 0x1_0000, &HALT_LOOP);
     let inputs = LoadInputs {
+        abi: paravisor_loader::Abi::default(),
         kernel: &kernel,
         shim: &shim,
         sidecar: None,

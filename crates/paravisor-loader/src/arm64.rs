@@ -86,6 +86,7 @@ impl<'a> Arm64Layout<'a> {
     /// Plans an AArch64 load (algorithms.md §8 steps 1–19 and the checks of
     /// the later steps). Pure: nothing is imported.
     pub fn plan(isolation: IsolationConfig, inputs: &LoadInputs<'a>) -> Result<Self, LayoutError> {
+        inputs.check_abi()?;
         // Step 1 (asserts in the original).
         if inputs.vtl0.pcat {
             return Err(LayoutError::PcatOnArm64);

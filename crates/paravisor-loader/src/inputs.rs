@@ -71,6 +71,9 @@ pub struct Vtl0Config<'a> {
 /// The inputs of one paravisor load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LoadInputs<'a> {
+    /// The ABI profile: which upstream loader's image to build
+    /// (docs/abi-versions.md; default the seed).
+    pub abi: paravisor_layout::Abi,
     /// The paravisor kernel: an ELF64 on x86-64, a flat arm64 `Image` on
     /// AArch64.
     pub kernel: &'a [u8],
@@ -89,4 +92,15 @@ pub struct LoadInputs<'a> {
     pub memory_page_count: u64,
     /// The VTL0 configuration.
     pub vtl0: Vtl0Config<'a>,
+}
+
+impl LoadInputs<'_> {
+    /// Fails for a profile the planners do not build yet.
+    pub(crate) fn check_abi(&self) -> Result<(), crate::LayoutError> {
+        if self.abi == paravisor_layout::Abi::default() {
+            Ok(())
+        } else {
+            Err(crate::LayoutError::AbiNotImplemented { abi: self.abi })
+        }
+    }
 }

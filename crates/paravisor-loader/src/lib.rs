@@ -34,6 +34,7 @@
 //!     shared_gpa_boundary_bits: None,
 //! };
 //! let inputs = LoadInputs {
+//!     abi: paravisor_loader::Abi::default(),
 //!     kernel: b"not an ELF",
 //!     shim: b"not an ELF",
 //!     sidecar: None,
@@ -105,6 +106,7 @@ pub use inputs::Vtl0Config;
 pub use inputs::Vtl0Linux;
 pub use inputs::Vtl0Region;
 pub use inputs::Vtl0Uefi;
+pub use paravisor_layout::Abi;
 pub use x64::X64Layout;
 pub use x64::load_openhcl_x64;
 #[cfg(feature = "std")]

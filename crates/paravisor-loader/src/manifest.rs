@@ -425,6 +425,7 @@ impl LoadManifest {
             CommandLine::Static(&self.command_line.value)
         };
         LoadInputs {
+            abi: self.abi,
             kernel: files.kernel,
             shim: files.shim,
             sidecar: files.sidecar,
@@ -458,14 +459,6 @@ impl LoadManifest {
     /// the image; in the rare order it cannot hash that way, the load is
     /// run again into a copying [`SummaryImporter::new`].
     pub fn summarize(&self, files: &ManifestFiles<'_>) -> ImageSummary {
-        if self.abi != paravisor_layout::Abi::default() {
-            // The loaders take a profile once the plan expresses the
-            // differences (docs/abi-versions.md); until then, say so.
-            return ImageSummary::failed(
-                self.arch,
-                format!("abi profile {} is not implemented yet", self.abi),
-            );
-        }
         let inputs = self.inputs(files);
         let load = |importer: &mut SummaryImporter| -> Result<(), String> {
             match self.arch {

@@ -128,6 +128,7 @@ impl<'a> X64Layout<'a> {
     /// Plans an x86-64 load (algorithms.md §7.1 steps 1–25 and the checks of
     /// the later steps). Pure: nothing is imported.
     pub fn plan(isolation: IsolationConfig, inputs: &LoadInputs<'a>) -> Result<Self, LayoutError> {
+        inputs.check_abi()?;
         let iso = isolation.isolation_type;
         let isolated = iso.is_hardware_isolated();
         // Step 1: VBS, SNP and TDX never get relocation.

@@ -392,6 +392,7 @@ fn load_inputs<'a>(files: &'a mut [[u8; FILE_BYTES]; 5]) -> paravisor_loader::Lo
         size: opaque(0),
     };
     opaque(LoadInputs {
+        abi: paravisor_loader::Abi::default(),
         kernel: opaque(&kernel[..]),
         shim: opaque(&shim[..]),
         sidecar: some(&sidecar[..]),
