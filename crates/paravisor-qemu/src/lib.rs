@@ -64,9 +64,15 @@
     )
 )]
 
+mod linux;
 mod plan;
 mod runner;
 
+pub use linux::LINUX_CONSOLE_ARGS;
+pub use linux::LINUX_TIMEOUT;
+pub use linux::device_tree_parameter_gpa;
+pub use linux::host_device_tree;
+pub use linux::with_host_bootargs;
 pub use paravisor_boot::ExitReason;
 pub use paravisor_boot::ImportError;
 pub use paravisor_boot::PageData;
@@ -391,4 +397,12 @@ pub enum Error {
     /// Waiting for QEMU failed.
     #[error("waiting for QEMU failed: {0}")]
     Wait(std::io::Error),
+    /// The host's device tree could not be written.
+    #[error("cannot write the host device tree: {0}")]
+    HostDeviceTree(String),
+    /// The image has no device-tree parameter for the host's device tree.
+    #[error(
+        "the image has no device-tree parameter (parameter type DeviceTree, docs/abi.md §1.2) to hold the host's /chosen/bootargs"
+    )]
+    NoDeviceTreeParameter,
 }
