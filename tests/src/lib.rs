@@ -8,6 +8,8 @@ pub mod initramfs;
 pub mod kernels;
 pub mod lz4;
 
+pub mod arm64_shim;
+
 use paravisor_loader::IsolationConfig;
 use paravisor_loader::LoadInputs;
 use paravisor_loader::PageAcceptance;

@@ -114,33 +114,6 @@ impl Artifacts {
     }
 }
 
-/// Builds the Rust shim with its own `.cargo/config.toml`
-/// (`aarch64-unknown-none`); flags of the outer build must not leak in.
-fn build_rust_shim(out: &std::path::Path) -> Result<Vec<u8>, String> {
-    let dir = paravisor_tests::workspace_root().join("tests/arm64-shim/rust");
-    let target_dir = out.join("rust-shim-target");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let output = Command::new(cargo)
-        .current_dir(&dir)
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("CARGO_BUILD_RUSTFLAGS")
-        .env_remove("CARGO_MAKEFLAGS")
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .args(["build", "--release", "--target", "aarch64-unknown-none"])
-        .output()
-        .map_err(|e| format!("cannot run cargo for tests/arm64-shim/rust: {e}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "building tests/arm64-shim/rust failed ({}; `rustup target add aarch64-unknown-none` installs the target): {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
-    let path = target_dir.join("aarch64-unknown-none/release/arm64-boot-shim");
-    std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))
-}
-
 fn build_artifacts() -> Result<Artifacts, String> {
     let root = paravisor_tests::workspace_root();
     let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("arm64-shim");
@@ -159,7 +132,7 @@ fn build_artifacts() -> Result<Artifacts, String> {
     let read = |name: &str| std::fs::read(out.join(name)).map_err(|e| format!("{name}: {e}"));
     Ok(Artifacts {
         asm_shim: read("shim.elf")?,
-        rust_shim: match build_rust_shim(&out) {
+        rust_shim: match paravisor_tests::arm64_shim::build_rust_shim(&out) {
             Ok(shim) => Some(shim),
             Err(e) if std::env::var(SKIP_RUST_SHIM_ENV).is_ok_and(|v| v == "1") => {
                 eprintln!("*** Rust AArch64 shim not built ({SKIP_RUST_SHIM_ENV}=1): {e} ***");
