@@ -2,11 +2,11 @@
 //! static `/init`, built here for the guest architecture) in a `newc` cpio
 //! archive with the mount points it uses and `/dev/console`.
 
+use crate::cargo_build::build_release;
 use crate::cpio::Cpio;
 use crate::kernels::KernelArch;
 use crate::workspace_root;
 use std::path::PathBuf;
-use std::process::Command;
 
 /// The line `/init` prints starts with this.
 pub const INIT_MARKER: &str = "PARAVISOR-LINUX-INIT ";
@@ -30,31 +30,13 @@ fn target_dir() -> PathBuf {
 
 /// Builds `/init` for `arch` (cargo, release) and returns the executable.
 pub fn build_init(arch: KernelArch) -> Result<Vec<u8>, String> {
-    let dir = workspace_root().join("tests").join("linux-init");
-    let target_root = target_dir().join("linux-init");
-    let target = init_target(arch);
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let output = Command::new(cargo)
-        // The package's .cargo/config.toml is found from the current
-        // directory; flags of the outer build must not leak in.
-        .current_dir(&dir)
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("CARGO_BUILD_RUSTFLAGS")
-        .env_remove("CARGO_MAKEFLAGS")
-        .env("CARGO_TARGET_DIR", &target_root)
-        .args(["build", "--release", "--target", target])
-        .output()
-        .map_err(|e| format!("cannot run cargo to build tests/linux-init: {e}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "building tests/linux-init for {target} failed ({}); `rustup target add {target}` may be missing:\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
-    let exe = target_root.join(target).join("release").join("linux-init");
-    std::fs::read(&exe).map_err(|e| format!("{}: {e}", exe.display()))
+    build_release(
+        "tests/linux-init",
+        &workspace_root().join("tests").join("linux-init"),
+        init_target(arch),
+        &target_dir().join("linux-init"),
+        "linux-init",
+    )
 }
 
 /// The initramfs for `arch`: `/init`, `/proc`, `/sys`, `/dev/console`.

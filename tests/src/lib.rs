@@ -1,14 +1,15 @@
 //! Shared helpers for the workspace's cross-crate tests: fixture locations,
 //! golden-case discovery and comparison, and a recording importer; for the
+//! boot tests, the freestanding builds ([`cargo_build`], [`arm64_shim`]); for the
 //! Linux boot tests, the initramfs ([`initramfs`], [`cpio`]) and Debian's
 //! kernels ([`kernels`], [`lz4`]).
 
+pub mod arm64_shim;
+pub mod cargo_build;
 pub mod cpio;
 pub mod initramfs;
 pub mod kernels;
 pub mod lz4;
-
-pub mod arm64_shim;
 
 use paravisor_loader::IsolationConfig;
 use paravisor_loader::LoadInputs;

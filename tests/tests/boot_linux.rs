@@ -14,6 +14,9 @@
     clippy::indexing_slicing
 )]
 
+#[path = "boot_linux/aarch64.rs"]
+mod aarch64;
+
 use paravisor_tests::initramfs::initramfs;
 use paravisor_tests::kernels::KernelArch;
 use paravisor_tests::kernels::kernel;
