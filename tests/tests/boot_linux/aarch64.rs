@@ -127,6 +127,7 @@ fn load(case: &Case, inputs: &Inputs) -> BootImageImporter {
             }),
             linux: None,
         },
+        abi: paravisor_loader::Abi::default(),
     };
     let mut importer = BootImageImporter::new(IsolationConfig {
         isolation_type: case.isolation,
