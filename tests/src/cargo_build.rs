@@ -1,9 +1,46 @@
-//! Building the freestanding programs the boot tests put into guests (the
-//! AArch64 test shim, the Linux `/init`): each is its own cargo package with
-//! its own `.cargo/config.toml`, built by a nested `cargo build --release`.
+//! Nested cargo builds for the tests: the freestanding programs the boot
+//! tests put into guests (the AArch64 test shim, the Linux `/init`; each is
+//! its own cargo package with its own `.cargo/config.toml`), and the
+//! `paravisor` binary of another package of the workspace.
 
+use crate::workspace_root;
+use serde_json::Value;
 use std::path::Path;
+use std::path::PathBuf;
 use std::process::Command;
+use std::sync::OnceLock;
+
+/// Path of the freshly built `paravisor` binary (`paravisor-cli`).
+/// `CARGO_BIN_EXE_paravisor` exists only in that package's own tests, so
+/// this asks cargo to build it (a no-op when it is up to date) and takes the
+/// executable path from cargo's JSON messages: it works with any
+/// `CARGO_TARGET_DIR` and profile. Panics when the build fails.
+pub fn paravisor_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut command = Command::new(cargo);
+        command
+            .current_dir(workspace_root())
+            .args(["build", "-p", "paravisor-cli", "--bin", "paravisor"])
+            .args(["--message-format", "json-render-diagnostics"]);
+        if !cfg!(debug_assertions) {
+            command.arg("--release");
+        }
+        let out = command.output().expect("run cargo build");
+        assert!(
+            out.status.success(),
+            "cargo build -p paravisor-cli failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|m| m["reason"] == "compiler-artifact")
+            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+            .expect("cargo reported no paravisor executable")
+    })
+}
 
 /// Builds the package in `package_dir` (a folder of the workspace, named in
 /// messages as `name`) for `target` into `target_dir` and returns the

@@ -10,46 +10,16 @@
 //! comparing summaries sees a failed load; see
 //! `assert_overflow_is_a_manifest_error`.
 //!
-//! The binary belongs to another package, so `CARGO_BIN_EXE_paravisor` is
-//! not available here: the test asks cargo to build it (a no-op when it is
-//! up to date) and takes the executable path from cargo's JSON messages, so
-//! it works with any `CARGO_TARGET_DIR` and profile.
+//! The binary belongs to another package: `paravisor_tests::cargo_build::
+//! paravisor_bin` builds it.
 
+use paravisor_tests::cargo_build::paravisor_bin;
 use serde_json::Value;
 use serde_json::json;
 use std::path::Path;
 use std::path::PathBuf;
 use std::process::Command;
 use std::process::Output;
-use std::sync::OnceLock;
-
-/// Path of the freshly built `paravisor` binary.
-fn paravisor_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut command = Command::new(cargo);
-        command
-            .current_dir(paravisor_tests::workspace_root())
-            .args(["build", "-p", "paravisor-cli", "--bin", "paravisor"])
-            .args(["--message-format", "json-render-diagnostics"]);
-        if !cfg!(debug_assertions) {
-            command.arg("--release");
-        }
-        let out = command.output().expect("run cargo build");
-        assert!(
-            out.status.success(),
-            "cargo build -p paravisor-cli failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .filter(|m| m["reason"] == "compiler-artifact")
-            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-            .expect("cargo reported no paravisor executable")
-    })
-}
 
 /// A scratch folder for this test process.
 fn scratch(name: &str) -> PathBuf {

@@ -1,5 +1,6 @@
 //! `paravisor boot MANIFEST [--timeout SECONDS]`: boot an x86-64 image
-//! under KVM and stream its serial output.
+//! under KVM, or an AArch64 image under QEMU (`boot_aarch64`), and stream
+//! its serial output.
 //!
 //! The manifest's image is loaded with `load_openhcl_x64` into the KVM
 //! runner's importer (`paravisor-kvm`), which backs the startup memory and
@@ -31,15 +32,18 @@ const DEFAULT_TIMEOUT_SECONDS: u64 = 30;
 
 /// Exit statuses, shown under `--help`.
 pub(crate) const EXIT_STATUS: &str = "\
-Exit status: 0 the guest halted; 3 it did not within the timeout, or it
-faulted; 2 the load failed; 1 the manifest cannot be read or parsed, the image
-is not x86-64 with isolation none or vbs, /dev/kvm is not usable, or a usage
+Exit status: 0 the guest halted (x86-64) or QEMU exited with status 0
+(AArch64: the guest powered off or a shim exited with 0); 3 it did not within
+the timeout, or it faulted; 2 the load failed; 1 the manifest cannot be read
+or parsed, the image is hardware-isolated, /dev/kvm or QEMU is not usable, the
+AArch64 image's memory is not in the RAM of QEMU's virt machine, or a usage
 error.";
 
 /// Arguments of `paravisor boot`.
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// The load manifest (paravisor-load-manifest/1) of an x86-64 image.
+    /// The load manifest (paravisor-load-manifest/1) of an x86-64 or
+    /// AArch64 image.
     manifest: String,
     /// Stop the guest after this many seconds.
     #[arg(short, long, value_name = "SECONDS", default_value_t = DEFAULT_TIMEOUT_SECONDS,
@@ -61,10 +65,6 @@ pub(crate) fn run(args: Args) -> Outcome {
     let Some((manifest, files)) = crate::files::load(manifest_path) else {
         return ExitCode::from(EXIT_USAGE);
     };
-    if manifest.arch != Arch::X86_64 {
-        eprintln!("paravisor: {manifest_path}: `boot` runs x86-64 images only (KVM on this host)");
-        return ExitCode::from(EXIT_USAGE);
-    }
     if manifest.isolation.isolation_type.is_hardware_isolated() {
         eprintln!(
             "paravisor: {manifest_path}: a {} image needs confidential-VM hardware; `boot` runs isolation none or vbs",
@@ -78,6 +78,9 @@ pub(crate) fn run(args: Args) -> Outcome {
     ));
     let file_bytes = files.as_files();
     let inputs = manifest.inputs(&file_bytes);
+    if manifest.arch == Arch::Aarch64 {
+        return crate::boot_aarch64::run(manifest_path, &manifest, &inputs, timeout);
+    }
     let mut importer = BootImageImporter::new(manifest.isolation);
     if let Err(e) = paravisor_loader::load_openhcl_x64_alloc(&mut importer, &inputs) {
         eprintln!("paravisor: {manifest_path}: load failed: {e}");

@@ -19,6 +19,7 @@
 
 mod bench_baseline;
 mod boot;
+mod boot_aarch64;
 mod cmd_bench;
 mod cmd_igvm;
 mod cmd_inspect;
@@ -96,8 +97,9 @@ enum Command {
     /// measurements recomputed from its bytes.
     #[command(after_help = cmd_inspect::EXIT_STATUS)]
     Inspect(cmd_inspect::Args),
-    /// Boot an x86-64 image (isolation none or vbs) under KVM and stream its
-    /// serial output (COM1) to stdout.
+    /// Boot an image (isolation none or vbs) and stream its console to
+    /// stdout: x86-64 under KVM (COM1), AArch64 under qemu-system-aarch64
+    /// (semihosting and the PL011 UART).
     #[command(after_help = boot::EXIT_STATUS)]
     Boot(boot::Args),
     /// Load a manifest's inputs into guest memory N times beside crc32fast of

@@ -400,3 +400,79 @@ fn aarch64_truncated_initrd_does_not_reach_init() {
         case.name
     );
 }
+
+/// `paravisor boot MANIFEST` boots an AArch64 manifest with a real kernel:
+/// the manifest names the kernel, the Rust shim, the initramfs and VTL2
+/// memory in the RAM of `virt`; the CLI streams the console (the shim's
+/// lines, then the kernel's and `/init`'s) and exits 0 when QEMU does.
+#[test]
+fn aarch64_paravisor_boot_runs_a_manifest_to_init() {
+    let inputs = inputs();
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("boot-linux-aarch64-cli");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = |name: &str, bytes: &[u8]| {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    };
+    let line = command_line("paravisor.case=cli");
+    let (base, size) = (0x4800_0000u64, 256 * MIB);
+    let manifest = serde_json::json!({
+        "format": "paravisor-load-manifest/1",
+        "arch": "aarch64",
+        "isolation": { "type": "none", "paravisor_present": true, "shared_gpa_boundary_bits": null },
+        "kernel": file("Image", &inputs.kernel),
+        "shim": file("arm64-boot-shim.elf", &inputs.shim),
+        "sidecar": null,
+        "initrd": file("initramfs.cpio", &inputs.initramfs),
+        "command_line": { "type": "static", "value": line },
+        "memory_page_base": base / PAGE,
+        "memory_page_count": size / PAGE,
+        "vtl0": {
+            "pcat": false,
+            "uefi": {
+                "firmware_base": 0x10_0000,
+                "total_size": 0x7E_0000,
+                "vp_context": paravisor_tests::golden_dir().join("fixtures/uefi-vp-context.bin"),
+            },
+            "linux": null
+        }
+    });
+    let manifest_path = file("manifest.json", manifest.to_string().as_bytes());
+    let started = Instant::now();
+    let out = std::process::Command::new(paravisor_tests::cargo_build::paravisor_bin())
+        .arg("boot")
+        .arg(&manifest_path)
+        .args(["--timeout", "120"])
+        .output()
+        .expect("run paravisor boot");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!(
+        "paravisor boot: {:?} after {:.1} s",
+        out.status,
+        started.elapsed().as_secs_f64()
+    );
+    let report = format!(
+        "\n---- paravisor boot {} stdout ----\n{stdout}\n---- stderr ----\n{stderr}",
+        manifest_path.display()
+    );
+    let init = InitLine::find(&stdout)
+        .unwrap_or_else(|| panic!("/init's line not on paravisor boot's stdout{report}"));
+    assert_eq!(init.cmdline, line, "/proc/cmdline{report}");
+    assert_eq!(
+        init.get("system_ram"),
+        Some(format!("{:#x}-{:#x}", base, base + size - 1).as_str()),
+        "{report}"
+    );
+    assert_eq!(
+        init.number("initrd_bytes"),
+        Some(inputs.initramfs.len() as u64),
+        "{report}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    assert!(
+        stderr.contains("QEMU exit status 0"),
+        "paravisor boot's exit line{report}"
+    );
+}
