@@ -8,6 +8,8 @@ use paravisor_layout::CommandLinePolicy;
 use paravisor_layout::ParavisorCommandLine;
 use paravisor_layout::ParavisorMeasuredVtl0Config;
 use paravisor_layout::ParavisorMeasuredVtl2Config;
+use paravisor_layout::Abi;
+use paravisor_layout::ShimParamsLayout;
 use paravisor_layout::ShimParamsRaw;
 use paravisor_layout::SupportedIsolationType;
 use x86_pagetables::PageSize;
@@ -18,7 +20,19 @@ const MIB2: u64 = 0x20_0000;
 
 // spec/abi.md §1.2 and §2: sizes the loader uses.
 const PERSISTED_REGION_SIZE: u64 = 0x20_0000;
-const PARAMETER_REGION_SIZE: u64 = 0x6A000;
+/// The ABI profile this shim was built for (cargo feature `abi-…`; the
+/// seed without one): it decides the shim-parameter layout and the size of
+/// the parameter region (docs/abi-versions.md §3.1, §3.3).
+pub const ABI: Abi = if cfg!(feature = "abi-main-1488a37b") {
+    Abi::Main1488a37b
+} else if cfg!(feature = "abi-release-1-8-2607") {
+    Abi::Release1_8_2607
+} else if cfg!(feature = "abi-release-1-7-2511") {
+    Abi::Release1_7_2511
+} else {
+    Abi::Seed95f63b08
+};
+const PARAMETER_REGION_SIZE: u64 = ABI.facts().config_region_size();
 const RESERVED_REGION_SIZE: u64 = 0x4000;
 const LOG_BUFFER_SIZE: u64 = 0x2000;
 const HEAP_SIZE: u64 = 0x1_0000;
@@ -152,7 +166,17 @@ fn layout(state: &EntryState, params: ShimParamsRaw) -> Option<Layout> {
             start: abs(params.used_start),
             end: abs(params.used_end),
         },
-        page_tables: Range::new(abs(params.page_tables_start), params.page_tables_size)?,
+        page_tables: match ABI.facts().shim_params {
+            ShimParamsLayout::WithPageTables => {
+                Range::new(abs(params.page_tables_start), params.page_tables_size)?
+            }
+            // Without the two fields, the tables are what CR3 points at (the
+            // PML4 is their first page) up to the end of the used memory.
+            ShimParamsLayout::WithoutPageTables => Range {
+                start: arch::cr3(),
+                end: abs(params.used_end),
+            },
+        },
         log_buffer: Range::new(abs(params.log_buffer_start), params.log_buffer_size)?,
         heap: Range::new(abs(params.heap_start_offset), params.heap_size)?,
         persisted: Range::new(
@@ -198,7 +222,7 @@ pub fn run(state: &EntryState) -> Outcome {
     }
     // SAFETY: the loader imported the parameter page at this address (the
     // check that it lies inside VTL2 memory follows right after).
-    let params = match ShimParamsRaw::read_from(unsafe { memory(params_addr, PAGE) }) {
+    let params = match ABI.facts().shim_params.read(unsafe { memory(params_addr, PAGE) }) {
         Ok(p) => p,
         Err(e) => {
             r.fail("shim-params", format_args!("{}", e));

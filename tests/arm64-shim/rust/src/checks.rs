@@ -11,6 +11,7 @@ use arm64_pagetables::Arm64Shareability;
 use arm64_pagetables::Arm64TableWalker;
 use arm64_pagetables::DESCRIPTOR_ACCESS_FLAG;
 use core::fmt;
+use paravisor_layout::Abi;
 use paravisor_layout::CommandLinePolicy;
 use paravisor_layout::PARAVISOR_CONFIG_DEVICE_TREE_PAGE_INDEX;
 use paravisor_layout::PARAVISOR_CONFIG_DEVICE_TREE_SIZE_PAGES;
@@ -21,6 +22,18 @@ use paravisor_layout::ShimParamsRaw;
 use paravisor_layout::SupportedIsolationType;
 
 const PAGE: u64 = 0x1000;
+/// The ABI profile this shim was built for (cargo feature `abi-…`; the
+/// seed without one): the shim-parameter layout, the parameter-region size
+/// and where the shim sits without an initrd (docs/abi-versions.md).
+pub const ABI: Abi = if cfg!(feature = "abi-main-1488a37b") {
+    Abi::Main1488a37b
+} else if cfg!(feature = "abi-release-1-8-2607") {
+    Abi::Release1_8_2607
+} else if cfg!(feature = "abi-release-1-7-2511") {
+    Abi::Release1_7_2511
+} else {
+    Abi::Seed95f63b08
+};
 const LARGE_PAGE: u64 = 0x20_0000;
 /// The page-table region: 15 pages (algorithms.md §8 step 18).
 const PAGE_TABLE_REGION: u64 = 0xF000;
@@ -143,7 +156,7 @@ pub fn run(state: &EntryState) -> Option<Handoff> {
         return None;
     }
     // SAFETY: the page is identity mapped (checked just above).
-    let params = match ShimParamsRaw::read_from(unsafe { bytes(params_gpa, PAGE) }) {
+    let params = match ABI.facts().shim_params.read(unsafe { bytes(params_gpa, PAGE) }) {
         Ok(p) => p,
         Err(e) => {
             r.check("param-offsets", false, format_args!("{}", e));
@@ -169,7 +182,6 @@ pub fn run(state: &EntryState) -> Option<Handoff> {
             end: params_gpa + PAGE,
         }),
         region(params.cmdline_offset, PAGE),
-        region(params.initrd_offset, params.initrd_size),
         region(params.parameter_region_offset, params.parameter_region_size),
         region(params.log_buffer_start, params.log_buffer_size),
         region(params.heap_start_offset, params.heap_size),
@@ -184,7 +196,7 @@ pub fn run(state: &EntryState) -> Option<Handoff> {
         && vtl2.contains(used)
         && params.persisted_state_region_offset == params.memory_start_offset
         && params.persisted_state_region_size == LARGE_PAGE
-        && params.parameter_region_size == 0x6A000
+        && params.parameter_region_size == ABI.facts().config_region_size()
         && params.log_buffer_size == 0x2000
         && params.heap_size == 0x1_0000
         && params.vtl2_reserved_region_offset == 0
@@ -197,7 +209,8 @@ pub fn run(state: &EntryState) -> Option<Handoff> {
         && params.page_tables_start == 0
         && params.page_tables_size == 0
         && params.cmdline_offset.wrapping_add(PAGE as i64) == state.params_offset as i64
-        && regions.iter().all(|r| r.is_some_and(|r| used.contains(r)));
+        && regions.iter().all(|r| r.is_some_and(|r| used.contains(r)))
+        && initrd_placed(&params, at(params.initrd_offset), used);
     r.check(
         "param-offsets",
         offsets_ok,
@@ -407,6 +420,19 @@ fn cmdline(r: &mut Report, gpa: u64) -> (&'static str, bool) {
         .and_then(|b| core::str::from_utf8(b).ok())
         .unwrap_or("");
     (text, policy == CommandLinePolicy::APPEND_CHOSEN)
+}
+
+/// The initrd lies in the used region; from release-1.8.2607 on, an image
+/// without an initrd file has none at all: gpa 0, size 0
+/// (docs/abi-versions.md G5).
+fn initrd_placed(params: &ShimParamsRaw, gpa: u64, used: Range) -> bool {
+    if ABI.facts().arm64_shim_follows_kernel_without_initrd
+        && params.initrd_size == 0
+        && gpa == 0
+    {
+        return true;
+    }
+    Range::new(gpa, params.initrd_size).is_some_and(|r| used.contains(r))
 }
 
 /// CRC-32 (`crc32fast`) of the initrd = initrd_crc; the initrd starts on a
