@@ -4,6 +4,7 @@
 
 use crate::build::IgvmBuild;
 use crate::build::assemble;
+use crate::config::GuestConfig;
 use crate::config::IgvmConfig;
 use crate::error::IgvmError;
 use crate::guest::GuestArch;
@@ -359,18 +360,28 @@ fn check_manifest(
     Ok(())
 }
 
-/// Runs the paravisor loader for one guest into an IGVM importer.
-pub fn build_guest(
-    guest: usize,
-    settings: GuestSettings,
-    manifest_path: &Path,
-) -> Result<GuestOutput, IgvmError> {
+/// Runs the paravisor loader for one guest into an IGVM importer, under the
+/// guest's ABI profile (the config's `"abi"`, else the manifest's; a
+/// manifest naming another non-default profile is a mismatch).
+pub fn build_guest(guest: usize, config: &GuestConfig) -> Result<GuestOutput, IgvmError> {
+    let (settings, manifest_path) = (config.settings, config.load_manifest.as_path());
     let wrap = in_guest(guest, manifest_path);
-    let manifest = LoadManifest::read(manifest_path).map_err(|e| IgvmError::ManifestMismatch {
-        guest,
-        manifest: manifest_path.to_owned(),
-        message: e.to_string(),
-    })?;
+    let mut manifest =
+        LoadManifest::read(manifest_path).map_err(|e| IgvmError::ManifestMismatch {
+            guest,
+            manifest: manifest_path.to_owned(),
+            message: e.to_string(),
+        })?;
+    if let Some(abi) = config.abi {
+        if manifest.abi != abi && manifest.abi != paravisor_loader::Abi::default() {
+            return Err(IgvmError::ManifestMismatch {
+                guest,
+                manifest: manifest_path.to_owned(),
+                message: format!("abi {} in the manifest, {abi} in the config", manifest.abi),
+            });
+        }
+        manifest.abi = abi;
+    }
     let mut importer = IgvmImporter::new(settings).map_err(&wrap)?;
     check_manifest(guest, &manifest, settings.arch, importer.isolation())?;
     let files = paravisor_loader::manifest::read_files(&manifest).map_err(|e| {
@@ -413,7 +424,7 @@ pub fn build_from_config(config_path: &Path) -> Result<IgvmBuild, IgvmError> {
         .guests
         .iter()
         .enumerate()
-        .map(|(i, g)| build_guest(i, g.settings, &g.load_manifest))
+        .map(|(i, g)| build_guest(i, g))
         .collect::<Result<Vec<_>, _>>()?;
     assemble(config.arch, guests)
 }

@@ -20,6 +20,9 @@ pub struct GuestConfig {
     /// The load manifest (`paravisor-load-manifest/1`), resolved against the
     /// config's folder.
     pub load_manifest: PathBuf,
+    /// The ABI profile this guest is built for (`"abi"`, optional; absent =
+    /// the manifest's, docs/abi-versions.md).
+    pub abi: Option<paravisor_loader::Abi>,
 }
 
 /// A parsed build config.
@@ -65,6 +68,9 @@ struct RawGuest {
     isolation_type: RawIsolation,
     /// Load manifest path.
     load_manifest: PathBuf,
+    /// ABI profile name.
+    #[serde(default)]
+    abi: Option<String>,
 }
 
 /// Raw isolation (serde externally tagged, as igvmfilegen's config).
@@ -186,6 +192,13 @@ impl IgvmConfig {
                         sept_ve_disable,
                     },
                 };
+                let abi = match g.abi {
+                    None => None,
+                    Some(name) => Some(name.parse().map_err(|e| IgvmError::Config {
+                        path: path.to_owned(),
+                        message: format!("guest {guest}: abi \"{name}\": {e}"),
+                    })?),
+                };
                 Ok(GuestConfig {
                     settings: GuestSettings {
                         arch,
@@ -194,6 +207,7 @@ impl IgvmConfig {
                         guest_svn: g.guest_svn,
                     },
                     load_manifest: base.join(g.load_manifest),
+                    abi,
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -228,6 +242,19 @@ mod tests {
         );
         assert_eq!(c.guests[3].settings.isolation, GuestIsolation::None);
         assert_eq!(c.guests[2].settings.max_vtl, 0);
+    }
+
+    #[test]
+    fn each_guest_may_name_an_abi_profile() {
+        let text = r#"{"format":"paravisor-igvm-config/1","guest_arch":"x64","guest_configs":[
+          {"guest_svn":1,"max_vtl":2,"isolation_type":"none","load_manifest":"a.json","abi":"main-1488a37b"},
+          {"guest_svn":2,"max_vtl":2,"isolation_type":"none","load_manifest":"b.json"}]}"#;
+        let c = IgvmConfig::parse(Path::new("/cfg/x.json"), text).unwrap();
+        assert_eq!(c.guests[0].abi, Some(paravisor_loader::Abi::Main1488a37b));
+        assert_eq!(c.guests[1].abi, None);
+        let bad = text.replace("main-1488a37b", "main-0");
+        let e = IgvmConfig::parse(Path::new("/cfg/x.json"), &bad).unwrap_err();
+        assert!(e.to_string().contains("main-0"), "{e}");
     }
 
     #[test]
