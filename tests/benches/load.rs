@@ -31,19 +31,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 /// The copy baseline, shared with `paravisor bench`.
-#[path = "../../crates/paravisor-cli/src/bench_baseline.rs"]
-mod bench_baseline;
 #[path = "../perf/big_inputs.rs"]
 mod big_inputs;
 
-use bench_baseline::CopyPlanner;
-use bench_baseline::input_files;
-use bench_baseline::median;
-use bench_baseline::ms;
-use bench_baseline::page_table_bytes;
 use big_inputs::BigInputs;
 use big_inputs::MIB;
 use big_inputs::VTL2_PAGES;
+use paravisor_host::Arch;
+use paravisor_host::bench::CopyPlanner;
+use paravisor_host::bench::input_files;
+use paravisor_host::bench::median;
+use paravisor_host::bench::ms;
+use paravisor_host::bench::page_table_bytes;
 use paravisor_loader::CommandLine;
 use paravisor_loader::GuestMemoryImporter;
 use paravisor_loader::ImportPages;
@@ -59,7 +58,6 @@ use paravisor_loader::RelocationRegion;
 use paravisor_loader::StartupMemoryType;
 use paravisor_loader::Vtl0Config;
 use paravisor_loader::Vtl0Uefi;
-use paravisor_loader::summary::Arch;
 use std::convert::Infallible;
 use std::hint::black_box;
 use std::io::Read;
@@ -180,7 +178,7 @@ fn load<I>(arch: Arch, importer: &mut I, inputs: &LoadInputs<'_>, tables: &mut [
 where
     I: ParavisorImporter<X86Register> + ParavisorImporter<Aarch64Register>,
 {
-    bench_baseline::load(arch, importer, inputs, tables).expect("load");
+    paravisor_host::bench::load(arch, importer, inputs, tables).expect("load");
 }
 
 /// One benchmark case's results.

@@ -1,16 +1,23 @@
 //! Shared helpers for the workspace's cross-crate tests: fixture locations,
-//! golden-case discovery and comparison, and a recording importer; for the
-//! boot tests, the freestanding builds ([`cargo_build`], [`arm64_shim`]); for the
-//! Linux boot tests, the initramfs ([`initramfs`], [`cpio`]) and Debian's
-//! kernels ([`kernels`], [`lz4`]).
+//! golden-case discovery and comparison, a recording importer and fault
+//! injection ([`failing`]); for the boot tests, the freestanding builds
+//! ([`cargo_build`], [`arm64_shim`]); for the Linux boot tests, the
+//! initramfs ([`initramfs`], [`cpio`]) and Debian's kernels ([`kernels`],
+//! [`lz4`]).
 
 pub mod arm64_shim;
 pub mod cargo_build;
 pub mod cpio;
+pub mod failing;
 pub mod initramfs;
 pub mod kernels;
 pub mod lz4;
 
+use paravisor_host::Arch;
+use paravisor_host::manifest::LoadManifest;
+use paravisor_host::manifest::ManifestError;
+use paravisor_host::recording;
+use paravisor_host::register::SummaryRegister;
 use paravisor_loader::IsolationConfig;
 use paravisor_loader::LoadInputs;
 use paravisor_loader::PageAcceptance;
@@ -18,11 +25,6 @@ use paravisor_loader::PageTableRelocation;
 use paravisor_loader::ParameterType;
 use paravisor_loader::RelocationRegion;
 use paravisor_loader::StartupMemoryType;
-use paravisor_loader::manifest::LoadManifest;
-use paravisor_loader::manifest::ManifestError;
-use paravisor_loader::recording;
-use paravisor_loader::summary::Arch;
-use paravisor_loader::summary::SummaryRegister;
 use serde_json::Value;
 use std::path::Path;
 use std::path::PathBuf;
@@ -87,7 +89,7 @@ pub fn golden_cases(dir: &Path) -> Vec<GoldenCase> {
 /// summary: formats.md §3 rule 8).
 pub fn summarize_manifest(path: &Path) -> Result<Value, ManifestError> {
     let manifest = LoadManifest::read(path)?;
-    let files = paravisor_loader::manifest::read_files(&manifest)?;
+    let files = paravisor_host::manifest::read_files(&manifest)?;
     Ok(manifest.summarize(&files.as_files()).to_json())
 }
 
@@ -99,7 +101,7 @@ pub fn summarize_manifest_as(
 ) -> Result<Value, ManifestError> {
     let mut manifest = LoadManifest::read(path)?;
     manifest.abi = abi;
-    let files = paravisor_loader::manifest::read_files(&manifest)?;
+    let files = paravisor_host::manifest::read_files(&manifest)?;
     Ok(manifest.summarize(&files.as_files()).to_json())
 }
 
@@ -176,11 +178,10 @@ pub fn compare_summaries(golden: &Value, candidate: &Value) -> Vec<String> {
     out
 }
 
-/// The loader's recording importer (every call in order, with owned page
-/// data; `fail_at` makes the `n`-th call fail with
-/// [`RecordingError::Injected`]).
-pub use paravisor_loader::recording::RecordingError;
-pub use paravisor_loader::recording::RecordingImporter;
+/// The recording importer (every call in order, with owned page data) and
+/// the image-rule errors it refuses calls with.
+pub use paravisor_host::ImageRuleError;
+pub use paravisor_host::recording::RecordingImporter;
 
 /// One call a [`RecordingImporter`] received, in the compact form the
 /// tests compare with the spec (data as its length, registers by name).
@@ -252,7 +253,7 @@ pub fn record_load(
     isolation: IsolationConfig,
     inputs: &LoadInputs<'_>,
 ) -> (
-    Result<(), paravisor_loader::Error<RecordingError>>,
+    Result<(), paravisor_loader::Error<ImageRuleError>>,
     Vec<Call>,
 ) {
     match arch {

@@ -22,6 +22,7 @@
     clippy::arithmetic_side_effects
 )]
 
+use paravisor_host::recording::PageImport;
 use paravisor_loader::CommandLine;
 use paravisor_loader::IsolationConfig;
 use paravisor_loader::IsolationType;
@@ -30,7 +31,6 @@ use paravisor_loader::Vtl0Config;
 use paravisor_loader::Vtl0Linux;
 use paravisor_loader::Vtl0Region;
 use paravisor_loader::Vtl0Uefi;
-use paravisor_loader::recording::PageImport;
 use paravisor_qemu::BootImageImporter;
 use paravisor_qemu::ExitReason;
 use paravisor_qemu::QemuOptions;

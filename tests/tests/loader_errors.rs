@@ -16,10 +16,11 @@ use paravisor_loader::load_openhcl_arm64;
 use paravisor_loader::load_openhcl_x64;
 use paravisor_tests::EM_AARCH64;
 use paravisor_tests::EM_X86_64;
-use paravisor_tests::RecordingError;
 use paravisor_tests::RecordingImporter;
 use paravisor_tests::arm64_image;
 use paravisor_tests::elf64;
+use paravisor_tests::failing::FailingError;
+use paravisor_tests::failing::FailingImporter;
 use paravisor_tests::fixture;
 use paravisor_tests::isolation;
 use paravisor_tests::worked_example_kernel;
@@ -534,11 +535,10 @@ fn an_importer_failure_stops_the_load_at_that_call() {
     assert_eq!(total, 35, "worked-example.md §4 lists 35 calls");
     // set_imported_regions_config_page (the last call) cannot fail.
     for fail_at in 0..total - 1 {
-        let mut importer = RecordingImporter::new(isolation(IsolationType::None, None));
-        importer.fail_at = Some(fail_at);
+        let mut importer = FailingImporter::new(isolation(IsolationType::None, None), fail_at);
         let err = load_openhcl_x64(&mut importer, &inputs, &mut tables).unwrap_err();
         assert!(
-            matches!(err, Error::Importer(RecordingError::Injected { call: i }) if i == fail_at),
+            matches!(err, Error::Importer(FailingError::Injected { call: i }) if i == fail_at),
             "{err}"
         );
         assert_eq!(

@@ -6,6 +6,8 @@
 //!   §3 rule 3 is checked up front, never discovered by the importer);
 //! - every page outside the VTL0 configuration lies inside VTL2 memory.
 
+use paravisor_host::Arch;
+use paravisor_host::summary::SummaryImporter;
 use paravisor_loader::CommandLine;
 use paravisor_loader::IsolationType;
 use paravisor_loader::LoadInputs;
@@ -13,8 +15,6 @@ use paravisor_loader::Vtl0Config;
 use paravisor_loader::Vtl0Linux;
 use paravisor_loader::Vtl0Region;
 use paravisor_loader::Vtl0Uefi;
-use paravisor_loader::summary::Arch;
-use paravisor_loader::summary::SummaryImporter;
 use paravisor_tests::Call;
 use paravisor_tests::fixture;
 use paravisor_tests::isolation;

@@ -7,12 +7,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+use paravisor_host::Arch;
+use paravisor_host::summary::SummaryImporter;
 use paravisor_loader::ImportPages;
 use paravisor_loader::IsolationConfig;
 use paravisor_loader::IsolationType;
 use paravisor_loader::PageAcceptance;
-use paravisor_loader::summary::Arch;
-use paravisor_loader::summary::SummaryImporter;
 use proptest::prelude::*;
 
 /// One import: page base, page count, tag, acceptance, data.

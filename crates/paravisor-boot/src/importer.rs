@@ -7,6 +7,11 @@ use crate::BootImage;
 use crate::BootRegisters;
 use crate::PageData;
 use crate::RamRange;
+use paravisor_host::ImageRuleError;
+use paravisor_host::recording::Call;
+use paravisor_host::recording::PageImport;
+use paravisor_host::recording::RecordingImporter;
+use paravisor_host::register::SummaryRegister;
 use paravisor_loader::ImportPages;
 use paravisor_loader::IsolationConfig;
 use paravisor_loader::PAGE_SIZE;
@@ -17,11 +22,6 @@ use paravisor_loader::ParameterType;
 use paravisor_loader::ParavisorImporter;
 use paravisor_loader::RelocationRegion;
 use paravisor_loader::StartupMemoryType;
-use paravisor_loader::recording::Call;
-use paravisor_loader::recording::PageImport;
-use paravisor_loader::recording::RecordingError;
-use paravisor_loader::recording::RecordingImporter;
-use paravisor_loader::summary::SummaryRegister;
 
 /// Why the importer refused a call.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,7 +35,7 @@ pub enum ImportError {
     /// An image rule of formats.md §3 rule 3 (overlap, data longer than its
     /// pages, page overflow, a register or the VP-context page twice).
     #[error(transparent)]
-    Recording(#[from] RecordingError),
+    ImageRule(#[from] ImageRuleError),
 }
 
 /// Records a paravisor load for a boot: the pages with their data
@@ -385,7 +385,7 @@ mod tests {
         i.import_pages(0x10, 4, "first", E, &[]).unwrap();
         assert_eq!(
             i.import_pages(0x13, 1, "second", E, &[]),
-            Err(ImportError::Recording(RecordingError::Overlap {
+            Err(ImportError::ImageRule(ImageRuleError::Overlap {
                 tag: "second",
                 page_base: 0x13,
                 page_count: 1,
@@ -394,14 +394,14 @@ mod tests {
         );
         assert!(matches!(
             i.import_pages(1, 1, "big", E, &[0; 4097]),
-            Err(ImportError::Recording(RecordingError::DataTooLong {
+            Err(ImportError::ImageRule(ImageRuleError::DataTooLong {
                 data_len: 4097,
                 ..
             }))
         ));
         assert!(matches!(
             i.import_pages(u64::MAX, 1, "t", E, &[]),
-            Err(ImportError::Recording(RecordingError::PageOverflow { .. }))
+            Err(ImportError::ImageRule(ImageRuleError::PageOverflow { .. }))
         ));
     }
 
@@ -411,7 +411,7 @@ mod tests {
         i.import_vp_register(X86Register::Rip(0x1234)).unwrap();
         assert_eq!(
             i.import_vp_register(X86Register::Rip(0)),
-            Err(ImportError::Recording(RecordingError::DuplicateRegister {
+            Err(ImportError::ImageRule(ImageRuleError::DuplicateRegister {
                 name: "rip"
             }))
         );

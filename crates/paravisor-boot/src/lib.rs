@@ -119,7 +119,7 @@ pub struct BootImage<R> {
 pub trait BootRegisters: Clone + Default {
     /// The loader's register type (`vp_regs::x86_64::X86Register`,
     /// `vp_regs::aarch64::Aarch64Register`).
-    type Register: paravisor_loader::summary::SummaryRegister + Copy + std::fmt::Debug;
+    type Register: paravisor_host::register::SummaryRegister + Copy + std::fmt::Debug;
 
     /// Whether the architecture has an SNP VP-context (VMSA) page; when it
     /// has none, [`BootImageImporter`] refuses `set_vp_context_page`.

@@ -7,9 +7,9 @@ use crate::EXIT_LOAD_FAILED;
 use crate::EXIT_OK;
 use crate::EXIT_USAGE;
 use crate::Outcome;
+use paravisor_host::manifest::LoadManifest;
+use paravisor_host::manifest::ManifestError;
 use paravisor_igvm::IgvmError;
-use paravisor_loader::manifest::LoadManifest;
-use paravisor_loader::manifest::ManifestError;
 use std::path::Path;
 use std::process::ExitCode;
 

@@ -5,12 +5,12 @@
 use crate::EXIT_LOAD_FAILED;
 use crate::EXIT_OK;
 use crate::Outcome;
+use paravisor_host::Arch;
 use paravisor_loader::CommandLine;
 use paravisor_loader::IsolationConfig;
 use paravisor_loader::IsolationType;
 use paravisor_loader::LoadInputs;
 use paravisor_loader::Vtl0Config;
-use paravisor_loader::summary::Arch;
 use std::process::ExitCode;
 
 /// `EM_X86_64`.

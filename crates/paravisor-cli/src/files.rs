@@ -1,9 +1,9 @@
 //! Input files of a manifest, memory-mapped (not read into buffers).
 
 use memmap2::Mmap;
-use paravisor_loader::manifest::LoadManifest;
-use paravisor_loader::manifest::ManifestError;
-use paravisor_loader::manifest::ManifestFiles;
+use paravisor_host::manifest::LoadManifest;
+use paravisor_host::manifest::ManifestError;
+use paravisor_host::manifest::ManifestFiles;
 use std::fs::File;
 use std::path::Path;
 

@@ -10,16 +10,16 @@ use crate::EXIT_LOAD_FAILED;
 use crate::EXIT_OK;
 use crate::EXIT_USAGE;
 use crate::Outcome;
+use paravisor_host::Arch;
+use paravisor_host::summary::ImageSummary;
+use paravisor_host::summary::SummaryImporter;
+use paravisor_host::summary::acceptance_name;
 use paravisor_layout::ShimParamsRaw;
 use paravisor_loader::Arm64Layout;
 use paravisor_loader::IsolationConfig;
 use paravisor_loader::LoadInputs;
 use paravisor_loader::PAGE_SIZE;
 use paravisor_loader::X64Layout;
-use paravisor_loader::summary::Arch;
-use paravisor_loader::summary::ImageSummary;
-use paravisor_loader::summary::SummaryImporter;
-use paravisor_loader::summary::acceptance_name;
 use serde_json::Value;
 use serde_json::json;
 use std::fmt::Write;
@@ -78,16 +78,8 @@ pub(crate) fn summarize(
     inputs: &LoadInputs<'_>,
 ) -> ImageSummary {
     let mut importer = SummaryImporter::new(arch, isolation);
-    match arch {
-        Arch::X86_64 => {
-            let r = paravisor_loader::load_openhcl_x64_alloc(&mut importer, inputs);
-            importer.finish(r)
-        }
-        Arch::Aarch64 => {
-            let r = paravisor_loader::load_openhcl_arm64_alloc(&mut importer, inputs);
-            importer.finish(r)
-        }
-    }
+    let result = paravisor_host::load_openhcl(arch, &mut importer, inputs);
+    importer.finish(result)
 }
 
 /// One line of the region map.

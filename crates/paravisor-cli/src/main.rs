@@ -17,7 +17,6 @@
 //! [`report_clap_error`]: one `paravisor: ` message with the usage line on
 //! stderr, exit status 1.
 
-mod bench_baseline;
 mod boot;
 mod boot_aarch64;
 mod cmd_bench;

@@ -13,13 +13,13 @@
 //! `error` = the one-line message) and a tool comparing summaries sees a
 //! failed load; stderr gets the same one line naming the manifest.
 //!
-//! [`LoadManifest::check_vtl2_range`]: paravisor_loader::manifest::LoadManifest::check_vtl2_range
+//! [`LoadManifest::check_vtl2_range`]: paravisor_host::manifest::LoadManifest::check_vtl2_range
 
 use crate::EXIT_LOAD_FAILED;
 use crate::EXIT_OK;
 use crate::EXIT_USAGE;
 use crate::Outcome;
-use paravisor_loader::summary::ImageSummary;
+use paravisor_host::summary::ImageSummary;
 use std::process::ExitCode;
 
 /// Exit statuses, shown under `--help`.

@@ -10,6 +10,7 @@
     clippy::arithmetic_side_effects
 )]
 
+use paravisor_host::manifest::LoadManifest;
 use paravisor_loader::ImportPages;
 use paravisor_loader::IsolationConfig;
 use paravisor_loader::PageAcceptance;
@@ -19,8 +20,6 @@ use paravisor_loader::ParameterType;
 use paravisor_loader::ParavisorImporter;
 use paravisor_loader::RelocationRegion;
 use paravisor_loader::StartupMemoryType;
-use paravisor_loader::manifest::LoadManifest;
-use paravisor_loader::summary::Arch;
 use serde_json::Value;
 use std::convert::Infallible;
 use std::path::Path;
@@ -104,18 +103,11 @@ impl<R> ParavisorImporter<R> for DataBytes {
 /// Data bytes the loader imports for the manifest at `path`.
 fn imported_data_bytes(path: &Path) -> u64 {
     let manifest = LoadManifest::read(path).unwrap();
-    let files = paravisor_loader::manifest::read_files(&manifest).unwrap();
+    let files = paravisor_host::manifest::read_files(&manifest).unwrap();
     let files = files.as_files();
     let inputs = manifest.inputs(&files);
     let mut count = DataBytes(manifest.isolation, 0);
-    match manifest.arch {
-        Arch::X86_64 => {
-            paravisor_loader::load_openhcl_x64_alloc(&mut count, &inputs).unwrap();
-        }
-        Arch::Aarch64 => {
-            paravisor_loader::load_openhcl_arm64_alloc(&mut count, &inputs).unwrap();
-        }
-    }
+    paravisor_host::load_openhcl(manifest.arch, &mut count, &inputs).unwrap();
     count.1
 }
 

@@ -18,6 +18,8 @@ use igvm::registers::AArch64Register;
 use igvm::registers::SegmentRegister;
 use igvm::registers::TableRegister;
 use igvm::registers::X86Register;
+use paravisor_host::Arch as ManifestArch;
+use paravisor_host::manifest::LoadManifest;
 use paravisor_loader::ImportPages;
 use paravisor_loader::IsolationConfig;
 use paravisor_loader::IsolationType;
@@ -28,8 +30,6 @@ use paravisor_loader::ParameterType;
 use paravisor_loader::ParavisorImporter;
 use paravisor_loader::RelocationRegion;
 use paravisor_loader::StartupMemoryType;
-use paravisor_loader::manifest::LoadManifest;
-use paravisor_loader::summary::Arch as ManifestArch;
 use std::path::Path;
 use vp_regs::aarch64::Aarch64Register as VpAarch64;
 use vp_regs::x86_64::X86Register as VpX86;
@@ -384,7 +384,7 @@ pub fn build_guest(guest: usize, config: &GuestConfig) -> Result<GuestOutput, Ig
     }
     let mut importer = IgvmImporter::new(settings).map_err(&wrap)?;
     check_manifest(guest, &manifest, settings.arch, importer.isolation())?;
-    let files = paravisor_loader::manifest::read_files(&manifest).map_err(|e| {
+    let files = paravisor_host::manifest::read_files(&manifest).map_err(|e| {
         IgvmError::ManifestMismatch {
             guest,
             manifest: manifest_path.to_owned(),

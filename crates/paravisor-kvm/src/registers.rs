@@ -133,10 +133,10 @@ mod tests {
     use super::*;
     use crate::BootImageImporter;
     use crate::ImportError;
+    use paravisor_host::ImageRuleError;
     use paravisor_loader::IsolationConfig;
     use paravisor_loader::IsolationType;
     use paravisor_loader::ParavisorImporter;
-    use paravisor_loader::recording::RecordingError;
 
     #[test]
     fn registers_are_recorded_once() {
@@ -155,7 +155,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             i.import_vp_register(X86Register::Rip(0)),
-            Err(ImportError::Recording(RecordingError::DuplicateRegister {
+            Err(ImportError::ImageRule(ImageRuleError::DuplicateRegister {
                 name: "rip"
             }))
         );

@@ -3,7 +3,7 @@
 //! A loader never writes guest memory or VP state itself: it describes the
 //! image to a [`ParavisorImporter`], which may write guest RAM
 //! ([`crate::guest_memory::GuestMemoryImporter`]), build an IGVM file, or
-//! summarise the image (`crate::summary::SummaryImporter`, `std` feature).
+//! summarise the image (`paravisor_host::summary::SummaryImporter`).
 //!
 //! The trait extends the page-import interface of `elf-static-loader`
 //! ([`ImportPages`]) with what only the paravisor needs: the isolation

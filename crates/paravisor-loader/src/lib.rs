@@ -17,12 +17,11 @@
 //! [`Error::Layout`] imported nothing. Every assert and panic of the
 //! original is a [`LayoutError`].
 //!
-//! `no_std` and allocation-free. Importers shipped: [`GuestMemoryImporter`]
-//! (writes into RAM the caller provides) and, with the `std` feature,
-//! `summary::SummaryImporter` (the `paravisor-image-summary/1` of
-//! formats.md), `recording::RecordingImporter` (every call in order, with
-//! owned page data: the boot runners and tests use it) plus the
-//! load-manifest reader `manifest`.
+//! `no_std` and allocation-free. Importer shipped: [`GuestMemoryImporter`]
+//! (writes into RAM the caller provides); the `std` feature adds
+//! `load_openhcl_x64_alloc` / `load_openhcl_arm64_alloc`, which allocate the
+//! page-table buffer. Host tooling (the load manifest, the image summary,
+//! the recording importer) lives in the `paravisor-host` crate.
 //!
 //! ```
 //! use paravisor_loader::{GuestMemoryImporter, IsolationConfig, IsolationType, LoadInputs,
@@ -72,14 +71,8 @@ pub mod guest_memory;
 pub mod importer;
 pub mod inputs;
 pub mod layout;
-#[cfg(feature = "std")]
-pub mod manifest;
 mod overlap;
-#[cfg(feature = "std")]
-pub mod recording;
 mod structs;
-#[cfg(feature = "std")]
-pub mod summary;
 pub mod x64;
 
 pub use arm64::Arm64Layout;

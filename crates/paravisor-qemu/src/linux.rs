@@ -25,9 +25,9 @@ use crate::BootImage;
 use crate::BootImageImporter;
 use crate::Error;
 use crate::PageData;
+use paravisor_host::recording::Call;
 use paravisor_loader::PAGE_SIZE;
 use paravisor_loader::ParameterType;
-use paravisor_loader::recording::Call;
 use std::time::Duration;
 
 /// Command-line words that send a kernel's console (and its early console)

@@ -1,32 +1,27 @@
-//! The load manifest `paravisor-load-manifest/1` (formats.md §1), and
-//! running one into an [`ImageSummary`] (`std` feature).
+//! The load manifest `paravisor-load-manifest/1` (docs/formats.md §1), and
+//! running one into an [`ImageSummary`].
 //!
 //! Numbers are read as exact `u64`s (never through `f64`); relative paths
 //! are resolved against the manifest's folder. A manifest the loader cannot
 //! express (unknown `format`, a sidecar on AArch64, …) is a
 //! [`ManifestError`] naming the file: a usage error, not a failed load.
 
-extern crate std;
-
-use crate::importer::IsolationConfig;
-use crate::importer::IsolationType;
-use crate::inputs::CommandLine;
-use crate::inputs::LoadInputs;
-use crate::inputs::Vtl0Config;
-use crate::inputs::Vtl0Linux;
-use crate::inputs::Vtl0Region;
-use crate::inputs::Vtl0Uefi;
-use crate::summary::Arch;
+use crate::load::Arch;
+use crate::load::load_openhcl;
 use crate::summary::ImageSummary;
 use crate::summary::SummaryImporter;
+use paravisor_loader::CommandLine;
+use paravisor_loader::IsolationConfig;
+use paravisor_loader::IsolationType;
+use paravisor_loader::LoadInputs;
+use paravisor_loader::Vtl0Config;
+use paravisor_loader::Vtl0Linux;
+use paravisor_loader::Vtl0Region;
+use paravisor_loader::Vtl0Uefi;
 use serde_json::Map;
 use serde_json::Value;
-use std::format;
 use std::path::Path;
 use std::path::PathBuf;
-use std::string::String;
-use std::string::ToString;
-use std::vec::Vec;
 
 /// The `format` string of a load manifest.
 pub const MANIFEST_FORMAT: &str = "paravisor-load-manifest/1";
@@ -460,16 +455,7 @@ impl LoadManifest {
     /// run again into a copying [`SummaryImporter::new`].
     pub fn summarize(&self, files: &ManifestFiles<'_>) -> ImageSummary {
         let inputs = self.inputs(files);
-        let load = |importer: &mut SummaryImporter| -> Result<(), String> {
-            match self.arch {
-                Arch::X86_64 => crate::load_openhcl_x64_alloc(importer, &inputs)
-                    .map(|_| ())
-                    .map_err(|e| e.to_string()),
-                Arch::Aarch64 => crate::load_openhcl_arm64_alloc(importer, &inputs)
-                    .map(|_| ())
-                    .map_err(|e| e.to_string()),
-            }
-        };
+        let load = |importer: &mut SummaryImporter| load_openhcl(self.arch, importer, &inputs);
         let mut importer = SummaryImporter::streaming(self.arch, self.isolation);
         let mut result = load(&mut importer);
         if result.is_ok() && importer.needs_replay() {

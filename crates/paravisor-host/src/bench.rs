@@ -1,6 +1,5 @@
-//! The copy baseline of a load, shared by `paravisor bench` and the load
-//! benchmark (`tests/benches/load.rs` includes this file with `#[path]`, so
-//! it uses nothing else of the CLI).
+//! The copy baseline of a load (feature `bench`), shared by
+//! `paravisor bench` and the load benchmark (`tests/benches/load.rs`).
 //!
 //! One untimed load into a [`CopyPlanner`] records where every imported
 //! byte comes from (a range of an input file, or a small page the loader
@@ -9,6 +8,8 @@
 //! [`CopyPlanner::replay`] then copies the same bytes from the same source
 //! to the same destination with `copy_from_slice`.
 
+use crate::load::Arch;
+use crate::load::load_openhcl_with_buffer;
 use paravisor_loader::ImportPages;
 use paravisor_loader::IsolationConfig;
 use paravisor_loader::LoadInputs;
@@ -21,7 +22,6 @@ use paravisor_loader::ParavisorImporter;
 use paravisor_loader::RelocationRegion;
 use paravisor_loader::StartupMemoryType;
 use paravisor_loader::X64Layout;
-use paravisor_loader::summary::Arch;
 use std::convert::Infallible;
 use std::hint::black_box;
 use std::time::Duration;
@@ -29,11 +29,14 @@ use vp_regs::aarch64::Aarch64Register;
 use vp_regs::x86_64::X86Register;
 
 /// Where the bytes of one import come from.
-pub(crate) enum Source {
+pub enum Source {
     /// `len` bytes at `start` of input file number `file`.
     Input {
+        /// Index of the input file ([`input_files`] order).
         file: usize,
+        /// First byte in the file.
         start: usize,
+        /// Number of bytes.
         len: usize,
     },
     /// A page the loader built (command line, shim parameters, tables...).
@@ -42,24 +45,23 @@ pub(crate) enum Source {
 
 /// The untimed planning importer: records every import's destination and
 /// source, and the extent of guest RAM the image needs.
-pub(crate) struct CopyPlanner<'i> {
+pub struct CopyPlanner<'i> {
     isolation: IsolationConfig,
     inputs: &'i [&'i [u8]],
     /// (destination byte offset in RAM from GPA 0, source) of each import
     /// with data.
-    pub(crate) copies: Vec<(usize, Source)>,
+    pub copies: Vec<(usize, Source)>,
     /// Sum of the data bytes handed to `import_pages`.
-    pub(crate) data_bytes: u64,
+    pub data_bytes: u64,
     /// Bytes of imported pages not covered by data (zero-filled tails).
-    #[allow(dead_code)] // Shown by tests/benches/load.rs, not by the CLI.
-    pub(crate) fill_bytes: u64,
+    pub fill_bytes: u64,
     /// End (bytes) of the highest page imported or checked.
-    pub(crate) end: u64,
+    pub end: u64,
 }
 
 impl<'i> CopyPlanner<'i> {
     /// A planner resolving data to ranges of `inputs` (see [`input_files`]).
-    pub(crate) fn new(isolation: IsolationConfig, inputs: &'i [&'i [u8]]) -> Self {
+    pub fn new(isolation: IsolationConfig, inputs: &'i [&'i [u8]]) -> Self {
         Self {
             isolation,
             inputs,
@@ -79,7 +81,7 @@ impl<'i> CopyPlanner<'i> {
 
     /// Copies every recorded import's bytes into `ram` (GPA 0 at offset
     /// 0); destinations beyond `ram` are skipped.
-    pub(crate) fn replay(&self, ram: &mut [u8]) {
+    pub fn replay(&self, ram: &mut [u8]) {
         for (dst, source) in &self.copies {
             let src: &[u8] = match source {
                 Source::Input { file, start, len } => self
@@ -188,7 +190,7 @@ impl<R> ParavisorImporter<R> for CopyPlanner<'_> {
 
 /// The input files of a load whose bytes the loader may import: kernel,
 /// shim, sidecar, initrd, UEFI VP context.
-pub(crate) fn input_files<'a>(inputs: &LoadInputs<'a>) -> Vec<&'a [u8]> {
+pub fn input_files<'a>(inputs: &LoadInputs<'a>) -> Vec<&'a [u8]> {
     [
         Some(inputs.kernel),
         Some(inputs.shim),
@@ -203,7 +205,7 @@ pub(crate) fn input_files<'a>(inputs: &LoadInputs<'a>) -> Vec<&'a [u8]> {
 
 /// Bytes of the page-table buffer a load for `arch` needs; the layout
 /// error as text.
-pub(crate) fn page_table_bytes(
+pub fn page_table_bytes(
     arch: Arch,
     isolation: IsolationConfig,
     inputs: &LoadInputs<'_>,
@@ -218,8 +220,9 @@ pub(crate) fn page_table_bytes(
     }
 }
 
-/// Runs the loader for `arch`; the error as text.
-pub(crate) fn load<I>(
+/// Runs the loader for `arch` with the caller's page-table buffer; the
+/// error as text.
+pub fn load<I>(
     arch: Arch,
     importer: &mut I,
     inputs: &LoadInputs<'_>,
@@ -228,18 +231,11 @@ pub(crate) fn load<I>(
 where
     I: ParavisorImporter<X86Register> + ParavisorImporter<Aarch64Register>,
 {
-    match arch {
-        Arch::X86_64 => paravisor_loader::load_openhcl_x64(importer, inputs, tables)
-            .map(|_| ())
-            .map_err(|e| e.to_string()),
-        Arch::Aarch64 => paravisor_loader::load_openhcl_arm64(importer, inputs, tables)
-            .map(|_| ())
-            .map_err(|e| e.to_string()),
-    }
+    load_openhcl_with_buffer(arch, importer, inputs, tables).map_err(|e| e.to_string())
 }
 
 /// The median of `samples` (the upper one of an even count).
-pub(crate) fn median(mut samples: Vec<Duration>) -> Duration {
+pub fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples
         .get(samples.len() / 2)
@@ -248,6 +244,6 @@ pub(crate) fn median(mut samples: Vec<Duration>) -> Duration {
 }
 
 /// Milliseconds.
-pub(crate) fn ms(d: Duration) -> f64 {
+pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }

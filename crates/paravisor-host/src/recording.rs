@@ -1,33 +1,24 @@
-//! The recording importer (`std` feature): every call a loader makes, in
-//! order, with owned page data, checked against the image rules of
-//! formats.md §3 rule 3 as the calls arrive.
+//! The recording importer: every call a loader makes, in order, with owned
+//! page data, checked against the image rules (docs/formats.md §3 rule 3,
+//! [`ImageRules`]) as the calls arrive.
 //!
-//! Used by the boot runners (`paravisor-kvm`, `paravisor-qemu`), which turn
-//! a recording into the image they boot, and by the workspace's tests,
-//! which compare the calls with the spec (and can make the `n`-th call fail
-//! to check that a failed load stops at once).
-//!
-//! Refused, each with a [`RecordingError`]: page arithmetic that overflows
-//! (the first page's GPA, the byte size, or their sum; for page imports,
-//! startup memory and parameter areas), data longer than
-//! its pages, two imports touching the same page, a register imported twice,
-//! the VP-context page set twice, a parameter for an area never created.
+//! Used by the boot runners (through `paravisor-boot`), which turn a
+//! recording into the image they boot, and by the workspace's tests, which
+//! compare the calls with the spec.
 
-extern crate std;
-
-use crate::importer::ImportPages;
-use crate::importer::IsolationConfig;
-use crate::importer::PAGE_SIZE;
-use crate::importer::PageAcceptance;
-use crate::importer::PageTableRelocation;
-use crate::importer::ParameterAreaIndex;
-use crate::importer::ParameterType;
-use crate::importer::ParavisorImporter;
-use crate::importer::RelocationRegion;
-use crate::importer::StartupMemoryType;
-use crate::summary::SummaryRegister;
-use std::collections::BTreeMap;
-use std::vec::Vec;
+use crate::register::SummaryRegister;
+use crate::rules::ImageRuleError;
+use crate::rules::ImageRules;
+use paravisor_loader::ImportPages;
+use paravisor_loader::IsolationConfig;
+use paravisor_loader::PAGE_SIZE;
+use paravisor_loader::PageAcceptance;
+use paravisor_loader::PageTableRelocation;
+use paravisor_loader::ParameterAreaIndex;
+use paravisor_loader::ParameterType;
+use paravisor_loader::ParavisorImporter;
+use paravisor_loader::RelocationRegion;
+use paravisor_loader::StartupMemoryType;
 
 /// One `import_pages` call, with a copy of its data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,98 +101,16 @@ impl<R> Call<R> {
     }
 }
 
-/// What a [`RecordingImporter`] refuses.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RecordingError {
-    /// Page arithmetic overflows: the first page's GPA, the byte size, or
-    /// the end of the range does not fit in 64 bits.
-    #[error("import \"{tag}\" at page {page_base:#x} with {page_count} pages overflows")]
-    PageOverflow {
-        /// Tag ("startup memory" for the startup-memory check).
-        tag: &'static str,
-        /// First page.
-        page_base: u64,
-        /// Pages.
-        page_count: u64,
-    },
-    /// An import's data is longer than its pages.
-    #[error(
-        "import \"{tag}\" at page {page_base:#x}: {data_len} data bytes do not fit in {page_count} pages"
-    )]
-    DataTooLong {
-        /// Tag of the import.
-        tag: &'static str,
-        /// First page.
-        page_base: u64,
-        /// Pages.
-        page_count: u64,
-        /// Bytes of data given.
-        data_len: usize,
-    },
-    /// Two imports touch the same page.
-    #[error("import {tag:?} of pages {page_base:#x}+{page_count:#x} overlaps import {other:?}")]
-    Overlap {
-        /// The new import's tag.
-        tag: &'static str,
-        /// Its first page.
-        page_base: u64,
-        /// Its page count.
-        page_count: u64,
-        /// The earlier import's tag.
-        other: &'static str,
-    },
-    /// A register was imported twice.
-    #[error("register {name} imported twice")]
-    DuplicateRegister {
-        /// Register name.
-        name: &'static str,
-    },
-    /// The VP-context page was set twice.
-    #[error("VP context page set twice (pages {first:#x} and {second:#x})")]
-    VpContextPageTwice {
-        /// First page given.
-        first: u64,
-        /// Second page given.
-        second: u64,
-    },
-    /// A parameter named an area that was never created.
-    #[error("parameter for unknown area {area}")]
-    UnknownParameterArea {
-        /// The area index.
-        area: u32,
-    },
-    /// The importer was told to fail this call ([`RecordingImporter::fail_at`]).
-    #[error("injected failure at call {call}")]
-    Injected {
-        /// Index of the call (0-based).
-        call: usize,
-    },
-}
-
-/// GPA and byte size of `page_count` pages at `page_base`, if the GPA, the
-/// size and their sum all fit in 64 bits.
-pub fn page_range(page_base: u64, page_count: u64) -> Option<(u64, u64)> {
-    let gpa = page_base.checked_mul(PAGE_SIZE)?;
-    let size = page_count.checked_mul(PAGE_SIZE)?;
-    gpa.checked_add(size)?;
-    Some((gpa, size))
-}
-
 /// Records every call in order (page data copied), refusing what
-/// formats.md §3 rule 3 calls an invalid image. Parameter areas get indices
-/// in creation order.
+/// docs/formats.md §3 rule 3 calls an invalid image ([`ImageRules`]; a
+/// config page named twice is recorded, as those calls cannot fail).
+/// Parameter areas get indices in creation order.
 #[derive(Debug, Clone)]
 pub struct RecordingImporter<R> {
     isolation: IsolationConfig,
     calls: Vec<Call<R>>,
-    /// First page → (page count, tag) of every import, to refuse overlaps.
-    imported: BTreeMap<u64, (u64, &'static str)>,
-    registers: Vec<&'static str>,
-    vp_context_page: Option<u64>,
-    parameter_areas: u32,
+    rules: ImageRules,
     join_adjacent: bool,
-    /// Fail the call with this index (0-based), after recording it.
-    pub fail_at: Option<usize>,
 }
 
 impl<R> RecordingImporter<R> {
@@ -210,12 +119,8 @@ impl<R> RecordingImporter<R> {
         Self {
             isolation,
             calls: Vec::new(),
-            imported: BTreeMap::new(),
-            registers: Vec::new(),
-            vp_context_page: None,
-            parameter_areas: 0,
+            rules: ImageRules::new(),
             join_adjacent: false,
-            fail_at: None,
         }
     }
 
@@ -307,16 +212,15 @@ impl<R> RecordingImporter<R> {
 
     /// The VP-context (SNP VMSA) page, if the loader set one.
     pub fn vp_context_page(&self) -> Option<u64> {
-        self.vp_context_page
+        self.calls.iter().find_map(|c| match *c {
+            Call::VpContextPage(page) => Some(page),
+            _ => None,
+        })
     }
 
-    /// Records `call`; fails if told to fail this one.
-    fn record(&mut self, call: Call<R>) -> Result<(), RecordingError> {
-        let index = self.calls.len();
+    /// Records `call` (after the image rules accepted it).
+    fn record(&mut self, call: Call<R>) -> Result<(), ImageRuleError> {
         self.calls.push(call);
-        if self.fail_at == Some(index) {
-            return Err(RecordingError::Injected { call: index });
-        }
         Ok(())
     }
 
@@ -337,7 +241,7 @@ impl<R> RecordingImporter<R> {
 }
 
 impl<R> ImportPages for RecordingImporter<R> {
-    type Error = RecordingError;
+    type Error = ImageRuleError;
 
     fn import_pages(
         &mut self,
@@ -346,36 +250,9 @@ impl<R> ImportPages for RecordingImporter<R> {
         tag: &'static str,
         acceptance: PageAcceptance,
         data: &[u8],
-    ) -> Result<(), RecordingError> {
-        let (_, capacity) =
-            page_range(page_base, page_count).ok_or(RecordingError::PageOverflow {
-                tag,
-                page_base,
-                page_count,
-            })?;
-        if data.len() as u64 > capacity {
-            return Err(RecordingError::DataTooLong {
-                tag,
-                page_base,
-                page_count,
-                data_len: data.len(),
-            });
-        }
-        if page_count > 0 {
-            let end = page_base.saturating_add(page_count);
-            let before = self.imported.range(..end).next_back();
-            if let Some((&start, &(count, other))) = before
-                && start.saturating_add(count) > page_base
-            {
-                return Err(RecordingError::Overlap {
-                    tag,
-                    page_base,
-                    page_count,
-                    other,
-                });
-            }
-            self.imported.insert(page_base, (page_count, tag));
-        }
+    ) -> Result<(), ImageRuleError> {
+        self.rules
+            .import_pages(page_base, page_count, tag, data.len())?;
         if self.join_adjacent
             && let Some(last) = self.continued(page_base, tag, acceptance)
         {
@@ -405,12 +282,8 @@ impl<R: SummaryRegister> ParavisorImporter<R> for RecordingImporter<R> {
         page_base: u64,
         page_count: u64,
         memory_type: StartupMemoryType,
-    ) -> Result<(), RecordingError> {
-        page_range(page_base, page_count).ok_or(RecordingError::PageOverflow {
-            tag: "startup memory",
-            page_base,
-            page_count,
-        })?;
+    ) -> Result<(), ImageRuleError> {
+        self.rules.startup_memory(page_base, page_count)?;
         self.record(Call::VerifyStartupMemory {
             page_base,
             page_count,
@@ -423,20 +296,16 @@ impl<R: SummaryRegister> ParavisorImporter<R> for RecordingImporter<R> {
         page_base: u64,
         page_count: u32,
         tag: &'static str,
-    ) -> Result<ParameterAreaIndex, RecordingError> {
-        page_range(page_base, page_count.into()).ok_or(RecordingError::PageOverflow {
-            tag,
-            page_base,
-            page_count: page_count.into(),
-        })?;
+    ) -> Result<ParameterAreaIndex, ImageRuleError> {
+        let index = self
+            .rules
+            .create_parameter_area(page_base, page_count, tag)?;
         self.record(Call::CreateParameterArea {
             page_base,
             page_count,
             tag,
         })?;
-        let index = self.parameter_areas;
-        self.parameter_areas = index.saturating_add(1);
-        Ok(ParameterAreaIndex(index))
+        Ok(index)
     }
 
     fn import_parameter(
@@ -444,10 +313,8 @@ impl<R: SummaryRegister> ParavisorImporter<R> for RecordingImporter<R> {
         area: ParameterAreaIndex,
         byte_offset: u32,
         parameter: ParameterType,
-    ) -> Result<(), RecordingError> {
-        if area.0 >= self.parameter_areas {
-            return Err(RecordingError::UnknownParameterArea { area: area.0 });
-        }
+    ) -> Result<(), ImageRuleError> {
+        self.rules.import_parameter(area)?;
         self.record(Call::ImportParameter {
             area: area.0,
             byte_offset,
@@ -455,34 +322,24 @@ impl<R: SummaryRegister> ParavisorImporter<R> for RecordingImporter<R> {
         })
     }
 
-    fn import_vp_register(&mut self, register: R) -> Result<(), RecordingError> {
-        let name = register.summary_name();
-        if self.registers.contains(&name) {
-            return Err(RecordingError::DuplicateRegister { name });
-        }
-        self.registers.push(name);
+    fn import_vp_register(&mut self, register: R) -> Result<(), ImageRuleError> {
+        self.rules.import_vp_register(register.summary_name())?;
         self.record(Call::Register(register))
     }
 
-    fn set_vp_context_page(&mut self, page_base: u64) -> Result<(), RecordingError> {
-        if let Some(first) = self.vp_context_page {
-            return Err(RecordingError::VpContextPageTwice {
-                first,
-                second: page_base,
-            });
-        }
-        self.vp_context_page = Some(page_base);
+    fn set_vp_context_page(&mut self, page_base: u64) -> Result<(), ImageRuleError> {
+        self.rules.set_vp_context_page(page_base)?;
         self.record(Call::VpContextPage(page_base))
     }
 
-    fn relocation_region(&mut self, region: RelocationRegion) -> Result<(), RecordingError> {
+    fn relocation_region(&mut self, region: RelocationRegion) -> Result<(), ImageRuleError> {
         self.record(Call::RelocationRegion(region))
     }
 
     fn page_table_relocation(
         &mut self,
         relocation: PageTableRelocation,
-    ) -> Result<(), RecordingError> {
+    ) -> Result<(), ImageRuleError> {
         self.record(Call::PageTableRelocation(relocation))
     }
 
@@ -498,8 +355,7 @@ impl<R: SummaryRegister> ParavisorImporter<R> for RecordingImporter<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::importer::IsolationType;
-    use std::vec;
+    use paravisor_loader::IsolationType;
     use vp_regs::x86_64::X86Register;
 
     fn importer() -> RecordingImporter<X86Register> {
@@ -534,7 +390,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             i.import_pages(0x13, 1, "second", PageAcceptance::Exclusive, &[]),
-            Err(RecordingError::Overlap {
+            Err(ImageRuleError::Overlap {
                 tag: "second",
                 page_base: 0x13,
                 page_count: 1,
@@ -546,7 +402,7 @@ mod tests {
             .unwrap();
         assert!(matches!(
             i.import_pages(1, 1, "big", PageAcceptance::Exclusive, &[0; 4097]),
-            Err(RecordingError::DataTooLong { data_len: 4097, .. })
+            Err(ImageRuleError::DataTooLong { data_len: 4097, .. })
         ));
         assert!(matches!(
             i.import_pages(
@@ -556,34 +412,21 @@ mod tests {
                 PageAcceptance::Exclusive,
                 &[]
             ),
-            Err(RecordingError::PageOverflow { .. })
+            Err(ImageRuleError::PageOverflow { .. })
         ));
         i.import_vp_register(X86Register::Rip(0)).unwrap();
         assert_eq!(
             i.import_vp_register(X86Register::Rip(1)),
-            Err(RecordingError::DuplicateRegister { name: "rip" })
+            Err(ImageRuleError::DuplicateRegister { name: "rip" })
         );
         i.set_vp_context_page(5).unwrap();
         assert_eq!(
             i.set_vp_context_page(6),
-            Err(RecordingError::VpContextPageTwice {
+            Err(ImageRuleError::VpContextPageTwice {
                 first: 5,
                 second: 6
             })
         );
-    }
-
-    #[test]
-    fn injected_failure_stops_at_the_given_call() {
-        let mut i = importer();
-        i.fail_at = Some(1);
-        i.import_pages(0, 1, "a", PageAcceptance::Exclusive, &[])
-            .unwrap();
-        assert_eq!(
-            i.import_pages(1, 1, "b", PageAcceptance::Exclusive, &[]),
-            Err(RecordingError::Injected { call: 1 })
-        );
-        assert_eq!(i.calls().len(), 2);
     }
 
     #[test]
