@@ -14,7 +14,7 @@ use crate::EXIT_LOAD_FAILED;
 use crate::EXIT_OK;
 use crate::EXIT_USAGE;
 use crate::Outcome;
-use paravisor_loader::manifest::LoadManifest;
+use paravisor_host::manifest::LoadManifest;
 use paravisor_qemu::BootImageImporter;
 use paravisor_qemu::ExitReason;
 use paravisor_qemu::RunConfig;
