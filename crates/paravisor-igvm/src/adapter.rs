@@ -12,8 +12,6 @@ use crate::guest::GuestBuilder;
 use crate::guest::GuestIsolation;
 use crate::guest::GuestOutput;
 use crate::guest::GuestSettings;
-use crate::guest::ParameterKind;
-use crate::guest::RequiredMemoryKind;
 use igvm::registers::AArch64Register;
 use igvm::registers::SegmentRegister;
 use igvm::registers::TableRegister;
@@ -202,21 +200,6 @@ pub fn aarch64_register(reg: VpAarch64) -> AArch64Register {
     }
 }
 
-/// Converts a facade parameter type.
-fn parameter_kind(p: ParameterType) -> ParameterKind {
-    match p {
-        ParameterType::VpCount => ParameterKind::VpCount,
-        ParameterType::Srat => ParameterKind::Srat,
-        ParameterType::Madt => ParameterKind::Madt,
-        ParameterType::MmioRanges => ParameterKind::MmioRanges,
-        ParameterType::MemoryMap => ParameterKind::MemoryMap,
-        ParameterType::CommandLine => ParameterKind::CommandLine,
-        ParameterType::Slit => ParameterKind::Slit,
-        ParameterType::Pptt => ParameterKind::Pptt,
-        ParameterType::DeviceTree => ParameterKind::DeviceTree,
-    }
-}
-
 /// The importer calls shared by both register types.
 macro_rules! paravisor_importer {
     ($reg:ty, $method:ident, $convert:path) => {
@@ -231,12 +214,8 @@ macro_rules! paravisor_importer {
                 page_count: u64,
                 memory_type: StartupMemoryType,
             ) -> Result<(), IgvmError> {
-                let kind = match memory_type {
-                    StartupMemoryType::Ram => RequiredMemoryKind::Ram,
-                    StartupMemoryType::Vtl2ProtectableRam => RequiredMemoryKind::Vtl2ProtectableRam,
-                };
                 self.guest
-                    .verify_startup_memory_available(page_base, page_count, kind)
+                    .verify_startup_memory_available(page_base, page_count, memory_type)
             }
 
             fn create_parameter_area(
@@ -256,8 +235,7 @@ macro_rules! paravisor_importer {
                 byte_offset: u32,
                 parameter: ParameterType,
             ) -> Result<(), IgvmError> {
-                self.guest
-                    .import_parameter(area.0, byte_offset, parameter_kind(parameter))
+                self.guest.import_parameter(area.0, byte_offset, parameter)
             }
 
             fn import_vp_register(&mut self, register: $reg) -> Result<(), IgvmError> {
@@ -269,28 +247,14 @@ macro_rules! paravisor_importer {
             }
 
             fn relocation_region(&mut self, region: RelocationRegion) -> Result<(), IgvmError> {
-                self.guest.relocation_region(
-                    region.gpa,
-                    region.size_bytes,
-                    region.alignment,
-                    region.minimum_gpa,
-                    region.maximum_gpa,
-                    region.apply_rip_offset,
-                    region.apply_gdtr_offset,
-                    region.vp_index,
-                )
+                self.guest.relocation_region(region)
             }
 
             fn page_table_relocation(
                 &mut self,
                 relocation: PageTableRelocation,
             ) -> Result<(), IgvmError> {
-                self.guest.page_table_relocation(
-                    relocation.gpa,
-                    relocation.size_pages,
-                    relocation.used_pages,
-                    relocation.vp_index,
-                )
+                self.guest.page_table_relocation(relocation)
             }
 
             fn set_imported_regions_config_page(&mut self, page_base: u64) {
@@ -400,18 +364,8 @@ pub fn build_guest(guest: usize, config: &GuestConfig) -> Result<GuestOutput, Ig
             message: l.to_string(),
         },
     };
-    match settings.arch {
-        GuestArch::X64 => {
-            paravisor_loader::load_openhcl_x64_alloc(&mut importer, &inputs)
-                .map(|_| ())
-                .map_err(loader_error)?;
-        }
-        GuestArch::Aarch64 => {
-            paravisor_loader::load_openhcl_arm64_alloc(&mut importer, &inputs)
-                .map(|_| ())
-                .map_err(loader_error)?;
-        }
-    }
+    // check_manifest made sure the manifest's architecture is the guest's.
+    paravisor_host::load_openhcl(manifest.arch, &mut importer, &inputs).map_err(loader_error)?;
     importer.finish().map_err(wrap)
 }
 
