@@ -306,13 +306,17 @@ pub fn find_property<'t>(
                 depth += 1;
             }
             FDT_END_NODE => {
+                // An end without a begin (found by fuzzing).
+                if depth == 0 {
+                    return Err(FdtError::Malformed);
+                }
                 if matched == depth {
                     if matched == path.len() + 1 {
                         return Ok(None);
                     }
                     matched -= 1;
                 }
-                depth = depth.checked_sub(1).ok_or(FdtError::Malformed)?;
+                depth -= 1;
             }
             FDT_PROP => {
                 let len = usize::try_from(be32(tree, at)?).map_err(|_| FdtError::Malformed)?;
