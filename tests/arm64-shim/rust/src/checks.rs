@@ -156,7 +156,11 @@ pub fn run(state: &EntryState) -> Option<Handoff> {
         return None;
     }
     // SAFETY: the page is identity mapped (checked just above).
-    let params = match ABI.facts().shim_params.read(unsafe { bytes(params_gpa, PAGE) }) {
+    let params = match ABI
+        .facts()
+        .shim_params
+        .read(unsafe { bytes(params_gpa, PAGE) })
+    {
         Ok(p) => p,
         Err(e) => {
             r.check("param-offsets", false, format_args!("{}", e));
@@ -426,10 +430,7 @@ fn cmdline(r: &mut Report, gpa: u64) -> (&'static str, bool) {
 /// without an initrd file has none at all: gpa 0, size 0
 /// (docs/abi-versions.md G5).
 fn initrd_placed(params: &ShimParamsRaw, gpa: u64, used: Range) -> bool {
-    if ABI.facts().arm64_shim_follows_kernel_without_initrd
-        && params.initrd_size == 0
-        && gpa == 0
-    {
+    if ABI.facts().arm64_shim_follows_kernel_without_initrd && params.initrd_size == 0 && gpa == 0 {
         return true;
     }
     Range::new(gpa, params.initrd_size).is_some_and(|r| used.contains(r))
