@@ -49,6 +49,11 @@ pub(crate) struct Args {
     #[arg(short, long, value_name = "SECONDS", default_value_t = DEFAULT_TIMEOUT_SECONDS,
           value_parser = positive_seconds)]
     timeout: u64,
+    /// AArch64: the host's `/chosen/bootargs`, written (as a VMM does) into
+    /// the device tree of the image's device-tree parameter area; the shim
+    /// appends them to a host-appendable command line.
+    #[arg(long, value_name = "TEXT")]
+    host_bootargs: Option<String>,
 }
 
 /// Parses `--timeout`: a whole number of seconds, at least 1.
@@ -79,7 +84,14 @@ pub(crate) fn run(args: Args) -> Outcome {
     let file_bytes = files.as_files();
     let inputs = manifest.inputs(&file_bytes);
     if manifest.arch == Arch::Aarch64 {
-        return crate::boot_aarch64::run(manifest_path, &manifest, &inputs, timeout);
+        let host_bootargs = args.host_bootargs.as_deref();
+        return crate::boot_aarch64::run(manifest_path, &manifest, &inputs, timeout, host_bootargs);
+    }
+    if args.host_bootargs.is_some() {
+        eprintln!(
+            "paravisor: {manifest_path}: --host-bootargs applies to AArch64 images (a device tree); this image is x86-64"
+        );
+        return ExitCode::from(EXIT_USAGE);
     }
     let mut importer = BootImageImporter::new(manifest.isolation);
     if let Err(e) = paravisor_loader::load_openhcl_x64_alloc(&mut importer, &inputs) {

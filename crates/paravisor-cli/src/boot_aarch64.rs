@@ -9,6 +9,11 @@
 //! checks, its hand-off and then the kernel. VTL2 memory must lie in the RAM
 //! of `virt` (from 0x4000_0000, past QEMU's device tree): give the manifest
 //! a `memory_page_base` of at least 0x40200 (0x4020_0000).
+//!
+//! `--host-bootargs TEXT` plays the VMM's part of a host-appendable command
+//! line: a device tree with `/chosen/bootargs` = TEXT in the image's
+//! device-tree parameter area (`paravisor_qemu::with_host_bootargs`), which
+//! the Rust shim appends to the image's command line.
 
 use crate::EXIT_LOAD_FAILED;
 use crate::EXIT_OK;
@@ -31,13 +36,20 @@ pub(crate) fn run(
     manifest: &LoadManifest,
     inputs: &paravisor_loader::LoadInputs<'_>,
     timeout: u64,
+    host_bootargs: Option<&str>,
 ) -> Outcome {
     let mut importer = BootImageImporter::new(manifest.isolation);
     if let Err(e) = paravisor_loader::load_openhcl_arm64_alloc(&mut importer, inputs) {
         eprintln!("paravisor: {manifest_path}: load failed: {e}");
         return ExitCode::from(EXIT_LOAD_FAILED);
     }
-    let image = importer.zero_filled_image();
+    let mut image = importer.zero_filled_image();
+    if let Some(bootargs) = host_bootargs
+        && let Err(e) = paravisor_qemu::with_host_bootargs(&mut image, &importer, bootargs)
+    {
+        eprintln!("paravisor: {manifest_path}: --host-bootargs: {e}");
+        return ExitCode::from(EXIT_USAGE);
+    }
     let config = RunConfig {
         timeout: Duration::from_secs(timeout),
         ..RunConfig::default()

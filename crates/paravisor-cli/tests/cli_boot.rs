@@ -40,6 +40,22 @@ fn boot_of_an_aarch64_manifest_outside_virt_ram_exits_1() {
 }
 
 #[test]
+fn boot_refuses_host_bootargs_for_an_x86_64_image_with_exit_1() {
+    let out = paravisor(&[
+        "boot",
+        &case("x64-none-reloc-64m-pcat.json"),
+        "--host-bootargs",
+        "quiet",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--host-bootargs applies to AArch64 images"),
+        "{err}"
+    );
+}
+
+#[test]
 fn boot_refuses_a_hardware_isolated_manifest_with_exit_1() {
     let out = paravisor(&["boot", &case("x64-snp46-nobase-64m-uefi.json")]);
     assert_eq!(out.status.code(), Some(1));

@@ -304,6 +304,15 @@ fn aarch64_boots_at_an_explicit_base_across_2gib() {
     boot_and_check(&case);
 }
 
+/// VTL2 memory above 4 GiB (the loader's tables need a second level-1
+/// entry; the kernel has no memory below 4 GiB at all).
+#[test]
+fn aarch64_boots_above_4gib() {
+    let mut case = Case::new("aarch64-base-0x100200000");
+    case.memory = (0x1_0020_0000, 256 * MIB);
+    boot_and_check(&case);
+}
+
 /// A host-appendable command line: the shim appends the host's
 /// `/chosen/bootargs` from the device tree the VMM (the runner) put in the
 /// device-tree parameter area.
@@ -401,10 +410,12 @@ fn aarch64_truncated_initrd_does_not_reach_init() {
     );
 }
 
-/// `paravisor boot MANIFEST` boots an AArch64 manifest with a real kernel:
-/// the manifest names the kernel, the Rust shim, the initramfs and VTL2
-/// memory in the RAM of `virt`; the CLI streams the console (the shim's
-/// lines, then the kernel's and `/init`'s) and exits 0 when QEMU does.
+/// `paravisor boot MANIFEST --host-bootargs TEXT` boots an AArch64 manifest
+/// with a real kernel: the manifest names the kernel, the Rust shim, the
+/// initramfs, a host-appendable command line and VTL2 memory in the RAM of
+/// `virt`; the CLI puts the host's bootargs where a VMM does, streams the
+/// console (the shim's lines, then the kernel's and `/init`'s) and exits 0
+/// when QEMU does.
 #[test]
 fn aarch64_paravisor_boot_runs_a_manifest_to_init() {
     let inputs = inputs();
@@ -425,7 +436,7 @@ fn aarch64_paravisor_boot_runs_a_manifest_to_init() {
         "shim": file("arm64-boot-shim.elf", &inputs.shim),
         "sidecar": null,
         "initrd": file("initramfs.cpio", &inputs.initramfs),
-        "command_line": { "type": "static", "value": line },
+        "command_line": { "type": "host_appendable", "value": line },
         "memory_page_base": base / PAGE,
         "memory_page_count": size / PAGE,
         "vtl0": {
@@ -443,7 +454,7 @@ fn aarch64_paravisor_boot_runs_a_manifest_to_init() {
     let out = std::process::Command::new(paravisor_tests::cargo_build::paravisor_bin())
         .arg("boot")
         .arg(&manifest_path)
-        .args(["--timeout", "120"])
+        .args(["--timeout", "120", "--host-bootargs", "paravisor.host=cli"])
         .output()
         .expect("run paravisor boot");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -459,7 +470,11 @@ fn aarch64_paravisor_boot_runs_a_manifest_to_init() {
     );
     let init = InitLine::find(&stdout)
         .unwrap_or_else(|| panic!("/init's line not on paravisor boot's stdout{report}"));
-    assert_eq!(init.cmdline, line, "/proc/cmdline{report}");
+    assert_eq!(
+        init.cmdline,
+        format!("{line} paravisor.host=cli"),
+        "/proc/cmdline{report}"
+    );
     assert_eq!(
         init.get("system_ram"),
         Some(format!("{:#x}-{:#x}", base, base + size - 1).as_str()),
