@@ -31,6 +31,7 @@
 //!     memory_page_base: None,
 //!     memory_page_count: 0x4000,
 //!     vtl0: Vtl0Config::default(),
+//!     abi: paravisor_loader::Abi::default(),
 //! };
 //! let isolation = IsolationConfig {
 //!     isolation_type: IsolationType::None,

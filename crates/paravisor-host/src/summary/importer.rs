@@ -6,10 +6,10 @@
 //! calls that can fail refuse it; overlapping imports and a config page
 //! named twice are reported in the summary.
 
-use super::ImageSummary;
-use super::PageRun;
-use super::ParameterAreaRecord;
-use super::ParameterRecord;
+use super::image::ImageSummary;
+use super::image::PageRun;
+use super::image::ParameterAreaRecord;
+use super::image::ParameterRecord;
 use crate::load::Arch;
 use crate::register::RegisterValue;
 use crate::register::SummaryRegister;
