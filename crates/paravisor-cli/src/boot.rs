@@ -56,6 +56,17 @@ pub(crate) struct Args {
     host_bootargs: Option<String>,
 }
 
+/// Runs `boot` with a console sink that writes the guest's bytes to stdout
+/// as they arrive (best effort: a closed stdout must not stop the guest).
+pub(crate) fn with_console_on_stdout<T>(boot: impl FnOnce(&mut dyn FnMut(&[u8])) -> T) -> T {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    boot(&mut |bytes| {
+        let _ = out.write_all(bytes);
+        let _ = out.flush();
+    })
+}
+
 /// Parses `--timeout`: a whole number of seconds, at least 1.
 fn positive_seconds(text: &str) -> Result<u64, String> {
     match text.parse::<u64>() {
@@ -103,14 +114,8 @@ pub(crate) fn run(args: Args) -> Outcome {
         timeout: Duration::from_secs(timeout),
         ..RunConfig::default()
     };
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    let result = paravisor_kvm::boot_x64(&image, &config, &mut |bytes| {
-        // Best effort: a closed stdout must not stop the guest.
-        let _ = out.write_all(bytes);
-        let _ = out.flush();
-    });
-    drop(out);
+    let result =
+        with_console_on_stdout(|console| paravisor_kvm::boot_x64(&image, &config, console));
     match result {
         Err(e) => {
             eprintln!("paravisor: {manifest_path}: cannot boot: {e}");

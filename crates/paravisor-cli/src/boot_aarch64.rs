@@ -23,7 +23,6 @@ use paravisor_host::manifest::LoadManifest;
 use paravisor_qemu::BootImageImporter;
 use paravisor_qemu::ExitReason;
 use paravisor_qemu::RunConfig;
-use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -54,14 +53,9 @@ pub(crate) fn run(
         timeout: Duration::from_secs(timeout),
         ..RunConfig::default()
     };
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    let result = paravisor_qemu::boot_aarch64_streaming(&image, &config, &mut |bytes| {
-        // Best effort: a closed stdout must not stop the guest.
-        let _ = out.write_all(bytes);
-        let _ = out.flush();
+    let result = crate::boot::with_console_on_stdout(|console| {
+        paravisor_qemu::boot_aarch64_streaming(&image, &config, console)
     });
-    drop(out);
     match result {
         Err(e) => {
             eprintln!("paravisor: {manifest_path}: cannot boot: {e}");
