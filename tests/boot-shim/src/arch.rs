@@ -80,9 +80,11 @@ pub fn halt() -> ! {
     }
 }
 
-/// Jumps to `entry` (64-bit code, same privilege level) and never returns.
-pub fn jump_to(entry: u64) -> ! {
+/// Enters the kernel at `entry` (64-bit code, same privilege level) with
+/// RSI = `boot_params` (the Linux x86 64-bit boot protocol) and never
+/// returns.
+pub fn enter_kernel(entry: u64, boot_params: u64) -> ! {
     // SAFETY: the caller checked that `entry` lies in the kernel image the
-    // loader placed in identity-mapped VTL2 memory.
-    unsafe { asm!("jmp {}", in(reg) entry, options(noreturn)) }
+    // loader placed in identity-mapped VTL2 memory; interrupts are off.
+    unsafe { asm!("cli", "jmp {}", in(reg) entry, in("rsi") boot_params, options(noreturn)) }
 }

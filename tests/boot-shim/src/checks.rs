@@ -57,6 +57,8 @@ pub struct Outcome {
     pub failed: u32,
     /// Where to jump when everything passed.
     pub kernel_entry: Option<u64>,
+    /// The layout the parameters describe, when the offsets were checked.
+    pub layout: Option<Layout>,
 }
 
 struct Report {
@@ -78,9 +80,11 @@ impl Report {
 
 /// A guest-physical range `[start, end)`.
 #[derive(Clone, Copy)]
-struct Range {
-    start: u64,
-    end: u64,
+pub struct Range {
+    /// First byte.
+    pub start: u64,
+    /// One past the last byte.
+    pub end: u64,
 }
 
 impl Range {
@@ -95,7 +99,8 @@ impl Range {
         self.start >= outer.start && self.end <= outer.end && self.start <= self.end
     }
 
-    fn size(&self) -> u64 {
+    /// Bytes in the range.
+    pub fn size(&self) -> u64 {
         self.end - self.start
     }
 }
@@ -123,23 +128,24 @@ fn read_u64(addr: u64) -> u64 {
 }
 
 /// Addresses of everything the parameters describe, as absolute GPAs.
-struct Layout {
-    params: ShimParamsRaw,
-    base: u64,
-    params_page: u64,
-    memory: Range,
-    kernel_entry: u64,
-    cmdline: u64,
-    initrd: Range,
-    parameter_region: Range,
-    reserved_region: Range,
-    sidecar: Range,
-    sidecar_entry: u64,
-    used: Range,
-    page_tables: Range,
-    log_buffer: Range,
-    heap: Range,
-    persisted: Range,
+#[allow(missing_docs)] // Named as the shim parameters they come from.
+pub struct Layout {
+    pub params: ShimParamsRaw,
+    pub base: u64,
+    pub params_page: u64,
+    pub memory: Range,
+    pub kernel_entry: u64,
+    pub cmdline: u64,
+    pub initrd: Range,
+    pub parameter_region: Range,
+    pub reserved_region: Range,
+    pub sidecar: Range,
+    pub sidecar_entry: u64,
+    pub used: Range,
+    pub page_tables: Range,
+    pub log_buffer: Range,
+    pub heap: Range,
+    pub persisted: Range,
 }
 
 fn layout(state: &EntryState, params: ShimParamsRaw) -> Option<Layout> {
@@ -218,6 +224,7 @@ pub fn run(state: &EntryState) -> Outcome {
             passed: r.passed,
             failed: r.failed,
             kernel_entry,
+            layout: None,
         };
     }
     // SAFETY: the loader imported the parameter page at this address (the
@@ -230,6 +237,7 @@ pub fn run(state: &EntryState) -> Outcome {
                 passed: r.passed,
                 failed: r.failed,
                 kernel_entry,
+                layout: None,
             };
         }
     };
@@ -242,6 +250,7 @@ pub fn run(state: &EntryState) -> Outcome {
             passed: r.passed,
             failed: r.failed,
             kernel_entry,
+            layout: None,
         };
     };
     let params_range = Range {
@@ -300,6 +309,7 @@ pub fn run(state: &EntryState) -> Outcome {
         passed: r.passed,
         failed: r.failed,
         kernel_entry,
+        layout: offsets_ok.then_some(l),
     }
 }
 

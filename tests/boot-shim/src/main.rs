@@ -21,6 +21,7 @@
 mod arch;
 mod checks;
 mod entry;
+mod linux;
 mod mem;
 mod serial;
 
@@ -41,13 +42,14 @@ pub fn shim_main(state: entry::EntryState) -> ! {
     );
     let outcome = checks::run(&state);
     if outcome.failed == 0
-        && let Some(kernel_entry) = outcome.kernel_entry
+        && let (Some(kernel_entry), Some(layout)) = (outcome.kernel_entry, &outcome.layout)
     {
+        let boot_params = linux::build_boot_params(layout);
         println!(
-            "SHIM: all {} checks passed; jumping to the kernel entry point at {:#x}",
-            outcome.passed, kernel_entry
+            "SHIM: all {} checks passed; jumping to the kernel entry point at {:#x} with RSI {:#x}",
+            outcome.passed, kernel_entry, boot_params
         );
-        arch::jump_to(kernel_entry);
+        arch::enter_kernel(kernel_entry, boot_params);
     }
     println!(
         "SHIM: {} checks passed, {} FAILED; not starting the kernel",
