@@ -10,6 +10,15 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
+/// target/ of the running test binary (it is target/<profile>/deps/…), or
+/// the workspace's target/ when that cannot be told.
+pub fn test_target_dir() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.ancestors().nth(3).map(PathBuf::from))
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
 /// Path of the freshly built `paravisor` binary (`paravisor-cli`).
 /// `CARGO_BIN_EXE_paravisor` exists only in that package's own tests, so
 /// this asks cargo to build it (a no-op when it is up to date) and takes the

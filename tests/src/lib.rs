@@ -12,6 +12,7 @@ pub mod failing;
 pub mod initramfs;
 pub mod kernels;
 pub mod lz4;
+pub mod x64_shim;
 
 use paravisor_host::Arch;
 use paravisor_host::manifest::LoadManifest;

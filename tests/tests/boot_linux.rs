@@ -16,6 +16,8 @@
 
 #[path = "boot_linux/aarch64.rs"]
 mod aarch64;
+#[path = "boot_linux/x86_64.rs"]
+mod x86_64;
 
 use paravisor_tests::initramfs::initramfs;
 use paravisor_tests::kernels::KernelArch;

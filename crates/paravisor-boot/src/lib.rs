@@ -174,6 +174,10 @@ pub enum ExitReason {
     Exited(i32),
     /// The emulator was killed by a signal.
     Signaled,
+    /// The guest powered the machine off in a way the runner recognises
+    /// but the machine cannot carry out, and the runner ended it (an x86-64
+    /// Linux kernel without ACPI prints `reboot: Power down` and halts).
+    PoweredOff,
     /// The time limit passed.
     TimedOut,
     /// The guest shut down: a triple fault (for example an unmapped

@@ -67,6 +67,7 @@
 mod linux;
 mod plan;
 mod runner;
+mod x64;
 
 pub use linux::LINUX_CONSOLE_ARGS;
 pub use linux::LINUX_TIMEOUT;
@@ -86,6 +87,19 @@ pub use runner::boot_aarch64;
 pub use runner::boot_aarch64_streaming;
 pub use runner::qemu_available;
 pub use runner::qemu_or_skip;
+pub use x64::LINUX_POWER_OFF_LINES;
+pub use x64::QEMU_X64_BINARY;
+pub use x64::QEMU_X64_ENV;
+pub use x64::QemuX64Options;
+pub use x64::TRAMPOLINE_REGS_OFFSET;
+pub use x64::X64_RAM_LIMIT;
+pub use x64::X64BootImage;
+pub use x64::X64Plan;
+pub use x64::X64RunConfig;
+pub use x64::boot_x64_qemu;
+pub use x64::plan_x64;
+pub use x64::x64_reset_stub_page;
+pub use x64::x64_trampoline_page;
 
 use paravisor_boot::BootRegisters;
 use paravisor_boot::RunnerOptions;
@@ -310,7 +324,7 @@ impl RunOutcome {
 pub enum Error {
     /// The emulator could not be started.
     #[error(
-        "cannot run QEMU `{qemu}` ({reason}); install it (Debian: apt-get install qemu-system-arm) or set PARAVISOR_SKIP_QEMU=1 to skip the AArch64 boot tests"
+        "cannot run QEMU `{qemu}` ({reason}); install it (Debian: apt-get install qemu-system-arm qemu-system-x86) or set PARAVISOR_SKIP_QEMU=1 to skip the AArch64 boot tests"
     )]
     QemuUnavailable {
         /// The binary that was tried.
@@ -319,7 +333,9 @@ pub enum Error {
         reason: String,
     },
     /// A register the stub must set was not imported.
-    #[error("register {name} was not set; the reset stub needs every register of abi.md §7.6")]
+    #[error(
+        "register {name} was not set; the reset stub needs every register the loader imports (docs/abi.md §7.6 for AArch64, §4 for x86-64)"
+    )]
     MissingRegister {
         /// The register.
         name: &'static str,
@@ -386,6 +402,22 @@ pub enum Error {
         /// Start of RAM.
         ram_base: u64,
     },
+    /// Data or RAM the x86-64 `pc` machine cannot hold where it must go.
+    #[error(
+        "range at {gpa:#x} of {size:#x} bytes is not plain RAM of the x86-64 pc machine (the legacy hole 0xA0000..0x100000, or at or above 0xE0000000)"
+    )]
+    NotPcRam {
+        /// Start.
+        gpa: u64,
+        /// Size.
+        size: u64,
+    },
+    /// No page of the image's required RAM is free for the x86-64
+    /// trampoline.
+    #[error(
+        "no free page in the image's RAM ranges (VTL2 memory) for the x86-64 trampoline, which must run where the imported page tables map it"
+    )]
+    NoTrampolinePage,
     /// Writing the bios or RAM files failed.
     #[error("cannot write QEMU input file {path}: {source}")]
     WriteFile {

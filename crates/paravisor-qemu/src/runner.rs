@@ -72,11 +72,11 @@ pub fn qemu_or_skip(test: &str, config: &RunConfig) -> Result<bool, Error> {
 
 /// A `-device loader,file=` value: commas in a QEMU option value are
 /// escaped by doubling them.
-fn qemu_path(path: &Path) -> OsString {
+pub(crate) fn qemu_path(path: &Path) -> OsString {
     OsString::from(path.to_string_lossy().replace(',', ",,"))
 }
 
-fn fresh_work_dir() -> PathBuf {
+pub(crate) fn fresh_work_dir() -> PathBuf {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let nanos = std::time::SystemTime::now()
@@ -86,7 +86,7 @@ fn fresh_work_dir() -> PathBuf {
     std::env::temp_dir().join(format!("paravisor-qemu-{}-{n}-{nanos}", std::process::id()))
 }
 
-fn write_file(path: PathBuf, data: &[u8]) -> Result<PathBuf, Error> {
+pub(crate) fn write_file(path: PathBuf, data: &[u8]) -> Result<PathBuf, Error> {
     std::fs::write(&path, data).map_err(|source| Error::WriteFile {
         path: path.clone(),
         source,
@@ -172,31 +172,44 @@ fn stream_chunks(mut stream: impl Read + Send + 'static) -> Receiver<Vec<u8>> {
     receiver
 }
 
-/// Runs QEMU until it exits, `timeout` passes or `max_console_bytes` were
-/// captured, passing console chunks to `on_console` as they arrive.
+/// Runs QEMU until it exits, `timeout` passes, `max_console_bytes` were
+/// captured or the console shows one of `power_off_lines`, passing console
+/// chunks to `on_console` as they arrive.
 fn supervise(
     child: &mut Child,
     console_chunks: Option<Receiver<Vec<u8>>>,
     (timeout, max_console_bytes): (Duration, usize),
+    power_off_lines: &[&[u8]],
     console: &mut Vec<u8>,
     on_console: &mut dyn FnMut(&[u8]),
 ) -> Result<ExitReason, Error> {
     let deadline = Instant::now().checked_add(timeout);
-    let mut take = |chunk: Vec<u8>| {
+    let mut take = |chunk: Vec<u8>, console: &mut Vec<u8>| {
         on_console(&chunk);
         console.extend_from_slice(&chunk);
-        console.len()
+    };
+    // The child is ours; killing it by its handle touches nothing else.
+    let stop = |child: &mut Child, reason: ExitReason| -> Result<ExitReason, Error> {
+        let _ = child.kill();
+        child.wait().map_err(Error::Wait)?;
+        Ok(reason)
     };
     let exit = loop {
         match &console_chunks {
             Some(rx) => match rx.recv_timeout(POLL) {
                 Ok(chunk) => {
-                    if take(chunk) >= max_console_bytes {
-                        // The child is ours; killing it by its handle
-                        // touches nothing else.
-                        let _ = child.kill();
-                        child.wait().map_err(Error::Wait)?;
-                        break ExitReason::SerialLimit;
+                    // A line may straddle the previous chunk.
+                    let longest = power_off_lines.iter().map(|l| l.len()).max().unwrap_or(0);
+                    let from = console.len().saturating_sub(longest);
+                    take(chunk, console);
+                    if console.len() >= max_console_bytes {
+                        break stop(child, ExitReason::SerialLimit)?;
+                    }
+                    let tail = console.get(from..).unwrap_or(&[]);
+                    if power_off_lines.iter().any(|line| {
+                        !line.is_empty() && tail.windows(line.len()).any(|w| w == *line)
+                    }) {
+                        break stop(child, ExitReason::PoweredOff)?;
                     }
                 }
                 Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {}
@@ -210,16 +223,13 @@ fn supervise(
             };
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
-            // The child is ours; killing it by its handle touches nothing else.
-            let _ = child.kill();
-            child.wait().map_err(Error::Wait)?;
-            break ExitReason::TimedOut;
+            break stop(child, ExitReason::TimedOut)?;
         }
     };
     // QEMU is gone: the pipe ends, so the reader finishes; take the rest.
     if let Some(rx) = console_chunks {
         for chunk in rx {
-            take(chunk);
+            take(chunk, console);
         }
     }
     Ok(exit)
@@ -266,19 +276,32 @@ fn run_plan(
     on_console: &mut dyn FnMut(&[u8]),
 ) -> Result<RunOutcome, Error> {
     let args = write_inputs(plan, dir, config)?;
-    let command = std::iter::once(config.runner.qemu.as_os_str())
+    run_emulator(&config.runner.qemu, &args, config, &[], on_console)
+}
+
+/// Runs the emulator `qemu` with `args` under `config`'s limits, capturing
+/// its standard output as the console; any of `power_off_lines` on the
+/// console ends the run as [`ExitReason::PoweredOff`].
+pub(crate) fn run_emulator<O>(
+    qemu: &Path,
+    args: &[OsString],
+    config: &paravisor_boot::RunConfig<O>,
+    power_off_lines: &[&[u8]],
+    on_console: &mut dyn FnMut(&[u8]),
+) -> Result<RunOutcome, Error> {
+    let command = std::iter::once(qemu.as_os_str())
         .chain(args.iter().map(OsString::as_os_str))
         .map(|a| a.to_string_lossy().into_owned())
         .collect::<Vec<_>>()
         .join(" ");
-    let mut child = Command::new(&config.runner.qemu)
-        .args(&args)
+    let mut child = Command::new(qemu)
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| Error::QemuUnavailable {
-            qemu: config.runner.qemu.clone(),
+            qemu: qemu.to_path_buf(),
             reason: e.to_string(),
         })?;
     let console_chunks = child.stdout.take().map(stream_chunks);
@@ -288,6 +311,7 @@ fn run_plan(
         &mut child,
         console_chunks,
         (config.timeout, config.max_serial_bytes),
+        power_off_lines,
         &mut console,
         on_console,
     )?;

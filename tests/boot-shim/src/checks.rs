@@ -4,11 +4,11 @@ use crate::arch;
 use crate::entry::EntryState;
 use crate::println;
 use core::fmt;
+use paravisor_layout::Abi;
 use paravisor_layout::CommandLinePolicy;
 use paravisor_layout::ParavisorCommandLine;
 use paravisor_layout::ParavisorMeasuredVtl0Config;
 use paravisor_layout::ParavisorMeasuredVtl2Config;
-use paravisor_layout::Abi;
 use paravisor_layout::ShimParamsLayout;
 use paravisor_layout::ShimParamsRaw;
 use paravisor_layout::SupportedIsolationType;
@@ -39,6 +39,7 @@ const HEAP_SIZE: u64 = 0x1_0000;
 const MEASURED_VTL2_CONFIG_PAGE_INDEX: u64 = 105;
 // spec/abi.md §4.1.
 const CR0: u64 = 0x8000_0021;
+const CR0_ET: u64 = 0x10;
 const CR4: u64 = 0x0004_0060;
 const EFER: u64 = 0xD00;
 const PAT: u64 = 0x0007_0406_0007_0406;
@@ -229,7 +230,11 @@ pub fn run(state: &EntryState) -> Outcome {
     }
     // SAFETY: the loader imported the parameter page at this address (the
     // check that it lies inside VTL2 memory follows right after).
-    let params = match ABI.facts().shim_params.read(unsafe { memory(params_addr, PAGE) }) {
+    let params = match ABI
+        .facts()
+        .shim_params
+        .read(unsafe { memory(params_addr, PAGE) })
+    {
         Ok(p) => p,
         Err(e) => {
             r.fail("shim-params", format_args!("{}", e));
@@ -499,7 +504,10 @@ fn params_inside(l: &Layout) -> bool {
 fn check_registers(r: &mut Report, state: &EntryState, l: &Layout) {
     let (cr0, cr3) = (arch::cr0(), arch::cr3());
     let (efer, pat) = (arch::rdmsr(MSR_EFER), arch::rdmsr(MSR_PAT));
-    if cr0 == CR0
+    // CR0.ET (bit 4) is hardwired to 1 since the P6 family (Intel SDM vol.
+    // 3A §2.5): a processor reads it as 1 whatever the VMM wrote (QEMU's
+    // does; KVM's keeps the 0 written), so it is not compared.
+    if cr0 | CR0_ET == CR0 | CR0_ET
         && state.cr4 == CR4
         && efer == EFER
         && pat == PAT
