@@ -14,6 +14,7 @@ use paravisor_loader::CommandLine;
 use paravisor_loader::IsolationConfig;
 use paravisor_loader::IsolationType;
 use paravisor_loader::LoadInputs;
+use paravisor_loader::PAGE_SIZE;
 use paravisor_loader::Vtl0Config;
 use paravisor_loader::Vtl0Linux;
 use paravisor_loader::Vtl0Region;
@@ -365,12 +366,11 @@ impl LoadManifest {
     /// summaries see a failed load, and the `paravisor` CLI reports the
     /// manifest error with exit status 1 while still writing that summary.
     pub fn check_vtl2_range(&self) -> Result<(), ManifestError> {
-        const PAGE: u64 = 4096;
         let count = self.memory_page_count;
         let overflows = "overflows the 64-bit address space";
         let (start, base_text) = match self.memory_page_base {
             Some(base) => {
-                let start = base.checked_mul(PAGE).ok_or_else(|| ManifestError {
+                let start = base.checked_mul(PAGE_SIZE).ok_or_else(|| ManifestError {
                     path: self.path.clone(),
                     message: format!("memory_page_base {base:#x} × 4096 {overflows}"),
                 })?;
@@ -381,7 +381,7 @@ impl LoadManifest {
                 (start, format!("the default VTL2 base {start:#x}"))
             }
         };
-        let size = count.checked_mul(PAGE).ok_or_else(|| ManifestError {
+        let size = count.checked_mul(PAGE_SIZE).ok_or_else(|| ManifestError {
             path: self.path.clone(),
             message: format!("memory_page_count {count:#x} × 4096 {overflows}"),
         })?;

@@ -1,18 +1,23 @@
 //! Finalising a guest (`docs/igvm.md` §5) into its platform header,
 //! initialization headers and directives, and measuring it (§10).
 
-use super::GuestArch;
-use super::GuestBuilder;
-use super::GuestIsolation;
-use super::GuestOutput;
-use super::GuestSettings;
-use super::PAGE_SIZE;
+use super::settings::GuestArch;
+use super::settings::GuestIsolation;
+use super::settings::GuestSettings;
+use super::settings::InjectionType;
+use super::state::GuestBuilder;
+use super::state::GuestOutput;
+use super::vp::VpBuilder;
 use crate::error::IgvmError;
 use crate::measure::MeasuredPlatform;
 use crate::measure::Measurement;
 use crate::measure::snp_launch_digest;
 use crate::measure::tdx_mrtd;
 use crate::measure::vbs_boot_digest;
+use crate::vp_context::RegisterList;
+use crate::vp_context::TDX_RESET_PAGE;
+use crate::vp_context::snp_vmsa;
+use crate::vp_context::tdx_reset_page;
 use elf_static_loader::PageAcceptance;
 use igvm::IgvmDirectiveHeader;
 use igvm::IgvmInitializationHeader;
@@ -20,8 +25,72 @@ use igvm::IgvmPlatformHeader;
 use igvm_defs::IGVM_VHS_PARAMETER_INSERT;
 use igvm_defs::IGVM_VHS_SUPPORTED_PLATFORM;
 use igvm_defs::IgvmPlatformType;
+use paravisor_loader::PAGE_SIZE;
 
 impl GuestBuilder {
+    /// Finalisation step 1 (`docs/igvm.md` §5): the VP context as a
+    /// directive or page.
+    pub(super) fn finish_vp_context(&mut self) -> Result<(), IgvmError> {
+        match std::mem::replace(&mut self.vp, VpBuilder::Tdx(Vec::new())) {
+            VpBuilder::Vbs(list) => {
+                if !list.is_empty() {
+                    self.directives.push(match list {
+                        RegisterList::X64(registers) => IgvmDirectiveHeader::X64VbsVpContext {
+                            vtl: self.vtl,
+                            registers,
+                            compatibility_mask: 1,
+                        },
+                        RegisterList::Aarch64(registers) => {
+                            IgvmDirectiveHeader::AArch64VbsVpContext {
+                                vtl: self.vtl,
+                                registers,
+                                compatibility_mask: 1,
+                            }
+                        }
+                    });
+                }
+            }
+            VpBuilder::Snp {
+                registers,
+                vmsa_page,
+            } => {
+                if let Some(page) = vmsa_page {
+                    let restricted = matches!(
+                        self.settings.isolation,
+                        GuestIsolation::Snp {
+                            injection_type: InjectionType::Restricted,
+                            ..
+                        }
+                    );
+                    let vmsa = snp_vmsa(&registers, restricted)?;
+                    // import_vmsa needs the SNP builder back in place.
+                    self.vp = VpBuilder::Snp {
+                        registers: Vec::new(),
+                        vmsa_page: None,
+                    };
+                    self.import_pages(
+                        page,
+                        1,
+                        "vp-context-page",
+                        PageAcceptance::VpContext,
+                        &vmsa,
+                    )?;
+                }
+            }
+            VpBuilder::Tdx(registers) => {
+                let page = tdx_reset_page(&registers)?;
+                self.import_pages(
+                    TDX_RESET_PAGE,
+                    1,
+                    "vp-context-page",
+                    PageAcceptance::Exclusive,
+                    &page,
+                )?;
+            }
+        }
+        Ok(())
+    }
+
     /// The platform header of this guest (§3.1).
     fn platform_header(&self) -> IgvmPlatformHeader {
         let (platform_type, shared_gpa_boundary) = match self.settings.isolation {

@@ -2,10 +2,8 @@
 //! §4.9, §5.1): accepted ranges may not overlap; page data, parameter
 //! areas, required memory and the imported-regions page.
 
-use super::GuestBuilder;
-use super::MAX_END_PAGE;
-use super::PAGE;
-use super::PAGE_SIZE;
+use super::state::GuestBuilder;
+use super::state::PAGE;
 use super::vp::VpBuilder;
 use crate::error::IgvmError;
 use crate::vp_context::VMSA_SIZE;
@@ -14,64 +12,13 @@ use igvm::IgvmDirectiveHeader;
 use igvm_defs::IGVM_VHS_PARAMETER;
 use igvm_defs::IgvmPageDataFlags;
 use igvm_defs::IgvmPageDataType;
+use paravisor_loader::PAGE_SIZE;
 use paravisor_loader::ParameterType;
 use paravisor_loader::StartupMemoryType;
 use sha2::Digest;
 use sha2::Sha384;
 
-/// An accepted range: pages `[base, end)` with its tag and acceptance.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct AcceptedRange {
-    /// Exclusive end page.
-    end: u64,
-    /// The import's tag.
-    tag: String,
-    /// How the pages were accepted.
-    acceptance: PageAcceptance,
-}
-
 impl GuestBuilder {
-    /// Records pages `[page_base, page_base + page_count)` as accepted,
-    /// rejecting overlap with any earlier range.
-    pub(super) fn accept(
-        &mut self,
-        page_base: u64,
-        page_count: u64,
-        tag: &str,
-        acceptance: PageAcceptance,
-    ) -> Result<(), IgvmError> {
-        let end = page_base
-            .checked_add(page_count)
-            .filter(|end| *end <= MAX_END_PAGE)
-            .ok_or(IgvmError::AddressOverflow {
-                what: "page import",
-                base: page_base,
-                len: page_count,
-            })?;
-        if let Some((other_base, other)) = self.accepted.range(..end).next_back()
-            && other.end > page_base
-        {
-            return Err(IgvmError::Overlap {
-                tag: tag.to_owned(),
-                base: page_base,
-                end,
-                acceptance: format!("{acceptance:?}"),
-                other_tag: other.tag.clone(),
-                other_base: *other_base,
-                other_end: other.end,
-            });
-        }
-        self.accepted.insert(
-            page_base,
-            AcceptedRange {
-                end,
-                tag: tag.to_owned(),
-                acceptance,
-            },
-        );
-        Ok(())
-    }
-
     /// `import_pages` (`spec/igvm.md` §4.1). A call with no pages imports
     /// nothing (igvmfilegen panics on it; its data must be empty).
     pub fn import_pages(
@@ -152,7 +99,8 @@ impl GuestBuilder {
                 base: page_base,
                 len: page_count,
             })?;
-        self.accept(page_base, page_count, tag, acceptance)?;
+        self.accepted
+            .accept(page_base, page_count, tag, acceptance)?;
         // The data is `zeros_left` zeros, then `rest`; each page takes the
         // next min(4096, remaining) bytes of it.
         let mut zeros_left = leading_zeros;
@@ -215,7 +163,8 @@ impl GuestBuilder {
                 base: page_base,
                 len: 1,
             })?;
-        self.accept(page_base, 1, tag, PageAcceptance::VpContext)?;
+        self.accepted
+            .accept(page_base, 1, tag, PageAcceptance::VpContext)?;
         self.directives.push(IgvmDirectiveHeader::SnpVpContext {
             gpa,
             compatibility_mask: 1,
@@ -256,7 +205,7 @@ impl GuestBuilder {
                 len: 0,
             });
         }
-        self.accept(
+        self.accepted.accept(
             page_base,
             page_count,
             tag,
@@ -341,14 +290,7 @@ impl GuestBuilder {
 
     /// The imported-regions page (§5.1). Sorts `page_data` by GPA.
     pub(super) fn imported_regions_page(&mut self, config_page: u64) -> Result<Vec<u8>, IgvmError> {
-        let mut descriptors: Vec<(u64, u64, u8)> = self
-            .accepted
-            .iter()
-            .map(|(base, r)| {
-                let accepted = u8::from(r.acceptance != PageAcceptance::Shared);
-                (*base, r.end.saturating_sub(*base), accepted)
-            })
-            .collect();
+        let mut descriptors: Vec<(u64, u64, u8)> = self.accepted.descriptors().collect();
         descriptors.push((config_page, 1, 1));
         descriptors.sort_by_key(|d| d.0);
 

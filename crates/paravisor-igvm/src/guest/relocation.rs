@@ -1,11 +1,11 @@
 //! Relocation records (`docs/igvm.md` §4.7, §4.8): relocatable regions and
 //! the page-table relocation region, which may not overlap.
 
-use super::GuestBuilder;
-use super::PAGE_SIZE;
+use super::state::GuestBuilder;
 use crate::error::IgvmError;
 use igvm::IgvmInitializationHeader;
 use igvm::hv_defs::Vtl;
+use paravisor_loader::PAGE_SIZE;
 use paravisor_loader::PageTableRelocation;
 use paravisor_loader::RelocationRegion;
 

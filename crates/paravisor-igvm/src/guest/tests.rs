@@ -1,8 +1,12 @@
 //! Unit tests of the guest builder.
 
 use super::*;
+use crate::error::IgvmError;
 use crate::vp_context::VMSA_SIZE;
 use elf_static_loader::PageAcceptance;
+use igvm::IgvmDirectiveHeader;
+use igvm::IgvmInitializationHeader;
+use igvm::IgvmPlatformHeader;
 use igvm::registers::X86Register;
 use igvm_defs::IgvmPlatformType;
 use paravisor_loader::PageTableRelocation;
