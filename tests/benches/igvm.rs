@@ -2,7 +2,7 @@
 //! realistic image, beside the hashing baseline a measured build cannot
 //! avoid, measured in the same run on the same bytes.
 //!
-//! Inputs: the big inputs of `tests/perf/big_inputs.rs` (~40 MiB x86-64
+//! Inputs: the big inputs of `tests/src/big_inputs.rs` (~40 MiB x86-64
 //! kernel ELF, 64 MiB initrd, sidecar, 512 MiB VTL2 at the default base,
 //! VTL0 UEFI), written to a temporary folder once. Cases: x86-64 with
 //! isolation none (not measured) and SNP (SNP launch digest: SHA-384 of
@@ -16,9 +16,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-#[path = "../perf/big_inputs.rs"]
-mod big_inputs;
-
+use paravisor_tests::big_inputs;
 use sha2::Digest;
 use std::hint::black_box;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! the memory-bandwidth baselines, measured in the same run on the same
 //! bytes.
 //!
-//! Inputs (built in memory, deterministic: `tests/perf/big_inputs.rs`): a
+//! Inputs (built in memory, deterministic: `tests/src/big_inputs.rs`): a
 //! ~40 MiB x86-64 kernel ELF, a 64 MiB initrd, a sidecar, the boot shims, a
 //! 40 MiB arm64 `Image`; 512 MiB of VTL2 memory at the default base, VTL0
 //! UEFI. Cases: x86-64 with isolation none and SNP, AArch64 with none.
@@ -30,13 +30,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-/// The copy baseline, shared with `paravisor bench`.
-#[path = "../perf/big_inputs.rs"]
-mod big_inputs;
-
-use big_inputs::BigInputs;
-use big_inputs::MIB;
-use big_inputs::VTL2_PAGES;
 use paravisor_host::Arch;
 use paravisor_host::bench::CopyPlanner;
 use paravisor_host::bench::input_files;
@@ -58,6 +51,10 @@ use paravisor_loader::RelocationRegion;
 use paravisor_loader::StartupMemoryType;
 use paravisor_loader::Vtl0Config;
 use paravisor_loader::Vtl0Uefi;
+/// The copy baseline, shared with `paravisor bench`.
+use paravisor_tests::big_inputs::BigInputs;
+use paravisor_tests::big_inputs::MIB;
+use paravisor_tests::big_inputs::VTL2_PAGES;
 use std::convert::Infallible;
 use std::hint::black_box;
 use std::io::Read;
@@ -319,7 +316,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let Some(i) = args.iter().position(|a| a == "--write-inputs") {
         let dir = args.get(i + 1).expect("--write-inputs DIR");
-        big_inputs::write_all(std::path::Path::new(dir)).expect("write inputs");
+        paravisor_tests::big_inputs::write_all(std::path::Path::new(dir)).expect("write inputs");
         println!("wrote inputs and manifests into {dir}");
         return;
     }

@@ -6,6 +6,7 @@
 //! [`lz4`]).
 
 pub mod arm64_shim;
+pub mod big_inputs;
 pub mod cargo_build;
 pub mod cpio;
 pub mod failing;

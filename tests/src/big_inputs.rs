@@ -4,11 +4,10 @@
 //! context, plus load manifests (`paravisor-load-manifest/1`) naming them.
 //!
 //! Every byte is a pure function of this file (a splitmix64 stream per
-//! label); nothing depends on time or the machine. Included by
-//! `tests/benches/load.rs` with `#[path]`; `cargo bench -p paravisor-tests
-//! --bench load -- --write-inputs DIR` writes the files and manifests.
-
-#![allow(dead_code)]
+//! label); nothing depends on time or the machine. Used by the load and
+//! IGVM benchmarks (`tests/benches/load.rs`, `tests/benches/igvm.rs`);
+//! `cargo bench -p paravisor-tests --bench load -- --write-inputs DIR`
+//! writes the files and manifests.
 
 use std::path::Path;
 
@@ -232,6 +231,12 @@ pub struct BigInputs {
     pub initrd: Vec<u8>,
     /// UEFI VP context.
     pub vp_context: Vec<u8>,
+}
+
+impl Default for BigInputs {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl BigInputs {
