@@ -44,7 +44,10 @@ for target in $(cargo +nightly fuzz list); do
   mkdir -p "$CORPUS/$target"
   extra=()
   if [ -d "regressions/$target" ]; then extra+=("regressions/$target"); fi
-  flags=(-max_total_time="$SECONDS_PER_TARGET" -max_len=65536 -rss_limit_mb=4096 -print_final_stats=1)
+  # igvm_diff's seeds are whole IGVM files (up to 175 KiB).
+  max_len=65536
+  if [ "$target" = igvm_diff ]; then max_len=262144; fi
+  flags=(-max_total_time="$SECONDS_PER_TARGET" -max_len="$max_len" -rss_limit_mb=4096 -print_final_stats=1)
   if [ -n "${DICT[$target]:-}" ]; then flags+=(-dict="${DICT[$target]}"); fi
   echo "---- fuzz $target (${SECONDS_PER_TARGET}s) ----"
   log="$CORPUS/$target.log"

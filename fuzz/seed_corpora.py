@@ -78,6 +78,17 @@ def main():
             write(corpus, "layout_readers", files[name])
             write(corpus, "snp_cpuid_page", b"\x00" + files[name])
 
+    # igvm_diff: flip offset (u32), XOR mask (u8), then an IGVM file: the
+    # golden files unchanged and with one byte flipped in the fixed header,
+    # in the variable headers and in the page data.
+    igvm_dir = os.path.join(ROOT, "tests", "golden", "igvm")
+    for name in sorted(os.listdir(igvm_dir)):
+        if name.endswith(".igvm"):
+            with open(os.path.join(igvm_dir, name), "rb") as f:
+                data = f.read()
+            for at, xor in ((0, 0), (20, 0x01), (0x200, 0x40), (len(data) - 100, 0xFF)):
+                write(corpus, "igvm_diff", struct.pack("<IB", at, xor) + data)
+
 
 if __name__ == "__main__":
     main()

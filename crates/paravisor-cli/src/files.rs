@@ -31,9 +31,14 @@ impl Mapped {
 /// (`PATH: is a directory, expected a file (the shim named by MANIFEST)`);
 /// a zero-length file is [`Mapped::Empty`] (mapping length 0 fails on
 /// Linux).
-#[allow(unsafe_code)]
 pub(crate) fn map_file(path: &Path, role: &str, manifest: &Path) -> Result<Mapped, ManifestError> {
-    let named_by = format!("the {role} named by {}", manifest.display());
+    map_input(path, &format!("the {role} named by {}", manifest.display()))
+}
+
+/// Maps `path` read-only as [`map_file`] does; `named_by` says what the file
+/// is in the error (`the kernel named by MANIFEST`, `input A`).
+#[allow(unsafe_code)]
+pub(crate) fn map_input(path: &Path, named_by: &str) -> Result<Mapped, ManifestError> {
     let problem = |message: String| ManifestError {
         path: path.to_path_buf(),
         message,

@@ -6,6 +6,8 @@
 //! paravisor demo [--json]                load built-in images, print the map
 //! paravisor igvm CONFIG -o OUT.igvm      IGVM file + measurement documents
 //! paravisor inspect FILE.igvm            dump an IGVM file, recompute measurements
+//! paravisor diff A B [--json]            what differs between two images and why
+//!                                        their launch measurements differ
 //! paravisor boot MANIFEST [--timeout S]  boot an x86-64 image under KVM, stream COM1
 //! paravisor bench MANIFEST [-n N] [--json]  load speed vs crc + copy
 //! paravisor completions SHELL            shell completion script
@@ -20,6 +22,7 @@
 mod boot;
 mod boot_aarch64;
 mod cmd_bench;
+mod cmd_diff;
 mod cmd_igvm;
 mod cmd_inspect;
 mod demo;
@@ -96,6 +99,11 @@ enum Command {
     /// measurements recomputed from its bytes.
     #[command(after_help = cmd_inspect::EXIT_STATUS)]
     Inspect(cmd_inspect::Args),
+    /// Show what differs between two images (IGVM files, load manifests or
+    /// build configs) — platforms, relocation, pages, registers, parameters —
+    /// and where their SNP/TDX/VBS launch measurements part.
+    #[command(after_help = cmd_diff::EXIT_STATUS)]
+    Diff(cmd_diff::Args),
     /// Boot an image (isolation none or vbs) and stream its console to
     /// stdout: x86-64 under KVM (COM1), AArch64 under qemu-system-aarch64
     /// (semihosting and the PL011 UART).
@@ -189,6 +197,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Igvm(args) => cmd_igvm::run(args),
         Command::Inspect(args) => cmd_inspect::run(args),
+        Command::Diff(args) => cmd_diff::run(args),
         Command::Boot(args) => boot::run(args),
         Command::Bench(args) => cmd_bench::run(args),
         Command::Completions { shell } => {

@@ -35,12 +35,13 @@ fn case(name: &str) -> PathBuf {
 }
 
 /// Every subcommand with an argument or option its help must name.
-const SUBCOMMANDS: [(&str, &str); 8] = [
+const SUBCOMMANDS: [(&str, &str); 9] = [
     ("summary", "--output"),
     ("layout", "--json"),
     ("demo", "--json"),
     ("igvm", "--output"),
     ("inspect", "FILE.igvm"),
+    ("diff", "--json"),
     ("boot", "--timeout"),
     ("bench", "--iterations"),
     ("completions", "SHELL"),

@@ -374,13 +374,17 @@ pub fn build_guest(guest: usize, config: &GuestConfig) -> Result<GuestOutput, Ig
 /// importer, the guests merged in order, and their launch measurements.
 pub fn build_from_config(config_path: &Path) -> Result<IgvmBuild, IgvmError> {
     let config = IgvmConfig::read(config_path)?;
-    let guests = config
+    assemble(config.arch, build_guests(&config)?)
+}
+
+/// Runs the paravisor loader for every guest of `config`, in order.
+pub fn build_guests(config: &IgvmConfig) -> Result<Vec<GuestOutput>, IgvmError> {
+    config
         .guests
         .iter()
         .enumerate()
         .map(|(i, g)| build_guest(i, g))
-        .collect::<Result<Vec<_>, _>>()?;
-    assemble(config.arch, guests)
+        .collect()
 }
 
 #[cfg(test)]

@@ -56,17 +56,8 @@ pub struct Inspection {
 /// Parses `bytes` as an IGVM file and reports its headers, directives and
 /// recomputed measurements.
 pub fn inspect(bytes: &[u8]) -> Result<Inspection, IgvmError> {
-    precheck(bytes)?;
-    let file = IgvmFile::new_from_binary(bytes, None).map_err(|source| IgvmError::Igvm {
-        what: "parse",
-        source,
-    })?;
+    let (file, arch) = parse(bytes)?;
     let format_version = read_u32(bytes, 4).unwrap_or(0);
-    let arch = if format_version >= 2 && read_u32(bytes, 24) == Some(1) {
-        "aarch64"
-    } else {
-        "x64"
-    };
     let mut again = Vec::new();
     file.serialize(&mut again)
         .map_err(|source| IgvmError::Igvm {
@@ -88,6 +79,33 @@ pub fn inspect(bytes: &[u8]) -> Result<Inspection, IgvmError> {
         initialization: file.initializations().iter().map(init_line).collect(),
         directives: directive_lines(file.directives()),
     })
+}
+
+/// Parses `bytes` as an IGVM file (after [`precheck`]), with its
+/// architecture (`x64` or `aarch64`).
+pub fn parse(bytes: &[u8]) -> Result<(IgvmFile, &'static str), IgvmError> {
+    precheck(bytes)?;
+    let file = IgvmFile::new_from_binary(bytes, None).map_err(|source| IgvmError::Igvm {
+        what: "parse",
+        source,
+    })?;
+    let format_version = read_u32(bytes, 4).unwrap_or(0);
+    let arch = if format_version >= 2 && read_u32(bytes, 24) == Some(1) {
+        "aarch64"
+    } else {
+        "x64"
+    };
+    Ok((file, arch))
+}
+
+/// Which launch measurement a platform of an `arch` file gets, if any.
+pub fn measured_platform(arch: &str, platform_type: IgvmPlatformType) -> Option<MeasuredPlatform> {
+    match (arch, platform_type) {
+        ("x64", IgvmPlatformType::SEV_SNP) => Some(MeasuredPlatform::Snp),
+        ("x64", IgvmPlatformType::TDX) => Some(MeasuredPlatform::Tdx),
+        ("x64", IgvmPlatformType::VSM_ISOLATION) => Some(MeasuredPlatform::Vbs),
+        _ => None,
+    }
 }
 
 /// Checks what the `igvm` crate's parser (0.5.0) assumes without checking,
@@ -158,7 +176,7 @@ fn read_u32(bytes: &[u8], offset: usize) -> Option<u32> {
 }
 
 /// Name of a platform type.
-fn platform_name(t: IgvmPlatformType) -> String {
+pub(crate) fn platform_name(t: IgvmPlatformType) -> String {
     match t {
         IgvmPlatformType::NATIVE => "NATIVE".into(),
         IgvmPlatformType::VSM_ISOLATION => "VSM_ISOLATION".into(),
@@ -177,12 +195,7 @@ fn platform_report(
 ) -> PlatformReport {
     let IgvmPlatformHeader::SupportedPlatform(p) = header;
     let mask = p.compatibility_mask;
-    let measured = match (arch, p.platform_type) {
-        ("x64", IgvmPlatformType::SEV_SNP) => Some(MeasuredPlatform::Snp),
-        ("x64", IgvmPlatformType::TDX) => Some(MeasuredPlatform::Tdx),
-        ("x64", IgvmPlatformType::VSM_ISOLATION) => Some(MeasuredPlatform::Vbs),
-        _ => None,
-    };
+    let measured = measured_platform(arch, p.platform_type);
     let measurement = measured.map(|kind| {
         let digest = match kind {
             MeasuredPlatform::Snp => snp_launch_digest(init, directives, mask).map(|d| d.to_vec()),
@@ -204,7 +217,7 @@ fn platform_report(
 }
 
 /// One line describing an initialization header.
-fn init_line(h: &IgvmInitializationHeader) -> String {
+pub(crate) fn init_line(h: &IgvmInitializationHeader) -> String {
     match h {
         IgvmInitializationHeader::GuestPolicy {
             policy,
@@ -337,7 +350,7 @@ fn directive_lines(directives: &[IgvmDirectiveHeader]) -> Vec<String> {
 }
 
 /// One line describing a directive other than page data.
-fn directive_line(d: &IgvmDirectiveHeader) -> String {
+pub(crate) fn directive_line(d: &IgvmDirectiveHeader) -> String {
     let param = |name: &str, p: &igvm_defs::IGVM_VHS_PARAMETER| {
         let (index, offset) = (p.parameter_area_index, p.byte_offset);
         format!("{name}: area {index} offset {offset:#x}")

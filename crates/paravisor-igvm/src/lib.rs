@@ -72,6 +72,7 @@
 pub mod adapter;
 pub mod build;
 pub mod config;
+pub mod diff;
 pub mod error;
 pub mod guest;
 pub mod inspect;

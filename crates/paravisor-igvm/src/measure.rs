@@ -165,6 +165,43 @@ impl AreaSizes {
     }
 }
 
+/// One step of a launch measurement, for finding where two measurements
+/// part ([`snp_launch_digest_traced`], [`tdx_mrtd_traced`],
+/// [`vbs_boot_digest_traced`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MeasureStep {
+    /// Index of the directive measured (in the directive list).
+    pub directive: usize,
+    /// The GPA measured (0 for a VBS register).
+    pub gpa: u64,
+    /// What was measured (`page`, `unmeasured page`, `parameter page`,
+    /// `VMSA`, `register`, …).
+    pub what: &'static str,
+    /// The digest after this step: the SNP launch digest, the SHA-384 of
+    /// the TDX stream so far, or the VBS digest (first 32 bytes).
+    pub state: [u8; 48],
+}
+
+/// Receives each [`MeasureStep`] of a traced measurement.
+pub type Trace<'a> = Option<&'a mut dyn FnMut(MeasureStep)>;
+
+/// Passes a step to `trace`, if any.
+fn step(trace: &mut Trace<'_>, directive: usize, gpa: u64, what: &'static str, state: &[u8]) {
+    if let Some(t) = trace.as_deref_mut() {
+        let mut s = [0u8; 48];
+        let n = state.len().min(48);
+        if let (Some(dst), Some(src)) = (s.get_mut(..n), state.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        t(MeasureStep {
+            directive,
+            gpa,
+            what,
+            state: s,
+        });
+    }
+}
+
 /// Largest parameter area measured (4 GiB): the host fills parameter areas
 /// with tables of a few pages; a larger one is a damaged file, and measuring
 /// it page by page would take very long.
@@ -177,6 +214,17 @@ pub fn snp_launch_digest(
     directives: &[IgvmDirectiveHeader],
     mask: u32,
 ) -> Result<[u8; 48], IgvmError> {
+    snp_launch_digest_traced(initialization, directives, mask, None)
+}
+
+/// [`snp_launch_digest`], reporting the launch digest after every page to
+/// `trace`.
+pub fn snp_launch_digest_traced(
+    initialization: &[IgvmInitializationHeader],
+    directives: &[IgvmDirectiveHeader],
+    mask: u32,
+    mut trace: Trace<'_>,
+) -> Result<[u8; 48], IgvmError> {
     let has_policy = initialization.iter().any(|h| {
         matches!(h, IgvmInitializationHeader::GuestPolicy { policy, compatibility_mask }
             if *policy != 0 && applies(*compatibility_mask, mask))
@@ -186,7 +234,7 @@ pub fn snp_launch_digest(
     }
 
     let mut ld = [0u8; 48];
-    let mut measure = |page_type: u8, gpa: u64, contents: [u8; 48]| {
+    let mut measure = |index: usize, page_type: u8, gpa: u64, contents: [u8; 48]| {
         let mut info = [0u8; 112];
         info[..48].copy_from_slice(&ld);
         info[48..96].copy_from_slice(&contents);
@@ -194,10 +242,18 @@ pub fn snp_launch_digest(
         info[98] = page_type;
         info[104..112].copy_from_slice(&gpa.to_le_bytes());
         ld = Sha384::digest(info).into();
+        let what = match page_type {
+            snp_page_type::NORMAL => "page",
+            snp_page_type::VMSA => "VMSA",
+            snp_page_type::SECRETS => "secrets page",
+            snp_page_type::CPUID => "CPUID page",
+            _ => "unmeasured page",
+        };
+        step(&mut trace, index, gpa, what, &ld);
     };
 
     let mut areas = AreaSizes::default();
-    for d in directives {
+    for (index, d) in directives.iter().enumerate() {
         match d {
             IgvmDirectiveHeader::ParameterArea {
                 number_of_bytes,
@@ -215,14 +271,23 @@ pub fn snp_launch_digest(
                     continue;
                 }
                 match *data_type {
-                    IgvmPageDataType::SECRETS => measure(snp_page_type::SECRETS, *gpa, [0; 48]),
-                    IgvmPageDataType::CPUID_DATA | IgvmPageDataType::CPUID_XF => {
-                        measure(snp_page_type::CPUID, *gpa, [0; 48])
+                    IgvmPageDataType::SECRETS => {
+                        measure(index, snp_page_type::SECRETS, *gpa, [0; 48])
                     }
-                    _ if flags.unmeasured() => measure(snp_page_type::UNMEASURED, *gpa, [0; 48]),
+                    IgvmPageDataType::CPUID_DATA | IgvmPageDataType::CPUID_XF => {
+                        measure(index, snp_page_type::CPUID, *gpa, [0; 48])
+                    }
+                    _ if flags.unmeasured() => {
+                        measure(index, snp_page_type::UNMEASURED, *gpa, [0; 48])
+                    }
                     _ => {
                         let page = page_of(data, *gpa)?;
-                        measure(snp_page_type::NORMAL, *gpa, Sha384::digest(page).into())
+                        measure(
+                            index,
+                            snp_page_type::NORMAL,
+                            *gpa,
+                            Sha384::digest(page).into(),
+                        )
                     }
                 }
             }
@@ -230,7 +295,7 @@ pub fn snp_launch_digest(
                 if applies(insert.compatibility_mask, mask) =>
             {
                 for gpa in areas.pages(insert.parameter_area_index, insert.gpa)? {
-                    measure(snp_page_type::UNMEASURED, gpa, [0; 48]);
+                    measure(index, snp_page_type::UNMEASURED, gpa, [0; 48]);
                 }
             }
             IgvmDirectiveHeader::SnpVpContext {
@@ -240,7 +305,12 @@ pub fn snp_launch_digest(
                 ..
             } if applies(*compatibility_mask, mask) => {
                 let page = vmsa_page(vmsa);
-                measure(snp_page_type::VMSA, *gpa, Sha384::digest(page).into());
+                measure(
+                    index,
+                    snp_page_type::VMSA,
+                    *gpa,
+                    Sha384::digest(page).into(),
+                );
             }
             _ => {}
         }
@@ -263,7 +333,23 @@ pub(crate) fn vmsa_page(vmsa: &igvm::snp_defs::SevVmsa) -> [u8; PAGE] {
 /// The TDX MRTD of the platform with compatibility `mask`
 /// (`spec/igvm.md` §10.2).
 pub fn tdx_mrtd(directives: &[IgvmDirectiveHeader], mask: u32) -> Result<[u8; 48], IgvmError> {
+    tdx_mrtd_traced(directives, mask, None)
+}
+
+/// [`tdx_mrtd`], reporting the SHA-384 of the measured stream after every
+/// directive that adds to it to `trace`.
+pub fn tdx_mrtd_traced(
+    directives: &[IgvmDirectiveHeader],
+    mask: u32,
+    mut trace: Trace<'_>,
+) -> Result<[u8; 48], IgvmError> {
     let mut hasher = Sha384::new();
+    let mut report = |hasher: &Sha384, index: usize, gpa: u64, what: &'static str| {
+        if trace.is_some() {
+            let state: [u8; 48] = hasher.clone().finalize().into();
+            step(&mut trace, index, gpa, what, &state);
+        }
+    };
     let page_add = |hasher: &mut Sha384, gpa: u64| {
         let mut rec = [0u8; 128];
         rec[..12].copy_from_slice(b"MEM.PAGE.ADD");
@@ -271,7 +357,7 @@ pub fn tdx_mrtd(directives: &[IgvmDirectiveHeader], mask: u32) -> Result<[u8; 48
         hasher.update(rec);
     };
     let mut areas = AreaSizes::default();
-    for d in directives {
+    for (index, d) in directives.iter().enumerate() {
         match d {
             IgvmDirectiveHeader::ParameterArea {
                 number_of_bytes,
@@ -290,6 +376,7 @@ pub fn tdx_mrtd(directives: &[IgvmDirectiveHeader], mask: u32) -> Result<[u8; 48
                 }
                 page_add(&mut hasher, *gpa);
                 if flags.unmeasured() {
+                    report(&hasher, index, *gpa, "unmeasured page");
                     continue;
                 }
                 let page = page_of(data, *gpa)?;
@@ -305,6 +392,7 @@ pub fn tdx_mrtd(directives: &[IgvmDirectiveHeader], mask: u32) -> Result<[u8; 48
                     hasher.update(rec);
                     hasher.update(chunk);
                 }
+                report(&hasher, index, *gpa, "page");
             }
             IgvmDirectiveHeader::ParameterInsert(insert)
                 if applies(insert.compatibility_mask, mask) =>
@@ -312,6 +400,7 @@ pub fn tdx_mrtd(directives: &[IgvmDirectiveHeader], mask: u32) -> Result<[u8; 48
                 for gpa in areas.pages(insert.parameter_area_index, insert.gpa)? {
                     page_add(&mut hasher, gpa);
                 }
+                report(&hasher, index, insert.gpa, "parameter area");
             }
             _ => {}
         }
@@ -350,14 +439,25 @@ pub fn vbs_boot_digest(
     directives: &[IgvmDirectiveHeader],
     mask: u32,
 ) -> Result<[u8; 32], IgvmError> {
+    vbs_boot_digest_traced(directives, mask, None)
+}
+
+/// [`vbs_boot_digest`], reporting the digest after every page and register
+/// to `trace`.
+pub fn vbs_boot_digest_traced(
+    directives: &[IgvmDirectiveHeader],
+    mask: u32,
+    mut trace: Trace<'_>,
+) -> Result<[u8; 32], IgvmError> {
     let mut digest = [0u8; 32];
-    let mut record = |parts: &[&[u8]]| {
+    let mut record = |parts: &[&[u8]], index: usize, gpa: u64, what: &'static str| {
         let mut h = Sha256::new();
         h.update(digest);
         for p in parts {
             h.update(p);
         }
         digest = h.finalize().into();
+        step(&mut trace, index, gpa, what, &digest);
     };
     let page_chunk = |page_number: u64, unmeasured: bool| {
         let mut chunk = [0u8; 32];
@@ -369,9 +469,9 @@ pub fn vbs_boot_digest(
         chunk
     };
     let zero_page = [0u8; PAGE];
-    let mut registers: Vec<[u8; 48]> = Vec::new();
+    let mut registers: Vec<(usize, [u8; 48])> = Vec::new();
     let mut areas = AreaSizes::default();
-    for d in directives {
+    for (index, d) in directives.iter().enumerate() {
         match d {
             IgvmDirectiveHeader::ParameterArea {
                 number_of_bytes,
@@ -397,17 +497,18 @@ pub fn vbs_boot_digest(
                 let unmeasured = flags.unmeasured();
                 let chunk = page_chunk(gpa / PAGE_SIZE_4K, unmeasured);
                 if unmeasured {
-                    record(&[&chunk, &zero_page]);
+                    record(&[&chunk, &zero_page], index, *gpa, "unmeasured page");
                 } else {
                     let page = page_of(data, *gpa)?;
-                    record(&[&chunk, &page]);
+                    record(&[&chunk, &page], index, *gpa, "page");
                 }
             }
             IgvmDirectiveHeader::ParameterInsert(insert)
                 if applies(insert.compatibility_mask, mask) =>
             {
                 for gpa in areas.pages(insert.parameter_area_index, insert.gpa)? {
-                    record(&[&page_chunk(gpa / PAGE_SIZE_4K, true), &zero_page]);
+                    let chunk = page_chunk(gpa / PAGE_SIZE_4K, true);
+                    record(&[&chunk, &zero_page], index, gpa, "parameter page");
                 }
             }
             IgvmDirectiveHeader::X64VbsVpContext {
@@ -417,7 +518,7 @@ pub fn vbs_boot_digest(
             } if applies(*compatibility_mask, mask) => {
                 for reg in regs {
                     let (v, name, value) = x64_vbs_record(reg, *vtl);
-                    registers.push(vbs_register_chunk(v, name, value));
+                    registers.push((index, vbs_register_chunk(v, name, value)));
                 }
             }
             IgvmDirectiveHeader::AArch64VbsVpContext {
@@ -427,14 +528,14 @@ pub fn vbs_boot_digest(
             } if applies(*compatibility_mask, mask) => {
                 for reg in regs {
                     let (v, name, value) = aarch64_vbs_record(reg, *vtl);
-                    registers.push(vbs_register_chunk(v, name, value));
+                    registers.push((index, vbs_register_chunk(v, name, value)));
                 }
             }
             _ => {}
         }
     }
-    for chunk in &registers {
-        record(&[chunk]);
+    for (index, chunk) in &registers {
+        record(&[chunk], *index, 0, "register");
     }
     Ok(digest)
 }

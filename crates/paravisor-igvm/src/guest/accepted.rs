@@ -76,4 +76,12 @@ impl AcceptedRanges {
             (*base, r.end.saturating_sub(*base), accepted)
         })
     }
+
+    /// `(first page, end page, tag)` of every range in ascending order.
+    pub(super) fn tagged(&self) -> Vec<(u64, u64, String)> {
+        self.ranges
+            .iter()
+            .map(|(base, r)| (*base, r.end, r.tag.clone()))
+            .collect()
+    }
 }

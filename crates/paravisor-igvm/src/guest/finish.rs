@@ -148,6 +148,7 @@ impl GuestBuilder {
 
         // 4. Page data.
         let platform = self.platform_header();
+        let regions = self.accepted.tagged();
         let mut directives = self.directives;
         directives.append(&mut self.page_data);
 
@@ -157,6 +158,7 @@ impl GuestBuilder {
             initialization: self.initialization,
             directives,
             measurement,
+            regions,
         })
     }
 }

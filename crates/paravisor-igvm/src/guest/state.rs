@@ -36,6 +36,10 @@ pub struct GuestOutput {
     pub directives: Vec<IgvmDirectiveHeader>,
     /// The launch measurement (x64 SNP, TDX and VBS guests only).
     pub measurement: Option<Measurement>,
+    /// Every page range the loader imported or accepted, in address order:
+    /// (first page, end page, tag). The file does not record tags; `diff`
+    /// names page ranges with them.
+    pub regions: Vec<(u64, u64, String)>,
 }
 
 /// The importer state of one guest.
