@@ -123,6 +123,26 @@ fn check_size(file: &IgvmFile) -> Result<(), IgvmError> {
 /// `IgvmFile` (validated by the `igvm` crate), merged in order with
 /// `merge_simple`, then serialised.
 pub fn assemble(arch: GuestArch, guests: Vec<GuestOutput>) -> Result<IgvmBuild, IgvmError> {
+    let (file, measurements) = merge(arch, guests)?;
+    check_size(&file)?;
+    let mut file_bytes = Vec::new();
+    file.serialize(&mut file_bytes)
+        .map_err(|source| IgvmError::Igvm {
+            what: "serialise",
+            source,
+        })?;
+    Ok(IgvmBuild {
+        file_bytes,
+        measurements,
+    })
+}
+
+/// The merged, validated `IgvmFile` of finalised guests (what [`assemble`]
+/// serialises) and their measurements.
+pub fn merge(
+    arch: GuestArch,
+    guests: Vec<GuestOutput>,
+) -> Result<(IgvmFile, Vec<Measurement>), IgvmError> {
     let mut file: Option<IgvmFile> = None;
     let mut measurements = Vec::new();
     for guest in guests {
@@ -153,17 +173,7 @@ pub fn assemble(arch: GuestArch, guests: Vec<GuestOutput>) -> Result<IgvmBuild, 
         });
     }
     let file = file.ok_or(IgvmError::NoGuests)?;
-    check_size(&file)?;
-    let mut file_bytes = Vec::new();
-    file.serialize(&mut file_bytes)
-        .map_err(|source| IgvmError::Igvm {
-            what: "serialise",
-            source,
-        })?;
-    Ok(IgvmBuild {
-        file_bytes,
-        measurements,
-    })
+    Ok((file, measurements))
 }
 
 #[cfg(test)]

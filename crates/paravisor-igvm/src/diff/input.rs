@@ -4,7 +4,7 @@
 
 use crate::adapter::build_guest;
 use crate::adapter::build_guests;
-use crate::build::assemble;
+use crate::build::merge;
 use crate::config::CONFIG_FORMAT;
 use crate::config::GuestConfig;
 use crate::config::IgvmConfig;
@@ -141,8 +141,15 @@ impl Image {
     ) -> Result<Self, IgvmError> {
         let regions: Vec<Vec<(u64, u64, String)>> =
             guests.iter().map(|g| g.regions.clone()).collect();
-        let build = assemble(arch, guests)?;
-        let mut image = Self::from_igvm(&build.file_bytes)?;
+        // The merged file as `paravisor igvm` would write it, not
+        // serialised and parsed again.
+        let (file, _) = merge(arch, guests)?;
+        let mut image = Self {
+            file,
+            arch: arch.name(),
+            tags: Vec::new(),
+            source,
+        };
         let masks: Vec<u32> = image
             .file
             .platforms()
@@ -154,7 +161,6 @@ impl Image {
                 image.tags.push((mask, first, end, tag));
             }
         }
-        image.source = source;
         Ok(image)
     }
 
