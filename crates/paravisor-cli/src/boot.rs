@@ -1,6 +1,7 @@
-//! `paravisor boot MANIFEST [--timeout SECONDS]`: boot an x86-64 image
-//! under KVM, or an AArch64 image under QEMU (`boot_aarch64`), and stream
-//! its serial output.
+//! `paravisor boot MANIFEST [--timeout SECONDS] [--accel kvm|tcg]`: boot an
+//! x86-64 image under KVM (or under QEMU with `--accel tcg`:
+//! `boot_x64_qemu`), or an AArch64 image under QEMU (`boot_aarch64`), and
+//! stream its serial output.
 //!
 //! The manifest's image is loaded with `load_openhcl_x64` into the KVM
 //! runner's importer (`paravisor-kvm`), which backs the startup memory and
@@ -32,8 +33,10 @@ const DEFAULT_TIMEOUT_SECONDS: u64 = 30;
 
 /// Exit statuses, shown under `--help`.
 pub(crate) const EXIT_STATUS: &str = "\
-Exit status: 0 the guest halted (x86-64) or QEMU exited with status 0
-(AArch64: the guest powered off or a shim exited with 0); 3 it did not within
+Exit status: 0 the guest halted (x86-64 under KVM), powered off (x86-64 with
+--accel tcg: the kernel printed `reboot: Power down` or `reboot: System
+halted`) or QEMU exited with status 0 (AArch64: the guest powered off or a
+shim exited with 0); 3 it did not within
 the timeout, or it faulted; 2 the load failed; 1 the manifest cannot be read
 or parsed, the image is hardware-isolated, /dev/kvm or QEMU is not usable, the
 AArch64 image's memory is not in the RAM of QEMU's virt machine, or a usage
@@ -54,6 +57,21 @@ pub(crate) struct Args {
     /// appends them to a host-appendable command line.
     #[arg(long, value_name = "TEXT")]
     host_bootargs: Option<String>,
+    /// How the guest runs: `kvm` (x86-64 only, the default there: one KVM
+    /// vCPU, paravisor-kvm) or `tcg` (QEMU's emulation: qemu-system-x86_64
+    /// -M pc or qemu-system-aarch64 -M virt; the AArch64 default). A real
+    /// Linux kernel needs `tcg` on machines whose /dev/kvm cannot run it.
+    #[arg(long, value_enum)]
+    accel: Option<Accel>,
+}
+
+/// The `--accel` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Accel {
+    /// KVM (/dev/kvm), x86-64 images only.
+    Kvm,
+    /// QEMU's tiny code generator (emulation).
+    Tcg,
 }
 
 /// Runs `boot` with a console sink that writes the guest's bytes to stdout
@@ -95,6 +113,12 @@ pub(crate) fn run(args: Args) -> Outcome {
     let file_bytes = files.as_files();
     let inputs = manifest.inputs(&file_bytes);
     if manifest.arch == Arch::Aarch64 {
+        if args.accel == Some(Accel::Kvm) {
+            eprintln!(
+                "paravisor: {manifest_path}: --accel kvm runs x86-64 images only; AArch64 images boot under QEMU (--accel tcg)"
+            );
+            return ExitCode::from(EXIT_USAGE);
+        }
         let host_bootargs = args.host_bootargs.as_deref();
         return crate::boot_aarch64::run(manifest_path, &manifest, &inputs, timeout, host_bootargs);
     }
@@ -103,6 +127,9 @@ pub(crate) fn run(args: Args) -> Outcome {
             "paravisor: {manifest_path}: --host-bootargs applies to AArch64 images (a device tree); this image is x86-64"
         );
         return ExitCode::from(EXIT_USAGE);
+    }
+    if args.accel == Some(Accel::Tcg) {
+        return crate::boot_x64_qemu::run(manifest_path, &manifest, &inputs, timeout);
     }
     let mut importer = BootImageImporter::new(manifest.isolation);
     if let Err(e) = paravisor_loader::load_openhcl_x64_alloc(&mut importer, &inputs) {

@@ -8,7 +8,8 @@
 //! paravisor inspect FILE.igvm            dump an IGVM file, recompute measurements
 //! paravisor diff A B [--json]            what differs between two images and why
 //!                                        their launch measurements differ
-//! paravisor boot MANIFEST [--timeout S]  boot an x86-64 image under KVM, stream COM1
+//! paravisor boot MANIFEST [--timeout S] [--accel kvm|tcg]  boot an image (x86-64: KVM or QEMU;
+//!                                        AArch64: QEMU), stream its console
 //! paravisor bench MANIFEST [-n N] [--json]  load speed vs crc + copy
 //! paravisor completions SHELL            shell completion script
 //! ```
@@ -21,6 +22,7 @@
 
 mod boot;
 mod boot_aarch64;
+mod boot_x64_qemu;
 mod cmd_bench;
 mod cmd_diff;
 mod cmd_igvm;
