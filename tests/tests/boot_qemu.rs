@@ -376,6 +376,22 @@ fn boot_one_and_require_all(case: &Case) {
         case.name
     );
     assert_eq!(outcome.exit, ExitReason::Exited(0), "{}", case.name);
+    // The Rust shim hands off as the arm64 boot protocol asks (x0 = its
+    // device tree, MMU and D-cache off, DAIF masked; the test kernel
+    // checks); the assembly shim enters the kernel with x0 = 0.
+    match case.shim {
+        Shim::Rust => assert_eq!(
+            verdict(&console, "kernel-handoff"),
+            Some("OK"),
+            "{}: hand-off:\n{console}",
+            case.name
+        ),
+        Shim::Asm => assert!(
+            console.contains("INFO kernel_handoff none"),
+            "{}: assembly shim hand-off:\n{console}",
+            case.name
+        ),
+    }
 
     // What the shim saw is what the test asked for.
     let cmdline = format!("CMDLINE [{}]", case.command_line.text());
