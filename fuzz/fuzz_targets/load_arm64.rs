@@ -72,9 +72,16 @@ fuzz_target!(|config: LoadConfig| {
     assert_disjoint(&imports);
     assert_imports_allowed(&imports, &[(start, end), (0x1000 * 4096, 0x1002 * 4096)]);
 
-    let (kernel_base, kernel_size, kernel_entry) = layout.kernel;
+    let paravisor_loader::KernelInfo {
+        gpa: kernel_base,
+        size: kernel_size,
+        entrypoint: kernel_entry,
+    } = layout.kernel;
     assert_eq!(kernel_base, start + MIB2);
-    let (initrd, initrd_len) = layout.initrd;
+    let paravisor_loader::InitrdInfo {
+        gpa: initrd,
+        size: initrd_len,
+    } = layout.initrd;
     assert_eq!(initrd % MIB2, 0);
     let regions = [
         ("persisted", start, start + MIB2),
@@ -93,11 +100,19 @@ fuzz_target!(|config: LoadConfig| {
         ),
         (
             "parameters",
-            layout.parameter_region,
-            layout.parameter_region + 0x6A000,
+            layout.shim_areas.parameter_region,
+            layout.shim_areas.parameter_region + 0x6A000,
         ),
-        ("log", layout.log_buffer, layout.log_buffer + 0x2000),
-        ("heap", layout.heap, layout.heap + 0x1_0000),
+        (
+            "log",
+            layout.shim_areas.log_buffer,
+            layout.shim_areas.log_buffer + 0x2000,
+        ),
+        (
+            "heap",
+            layout.shim_areas.heap,
+            layout.shim_areas.heap + 0x1_0000,
+        ),
         (
             "page tables",
             layout.page_tables,
@@ -111,7 +126,7 @@ fuzz_target!(|config: LoadConfig| {
             "{a} ends at {a_end:#x} after {b} starts at {b_start:#x}"
         );
     }
-    assert_eq!(layout.end_of_underhill_mem, layout.page_tables);
+    assert_eq!(layout.shim_areas.end_of_underhill_mem, layout.page_tables);
     assert_eq!(layout.used_end, layout.page_tables + TABLE_BYTES);
     assert!(
         layout.used_end <= end,

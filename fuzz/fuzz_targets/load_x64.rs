@@ -98,7 +98,7 @@ fuzz_target!(|config: LoadConfig| {
     } else {
         assert!(layout.bounce_buffer.is_none());
     }
-    regions.push(("kernel", layout.kernel_range.0, layout.kernel_range.1));
+    regions.push(("kernel", layout.kernel.start, layout.kernel.end));
     if layout.sidecar_size > 0 {
         assert_eq!(layout.sidecar_base % MIB2, 0, "sidecar not 2 MiB aligned");
         regions.push((
@@ -108,7 +108,11 @@ fuzz_target!(|config: LoadConfig| {
         ));
     }
     regions.push(("shim", layout.shim_base, layout.shim_end));
-    if let Some((base, len)) = layout.initrd {
+    if let Some(paravisor_loader::InitrdInfo {
+        gpa: base,
+        size: len,
+    }) = layout.initrd
+    {
         regions.push(("initrd", base, base + page_up(len)));
     }
     regions.extend([
@@ -130,11 +134,19 @@ fuzz_target!(|config: LoadConfig| {
         ),
         (
             "parameters",
-            layout.parameter_region,
-            layout.parameter_region + 0x6A000,
+            layout.shim_areas.parameter_region,
+            layout.shim_areas.parameter_region + 0x6A000,
         ),
-        ("log", layout.log_buffer, layout.log_buffer + 0x2000),
-        ("heap", layout.heap, layout.heap + 0x1_0000),
+        (
+            "log",
+            layout.shim_areas.log_buffer,
+            layout.shim_areas.log_buffer + 0x2000,
+        ),
+        (
+            "heap",
+            layout.shim_areas.heap,
+            layout.shim_areas.heap + 0x1_0000,
+        ),
         (
             "page tables",
             layout.page_tables,
@@ -148,7 +160,7 @@ fuzz_target!(|config: LoadConfig| {
             "{a} ends at {a_end:#x} after {b} starts at {b_start:#x}"
         );
     }
-    assert_eq!(layout.end_of_underhill_mem, layout.page_tables);
+    assert_eq!(layout.shim_areas.end_of_underhill_mem, layout.page_tables);
     assert_eq!(layout.used_end, layout.page_tables + table_bytes);
     assert!(
         layout.used_end <= end,
@@ -187,8 +199,11 @@ fuzz_target!(|config: LoadConfig| {
     assert_eq!(at(params.used_start), start);
     assert_eq!(at(params.used_end), layout.used_end);
     assert_eq!(at(params.persisted_state_region_offset), start);
-    assert_eq!(at(params.parameter_region_offset), layout.parameter_region);
-    if layout.initrd.is_some_and(|(_, len)| len > 0) {
+    assert_eq!(
+        at(params.parameter_region_offset),
+        layout.shim_areas.parameter_region
+    );
+    if layout.initrd.is_some_and(|initrd| initrd.size > 0) {
         assert_eq!(at(params.initrd_offset), page_of("underhill-initrd"));
     }
     if layout.isolation.isolation_type == IsolationType::Snp {

@@ -421,7 +421,7 @@ fn load_x64(case: &Case, files: &Files) -> Result<(), TestCaseError> {
         prop_assert_eq!(layout.bounce_buffer, Some(start + MIB2));
         regions.push(("bounce", start + MIB2, start + 2 * MIB2));
     }
-    regions.push(("kernel", layout.kernel_range.0, layout.kernel_range.1));
+    regions.push(("kernel", layout.kernel.start, layout.kernel.end));
     if case.sidecar {
         prop_assert_eq!(layout.sidecar_base % MIB2, 0);
         regions.push((
@@ -431,7 +431,11 @@ fn load_x64(case: &Case, files: &Files) -> Result<(), TestCaseError> {
         ));
     }
     regions.push(("shim", layout.shim_base, layout.shim_end));
-    if let Some((base, len)) = layout.initrd {
+    if let Some(paravisor_loader::InitrdInfo {
+        gpa: base,
+        size: len,
+    }) = layout.initrd
+    {
         regions.push(("initrd", base, base + len.div_ceil(PAGE) * PAGE));
     }
     regions.extend([
@@ -449,11 +453,19 @@ fn load_x64(case: &Case, files: &Files) -> Result<(), TestCaseError> {
         ),
         (
             "parameters",
-            layout.parameter_region,
-            layout.parameter_region + PARAMETER_REGION_SIZE,
+            layout.shim_areas.parameter_region,
+            layout.shim_areas.parameter_region + PARAMETER_REGION_SIZE,
         ),
-        ("log", layout.log_buffer, layout.log_buffer + 2 * PAGE),
-        ("heap", layout.heap, layout.heap + 16 * PAGE),
+        (
+            "log",
+            layout.shim_areas.log_buffer,
+            layout.shim_areas.log_buffer + 2 * PAGE,
+        ),
+        (
+            "heap",
+            layout.shim_areas.heap,
+            layout.shim_areas.heap + 16 * PAGE,
+        ),
         (
             "page tables",
             layout.page_tables,
@@ -471,14 +483,14 @@ fn load_x64(case: &Case, files: &Files) -> Result<(), TestCaseError> {
     let vtom = check_common_params(&ram, &params, layout.shim_base, case, start, size)?;
     prop_assert_eq!(vtom, u64::from(case.vtom.unwrap_or(0)));
     prop_assert_eq!(at(params.kernel_entry_offset), layout.kernel_entry);
-    prop_assert!((layout.kernel_range.0..layout.kernel_range.1).contains(&layout.kernel_entry));
+    prop_assert!((layout.kernel.start..layout.kernel.end).contains(&layout.kernel_entry));
     prop_assert_eq!(at(params.used_end), layout.used_end);
     prop_assert_eq!(
         at(params.vtl2_reserved_region_offset),
         layout.reserved_region
     );
-    prop_assert_eq!(at(params.log_buffer_start), layout.log_buffer);
-    prop_assert_eq!(at(params.heap_start_offset), layout.heap);
+    prop_assert_eq!(at(params.log_buffer_start), layout.shim_areas.log_buffer);
+    prop_assert_eq!(at(params.heap_start_offset), layout.shim_areas.heap);
     prop_assert_eq!(params.page_tables_size, table_bytes);
     if case.sidecar {
         prop_assert_eq!(at(params.sidecar_offset), layout.sidecar_base);
@@ -628,9 +640,16 @@ fn load_arm64(case: &Case, files: &Files) -> Result<(), TestCaseError> {
     check_imports(&imports, &[(start, end), (0x1000 * PAGE, 0x1002 * PAGE)])?;
 
     // The arm64 layout at the end of algorithms.md §8.
-    let (kernel_base, kernel_size, kernel_entry) = layout.kernel;
+    let paravisor_loader::KernelInfo {
+        gpa: kernel_base,
+        size: kernel_size,
+        entrypoint: kernel_entry,
+    } = layout.kernel;
     prop_assert_eq!(kernel_base, start + MIB2);
-    let (initrd, initrd_len) = layout.initrd;
+    let paravisor_loader::InitrdInfo {
+        gpa: initrd,
+        size: initrd_len,
+    } = layout.initrd;
     prop_assert_eq!(initrd % MIB2, 0);
     let table_bytes = ARM64_TABLE_PAGES * PAGE;
     check_order(&[
@@ -646,11 +665,19 @@ fn load_arm64(case: &Case, files: &Files) -> Result<(), TestCaseError> {
         ("shim params", layout.shim_params, layout.shim_params + PAGE),
         (
             "parameters",
-            layout.parameter_region,
-            layout.parameter_region + PARAMETER_REGION_SIZE,
+            layout.shim_areas.parameter_region,
+            layout.shim_areas.parameter_region + PARAMETER_REGION_SIZE,
         ),
-        ("log", layout.log_buffer, layout.log_buffer + 2 * PAGE),
-        ("heap", layout.heap, layout.heap + 16 * PAGE),
+        (
+            "log",
+            layout.shim_areas.log_buffer,
+            layout.shim_areas.log_buffer + 2 * PAGE,
+        ),
+        (
+            "heap",
+            layout.shim_areas.heap,
+            layout.shim_areas.heap + 16 * PAGE,
+        ),
         (
             "page tables",
             layout.page_tables,
@@ -673,8 +700,8 @@ fn load_arm64(case: &Case, files: &Files) -> Result<(), TestCaseError> {
     prop_assert_eq!(at(params.kernel_entry_offset), kernel_entry);
     prop_assert_eq!(at(params.initrd_offset), initrd);
     prop_assert_eq!(at(params.used_end), layout.used_end);
-    prop_assert_eq!(at(params.log_buffer_start), layout.log_buffer);
-    prop_assert_eq!(at(params.heap_start_offset), layout.heap);
+    prop_assert_eq!(at(params.log_buffer_start), layout.shim_areas.log_buffer);
+    prop_assert_eq!(at(params.heap_start_offset), layout.shim_areas.heap);
     prop_assert_eq!((params.page_tables_start, params.page_tables_size), (0, 0));
     prop_assert_eq!(
         (params.sidecar_size, params.vtl2_reserved_region_size),

@@ -172,6 +172,19 @@ pub enum LoadImageError<E: core::fmt::Debug + core::fmt::Display> {
     Import(E),
 }
 
+/// One page import of an [`Arm64ImagePlan`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageImport {
+    /// First page.
+    pub page_base: u64,
+    /// Number of pages (0 for an empty initrd, which importers ignore).
+    pub page_count: u64,
+    /// [`KERNEL_TAG`] or [`INITRD_TAG`].
+    pub tag: &'static str,
+    /// Always `Exclusive`.
+    pub acceptance: PageAcceptance,
+}
+
 /// A checked plan to load an arm64 `Image` and its initrd.
 #[derive(Clone, Copy)]
 pub struct Arm64ImagePlan<'a> {
@@ -338,20 +351,36 @@ impl Arm64ImagePlan<'_> {
     /// `page_count` 0 at the initrd address; importers ignore such calls
     /// (the summary importer of `formats.md` lists no pages for it).
     pub fn import<I: ImportPages>(&self, importer: &mut I, initrd: &[u8]) -> Result<(), I::Error> {
-        importer.import_pages(
-            self.kernel.entrypoint >> PAGE_SHIFT,
-            self.kernel.size >> PAGE_SHIFT,
-            KERNEL_TAG,
-            PageAcceptance::Exclusive,
-            self.image,
-        )?;
-        importer.import_pages(
-            self.initrd.gpa >> PAGE_SHIFT,
-            self.initrd_page_count,
-            INITRD_TAG,
-            PageAcceptance::Exclusive,
-            initrd,
-        )
+        let [kernel, initrd_import] = self.imports();
+        for (import, data) in [(kernel, self.image), (initrd_import, initrd)] {
+            importer.import_pages(
+                import.page_base,
+                import.page_count,
+                import.tag,
+                import.acceptance,
+                data,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The two imports [`import`](Self::import) makes, in order: the kernel
+    /// (the whole file as data) and the initrd.
+    pub fn imports(&self) -> [ImageImport; 2] {
+        [
+            ImageImport {
+                page_base: self.kernel.entrypoint >> PAGE_SHIFT,
+                page_count: self.kernel.size >> PAGE_SHIFT,
+                tag: KERNEL_TAG,
+                acceptance: PageAcceptance::Exclusive,
+            },
+            ImageImport {
+                page_base: self.initrd.gpa >> PAGE_SHIFT,
+                page_count: self.initrd_page_count,
+                tag: INITRD_TAG,
+                acceptance: PageAcceptance::Exclusive,
+            },
+        ]
     }
 }
 

@@ -14,12 +14,13 @@ use paravisor_host::Arch;
 use paravisor_host::summary::ImageSummary;
 use paravisor_host::summary::SummaryImporter;
 use paravisor_host::summary::acceptance_name;
+use paravisor_host::PlannedImage;
 use paravisor_layout::ShimParamsRaw;
-use paravisor_loader::Arm64Layout;
 use paravisor_loader::IsolationConfig;
 use paravisor_loader::LoadInputs;
 use paravisor_loader::PAGE_SIZE;
-use paravisor_loader::X64Layout;
+use paravisor_loader::plan::RegionKind;
+use paravisor_loader::plan::Unimported;
 use serde_json::Value;
 use serde_json::json;
 use std::fmt::Write;
@@ -71,15 +72,17 @@ pub(crate) fn print_layout(layout: &LayoutMap, json: bool) {
     };
 }
 
-/// Runs the loader into a summary importer and returns the summary.
-pub(crate) fn summarize(
+/// Loads once into a summary importer: the summary, and the plan when the
+/// load succeeded.
+fn load(
     arch: Arch,
     isolation: IsolationConfig,
     inputs: &LoadInputs<'_>,
-) -> ImageSummary {
+) -> (ImageSummary, Option<PlannedImage>) {
     let mut importer = SummaryImporter::new(arch, isolation);
     let result = paravisor_host::load_openhcl(arch, &mut importer, inputs);
-    importer.finish(result)
+    let planned = result.as_ref().ok().cloned();
+    (importer.finish(result), planned)
 }
 
 /// One line of the region map.
@@ -138,99 +141,57 @@ pub(crate) fn map(
     isolation: IsolationConfig,
     inputs: &LoadInputs<'_>,
 ) -> Result<LayoutMap, String> {
-    let summary = summarize(arch, isolation, inputs);
+    let (summary, planned) = load(arch, isolation, inputs);
     if let Some(e) = summary.error {
         return Err(e);
     }
-
-    // Extra (not imported) regions and shim parameters come from the plan.
     let mut regions: Vec<Region> = Vec::new();
-    let mut shim: Option<(u64, ShimParamsRaw)> = None;
-    let mut vtl2 = None;
-    match arch {
-        Arch::X86_64 => {
-            if let Ok(l) = X64Layout::plan(isolation, inputs) {
-                vtl2 = Some((l.memory.start, l.memory.size));
-                regions.push(Region {
-                    start: l.persisted_region,
-                    end: l
-                        .persisted_region
-                        .saturating_add(paravisor_loader::x64::PERSISTED_REGION_SIZE),
-                    what: "(persisted-state region, not imported)".into(),
-                    acceptance: "",
-                });
-                if let Some(b) = l.bounce_buffer {
-                    regions.push(Region {
-                        start: b,
-                        end: b.saturating_add(paravisor_loader::x64::BOUNCE_BUFFER_SIZE),
-                        what: "(bounce buffer, not imported)".into(),
-                        acceptance: "",
-                    });
+    if let Some(planned) = &planned {
+        for r in &planned.regions {
+            let start = r.pages.base.saturating_mul(PAGE_SIZE);
+            let end = r.pages.end().saturating_mul(PAGE_SIZE);
+            let (what, acceptance) = match r.kind {
+                RegionKind::Import { tag, acceptance } => {
+                    let acceptance = acceptance_name(acceptance);
+                    // As the image summary lists pages: an import that
+                    // continues an earlier one (same tag and acceptance)
+                    // extends it.
+                    if let Some(run) = regions.iter_mut().rev().find(|run| {
+                        run.what == tag && run.acceptance == acceptance && run.end == start
+                    }) {
+                        run.end = end;
+                        continue;
+                    }
+                    (tag.to_string(), acceptance)
                 }
-                if l.isolation.isolation_type != paravisor_loader::IsolationType::Snp {
-                    regions.push(Region {
-                        start: l.reserved_region,
-                        end: l
-                            .reserved_region
-                            .saturating_add(paravisor_loader::x64::RESERVED_REGION_SIZE),
-                        what: "(VTL2 reserved region, used on SNP only)".into(),
-                        acceptance: "",
-                    });
+                RegionKind::Unimported(Unimported::PersistedState) => {
+                    ("(persisted-state region, not imported)".into(), "")
                 }
-                shim = Some((l.shim_base, l.shim_params()));
-            }
-        }
-        Arch::Aarch64 => {
-            if let Ok(l) = Arm64Layout::plan(isolation, inputs) {
-                vtl2 = Some((l.memory.start, l.memory.size));
-                regions.push(Region {
-                    start: l.persisted_region,
-                    end: l
-                        .persisted_region
-                        .saturating_add(paravisor_loader::x64::PERSISTED_REGION_SIZE),
-                    what: "(persisted-state region, not imported)".into(),
-                    acceptance: "",
-                });
-                shim = Some((l.shim_base, l.shim_params()));
-            }
+                RegionKind::Unimported(Unimported::BounceBuffer) => {
+                    ("(bounce buffer, not imported)".into(), "")
+                }
+                RegionKind::Unimported(Unimported::Vtl2Reserved) => {
+                    ("(VTL2 reserved region, used on SNP only)".into(), "")
+                }
+                RegionKind::ParameterArea { tag, index } => {
+                    (format!("{tag} (parameter area {index})"), "(host fills)")
+                }
+                RegionKind::VpContextPage => ("(VP context page: SNP VMSA)".into(), "vp_context"),
+                RegionKind::ImportedRegionsPage => (
+                    "(imported-regions page, written by the importer)".into(),
+                    "",
+                ),
+            };
+            regions.push(Region {
+                start,
+                end,
+                what,
+                acceptance,
+            });
         }
     }
-    for run in &summary.pages {
-        let start = run.page_base.saturating_mul(PAGE_SIZE);
-        regions.push(Region {
-            start,
-            end: start.saturating_add(run.page_count.saturating_mul(PAGE_SIZE)),
-            what: run.tag.to_string(),
-            acceptance: acceptance_name(run.acceptance),
-        });
-    }
-    for area in &summary.parameter_areas {
-        let start = area.page_base.saturating_mul(PAGE_SIZE);
-        regions.push(Region {
-            start,
-            end: start.saturating_add(u64::from(area.page_count).saturating_mul(PAGE_SIZE)),
-            what: format!("{} (parameter area {})", area.tag, area.index),
-            acceptance: "(host fills)",
-        });
-    }
-    if let Some(page) = summary.vp_context_page {
-        let start = page.saturating_mul(PAGE_SIZE);
-        regions.push(Region {
-            start,
-            end: start.saturating_add(PAGE_SIZE),
-            what: "(VP context page: SNP VMSA)".into(),
-            acceptance: "vp_context",
-        });
-    }
-    if let Some(page) = summary.imported_regions_config_page {
-        let start = page.saturating_mul(PAGE_SIZE);
-        regions.push(Region {
-            start,
-            end: start.saturating_add(PAGE_SIZE),
-            what: "(imported-regions page, written by the importer)".into(),
-            acceptance: "",
-        });
-    }
+    let vtl2 = planned.as_ref().map(|p| (p.memory.start, p.memory.size));
+    let shim = planned.map(|p| (p.structures.shim_base, p.structures.shim_params));
     regions.sort_by_key(|r| (r.start, r.end));
     Ok(LayoutMap {
         arch,

@@ -68,6 +68,7 @@ pub mod rules;
 pub mod summary;
 
 pub use load::Arch;
+pub use load::PlannedImage;
 pub use load::load_openhcl;
 pub use load::load_openhcl_with_buffer;
 pub use rules::ImageRuleError;

@@ -1,5 +1,5 @@
-//! `load_openhcl_arm64`: plan the whole AArch64 layout (algorithms.md §8
-//! and every check), then import in the original's order.
+//! `load_openhcl_arm64`: plan the whole AArch64 image (docs/algorithms.md
+//! §8 and every check) as an [`ImagePlan`], then apply it.
 
 use crate::error::Error;
 use crate::error::LayoutError;
@@ -9,25 +9,25 @@ use crate::importer::PAGE_SIZE;
 use crate::importer::PageAcceptance;
 use crate::importer::ParavisorImporter;
 use crate::inputs::LoadInputs;
-use crate::layout::PlannedVtl0;
-use crate::layout::RelocationRecords;
-use crate::layout::Vtl2Memory;
-use crate::layout::add;
-use crate::layout::command_line_page;
-use crate::layout::import_command_line_log_and_heap;
-use crate::layout::import_parameter_areas;
-use crate::layout::plan_vtl0;
-use crate::overlap::FixedImports;
-use crate::structs;
-use crate::x64::HEAP_SIZE;
-use crate::x64::LOG_BUFFER_SIZE;
-use crate::x64::PERSISTED_REGION_SIZE;
+use crate::memory::Cursor;
+use crate::memory::Vtl2Memory;
+use crate::place::ElfPlacement;
+use crate::place::GdtrRelocation;
+use crate::place::ShimAreas;
+use crate::plan::Built;
+use crate::plan::ImagePlan;
+use crate::plan::PageData;
+use crate::plan::PageRange;
+use crate::plan::Step;
+use crate::structs::ShimRegion;
+use crate::vtl0::LinuxDirectBoot;
+use crate::vtl0::PlannedVtl0;
 use elf_static_loader::elf::ElfMachine;
-use elf_static_loader::elf::StaticElfPlan;
-use elf_static_loader::image::Arm64ImagePlan;
+use elf_static_loader::image::InitrdInfo;
+use elf_static_loader::image::KernelInfo;
+use paravisor_layout as abi;
 use paravisor_layout::ShimParamsRaw;
 use vp_regs::aarch64::Aarch64Register;
-use zerocopy::IntoBytes;
 
 /// AArch64 page-table region: 5 base + 10 dynamic pages.
 pub const ARM64_PAGE_TABLE_PAGES: u64 = 15;
@@ -35,7 +35,7 @@ pub const ARM64_PAGE_TABLE_PAGES: u64 = 15;
 const TTBR0_LIMIT: u64 = 1 << 48;
 
 /// Every address of an AArch64 paravisor image, computed and checked
-/// without importing anything.
+/// without importing anything, and the image itself as a plan.
 #[derive(Debug, Clone, Copy)]
 pub struct Arm64Layout<'a> {
     /// The isolation configuration.
@@ -48,9 +48,9 @@ pub struct Arm64Layout<'a> {
     pub persisted_region: u64,
     /// Kernel base (`K`, 2 MiB after the start), size (page aligned) and
     /// entry point (`K + text_offset`).
-    pub kernel: (u64, u64, u64),
+    pub kernel: KernelInfo,
     /// Initrd GPA and length (always present; length 0 without an initrd).
-    pub initrd: (u64, u64),
+    pub initrd: InitrdInfo,
     /// Shim: lowest address.
     pub shim_base: u64,
     /// Shim: next free address.
@@ -61,30 +61,22 @@ pub struct Arm64Layout<'a> {
     pub command_line: u64,
     /// Shim-parameter page.
     pub shim_params: u64,
-    /// Parameter region (106 pages).
-    pub parameter_region: u64,
-    /// Log buffer (2 pages).
-    pub log_buffer: u64,
-    /// Heap (16 pages).
-    pub heap: u64,
-    /// End of the relocatable part (page tables excluded).
-    pub end_of_underhill_mem: u64,
+    /// Parameter region (106 pages), log buffer, heap, end of the
+    /// relocatable part.
+    pub shim_areas: ShimAreas,
     /// Page-table region (15 pages).
     pub page_tables: u64,
     /// End of everything placed.
     pub used_end: u64,
     /// The VTL0 measured configuration.
-    pub vtl0: PlannedVtl0,
-    image: Arm64ImagePlan<'a>,
-    shim: StaticElfPlan<'a>,
-    initrd_bytes: &'a [u8],
-    initrd_crc: u32,
-    command_line_page: [u8; PAGE_SIZE as usize],
+    pub vtl0: PlannedVtl0<'a>,
+    /// The image: every step in import order and the structures it imports.
+    pub image: ImagePlan<'a, Aarch64Register>,
 }
 
 impl<'a> Arm64Layout<'a> {
-    /// Plans an AArch64 load (algorithms.md §8 steps 1–19 and the checks of
-    /// the later steps). Pure: nothing is imported.
+    /// Plans an AArch64 load (docs/algorithms.md §8 steps 1–29 and every
+    /// check). Pure: nothing is imported.
     pub fn plan(isolation: IsolationConfig, inputs: &LoadInputs<'a>) -> Result<Self, LayoutError> {
         inputs.check_abi()?;
         // Step 1 (asserts in the original).
@@ -106,6 +98,7 @@ impl<'a> Arm64Layout<'a> {
         if inputs.sidecar.is_some() {
             return Err(LayoutError::SidecarOnArm64);
         }
+        let mut image = ImagePlan::new();
         // Step 3: isolation is not considered.
         let with_relocation = inputs.memory_page_base.is_none();
         // Steps 4-5.
@@ -115,100 +108,127 @@ impl<'a> Arm64Layout<'a> {
             isolation.paravisor_present,
         )?;
         // Step 7.
-        let persisted_region = memory.start;
-        let next = add(
-            memory.start,
-            PERSISTED_REGION_SIZE,
-            "persisted-state region",
-        )?;
+        let mut at = Cursor::at(memory.start);
+        let persisted_region = at.take(abi::PERSISTED_REGION_SIZE, "persisted-state region")?;
         // Steps 8-9: kernel and initrd.
         let initrd_bytes = inputs.initrd.unwrap_or(&[]);
-        let image = elf_static_loader::image::plan_arm64_image(
+        let kernel_image = elf_static_loader::image::plan_arm64_image(
             inputs.kernel,
-            next,
+            at.next(),
             initrd_bytes.len() as u64,
         )
         .map_err(LayoutError::Arm64Kernel)?;
-        let kernel = image.kernel();
-        let initrd = image.initrd();
-        let next = add(initrd.gpa, initrd.size, "initrd")?;
+        let kernel = kernel_image.kernel();
+        let initrd = kernel_image.initrd();
+        at = Cursor::at(initrd.gpa);
+        at.take(initrd.size, "initrd")?;
         // Step 10.
-        let next = crate::layout::align_up(next, PAGE_SIZE, "boot shim")?;
+        at.align(PAGE_SIZE, "boot shim")?;
         // Step 11.
-        let shim = elf_static_loader::elf::plan_static_elf(
+        let shim = crate::place::plan_elf(
             inputs.shim,
             ElfMachine::Aarch64,
-            0,
-            next,
-            false,
+            ElfPlacement::Offset {
+                load_offset: at.next(),
+            },
         )
         .map_err(LayoutError::Shim)?;
         let shim_info = shim.info();
         if shim_info.minimum_address_used == u64::MAX {
             return Err(LayoutError::NoLoadSegments { what: "boot shim" });
         }
-        let mut next = shim_info.next_available_address;
-        // Steps 12-16.
-        let command_line = next;
-        let command_line_page = command_line_page(&inputs.command_line)?;
-        next = add(next, PAGE_SIZE, "command line")?;
-        let shim_params = next;
-        next = add(next, PAGE_SIZE, "shim parameters")?;
-        let parameter_region = next;
-        next = add(
-            next,
-            crate::layout::PARAMETER_REGION_SIZE,
-            "parameter region",
+        at.skip_to(shim_info.next_available_address);
+        // Steps 12-17.
+        let command_line = at.next();
+        crate::structs::command_line_page(
+            &inputs.command_line,
+            &mut image.structures.command_line,
         )?;
-        let log_buffer = next;
-        next = add(next, LOG_BUFFER_SIZE, "log buffer")?;
-        let heap = next;
-        next = add(next, HEAP_SIZE, "heap")?;
-        // Step 17.
-        let end_of_underhill_mem = next;
+        at.take(PAGE_SIZE, "command line")?;
+        let shim_params = at.take(PAGE_SIZE, "shim parameters")?;
+        let shim_areas = ShimAreas::place(&mut at)?;
         // Step 18.
-        let page_tables = next;
-        next = add(next, ARM64_PAGE_TABLE_PAGES * PAGE_SIZE, "page tables")?;
-        let used_end = next;
+        let page_tables = at.take_pages(ARM64_PAGE_TABLE_PAGES, "page tables")?;
+        let used_end = at.next();
         // Step 19.
         memory.check_fits(used_end)?;
         // Step 26: TTBR0_EL1 must hold the table address.
         if page_tables >= TTBR0_LIMIT {
             return Err(LayoutError::Ttbr0OutOfRange { gpa: page_tables });
         }
-        // Step 20.
-        let initrd_crc = crc32fast::hash(initrd_bytes);
         // Step 22: UEFI only; Linux is ignored on AArch64.
-        let vtl0 = plan_vtl0(
+        let vtl0 = crate::vtl0::plan_vtl0(
             &inputs.vtl0,
-            paravisor_layout::PARAVISOR_VTL0_MEASURED_CONFIG_BASE_PAGE_AARCH64,
-            false,
+            abi::PARAVISOR_VTL0_MEASURED_CONFIG_BASE_PAGE_AARCH64,
+            LinuxDirectBoot::Ignored,
         )?;
-        Ok(Self {
+        let mut layout = Self {
             isolation,
             with_relocation,
             memory,
             persisted_region,
-            kernel: (kernel.gpa, kernel.size, kernel.entrypoint),
-            initrd: (initrd.gpa, initrd.size),
+            kernel,
+            initrd,
             shim_base: shim_info.minimum_address_used,
             shim_end: shim_info.next_available_address,
             shim_entry: shim_info.entrypoint,
             command_line,
             shim_params,
-            parameter_region,
-            log_buffer,
-            heap,
-            end_of_underhill_mem,
+            shim_areas,
             page_tables,
             used_end,
             vtl0,
             image,
-            shim,
-            initrd_bytes,
-            initrd_crc,
-            command_line_page,
-        })
+        };
+        // Step 20: the shim parameters, with the initrd CRC.
+        let initrd_crc = crc32fast::hash(initrd_bytes);
+        layout.image.structures.shim_base = layout.shim_base;
+        layout.image.structures.shim_params = layout.compute_shim_params(initrd_crc);
+        // The import order of the original (steps 6, 8, 11, 12, 15, 16,
+        // 21, 22, 24-29).
+        let registers = layout.registers();
+        let plan = &mut layout.image;
+        crate::place::push_startup(plan, &layout.memory)?;
+        plan.push(Step::Arm64Image {
+            plan: kernel_image,
+            initrd: initrd_bytes,
+        })?;
+        crate::place::push_boot_shim(plan, shim)?;
+        layout
+            .shim_areas
+            .push_command_line_log_and_heap(plan, command_line)?;
+        plan.import(
+            "underhill-shim-params",
+            PageRange::one(shim_params / PAGE_SIZE),
+            PageAcceptance::Exclusive,
+            PageData::Built(Built::ShimParams),
+        )?;
+        layout.vtl0.push(plan)?;
+        let tables = PageRange {
+            base: page_tables / PAGE_SIZE,
+            count: ARM64_PAGE_TABLE_PAGES,
+        };
+        if with_relocation {
+            crate::place::push_relocation(
+                plan,
+                &layout.memory,
+                layout.shim_areas.end_of_underhill_mem,
+                GdtrRelocation::Absent,
+                tables,
+            )?;
+        }
+        plan.import(
+            "underhill-page-tables",
+            tables,
+            PageAcceptance::Exclusive,
+            PageData::Built(Built::PageTables),
+        )?;
+        for register in registers {
+            plan.push(Step::Register(register))?;
+        }
+        layout.shim_areas.push_parameter_areas(plan)?;
+        layout.shim_areas.push_vtl2_config(plan, 0)?;
+        Ok(layout)
     }
 
     /// Size of the page-table region in bytes (15 pages).
@@ -244,137 +264,51 @@ impl<'a> Arm64Layout<'a> {
         Ok(used)
     }
 
-    /// The shim parameters (step 20, abi.md §2).
+    /// The shim parameters (step 20, docs/abi.md §2).
     pub fn shim_params(&self) -> ShimParamsRaw {
-        structs::shim_params(structs::ShimParamsInput {
+        self.image.structures.shim_params
+    }
+
+    fn compute_shim_params(&self, initrd_crc: u32) -> ShimParamsRaw {
+        crate::structs::shim_params(crate::structs::ShimParamsInput {
             shim_base: self.shim_base,
-            kernel_entry: self.kernel.2,
+            kernel_entry: self.kernel.entrypoint,
             command_line: self.command_line,
-            initrd: self.initrd.0,
-            initrd_size: self.initrd.1,
-            initrd_crc: self.initrd_crc,
+            initrd: ShimRegion {
+                start: self.initrd.gpa,
+                size: self.initrd.size,
+            },
+            initrd_crc,
             isolation: self.isolation.isolation_type,
-            memory_start: self.memory.start,
-            memory_size: self.memory.size,
-            parameter_region: self.parameter_region,
+            memory: ShimRegion {
+                start: self.memory.start,
+                size: self.memory.size,
+            },
+            parameter_region: self.shim_areas.parameter_region(),
             reserved_region: None,
             sidecar: None,
             used_end: self.used_end,
             bounce_buffer: None,
             page_tables: None,
-            log_buffer: self.log_buffer,
-            heap: self.heap,
+            log_buffer: self.shim_areas.log_buffer(),
+            heap: self.shim_areas.heap(),
+            persisted_region: crate::place::persisted_region(&self.memory),
         })
     }
 
     /// Checks that no two imports of the plan touch the same page (for
     /// example a kernel that reaches the measured-config page at 16 MiB).
     pub fn check_overlaps(&self) -> Result<(), LayoutError> {
-        let mut fixed = FixedImports::new();
-        fixed.push(
-            "linux-kernel",
-            self.kernel.2 / PAGE_SIZE,
-            self.kernel.1 / PAGE_SIZE,
-        );
-        fixed.push(
-            "linux-initrd",
-            self.initrd.0 / PAGE_SIZE,
-            self.initrd.1.div_ceil(PAGE_SIZE),
-        );
-        fixed.push("underhill-command-line", self.command_line / PAGE_SIZE, 1);
-        fixed.push("underhill-shim-params", self.shim_params / PAGE_SIZE, 1);
-        fixed.push("ohcl-boot-shim-log-buffer", self.log_buffer / PAGE_SIZE, 2);
-        fixed.push("ohcl-boot-shim-heap", self.heap / PAGE_SIZE, 16);
-        fixed.push(
-            "underhill-page-tables",
-            self.page_tables / PAGE_SIZE,
-            ARM64_PAGE_TABLE_PAGES,
-        );
-        self.vtl0.push_imports(&mut fixed);
-        fixed.push(
-            "underhill-vtl2-measured-config",
-            (self.parameter_region / PAGE_SIZE)
-                .saturating_add(crate::layout::MEASURED_VTL2_CONFIG_PAGE_INDEX),
-            1,
-        );
-        fixed.check_pairwise()?;
-        fixed.check_elf(&self.shim, "underhill-boot-shim")
-    }
-
-    /// Imports the planned image in the original's order (§8 steps 6, 8,
-    /// 11, 12, 15, 16, 21, 22, 24–29). Only the importer can fail here.
-    pub fn import<I: ParavisorImporter<Aarch64Register>>(
-        &self,
-        importer: &mut I,
-        page_tables: &[u8],
-    ) -> Result<(), I::Error> {
-        importer.verify_startup_memory_available(
-            self.memory.start / PAGE_SIZE,
-            self.memory.page_count,
-            self.memory.startup_type,
-        )?;
-        self.image.import(importer, self.initrd_bytes)?;
-        self.shim
-            .import(importer, PageAcceptance::Exclusive, "underhill-boot-shim")?;
-        import_command_line_log_and_heap(
-            importer,
-            self.command_line,
-            &self.command_line_page,
-            self.log_buffer,
-            self.heap,
-        )?;
-        let shim_params = self.shim_params();
-        importer.import_pages(
-            self.shim_params / PAGE_SIZE,
-            1,
-            "underhill-shim-params",
-            PageAcceptance::Exclusive,
-            shim_params.as_bytes(),
-        )?;
-        self.vtl0.import(importer)?;
-        if self.with_relocation {
-            RelocationRecords {
-                memory_start: self.memory.start,
-                end_of_underhill_mem: self.end_of_underhill_mem,
-                apply_gdtr_offset: false,
-                page_tables: self.page_tables,
-                page_table_pages: ARM64_PAGE_TABLE_PAGES,
-                used_page_table_pages: page_tables.len() as u64 / PAGE_SIZE,
-            }
-            .import(importer)?;
-        }
-        importer.import_pages(
-            self.page_tables / PAGE_SIZE,
-            ARM64_PAGE_TABLE_PAGES,
-            "underhill-page-tables",
-            PageAcceptance::Exclusive,
-            page_tables,
-        )?;
-        for register in self.registers() {
-            importer.import_vp_register(register)?;
-        }
-        import_parameter_areas(importer, self.parameter_region / PAGE_SIZE)?;
-        let vtl2 = structs::measured_vtl2_config(0);
-        crate::layout::import_vtl2_config(
-            importer,
-            self.parameter_region / PAGE_SIZE,
-            vtl2.as_bytes(),
-        )
+        self.image.check_overlaps()
     }
 
     /// The boot processor's registers (step 26), in import order.
     pub fn registers(&self) -> [Aarch64Register; 8] {
-        use vp_regs::aarch64::paravisor as a;
-        [
-            Aarch64Register::X0(self.shim_params.wrapping_sub(self.shim_base)),
-            Aarch64Register::Pc(self.shim_entry),
-            Aarch64Register::Cpsr(a::CPSR.into_bits()),
-            Aarch64Register::SctlrEl1(a::SCTLR_EL1.into_bits()),
-            Aarch64Register::TcrEl1(a::TCR_EL1.into_bits()),
-            Aarch64Register::MairEl1(a::MAIR_EL1.to_u64()),
-            Aarch64Register::Ttbr0El1(self.page_tables),
-            Aarch64Register::VbarEl1(a::VBAR_EL1),
-        ]
+        vp_regs::aarch64::paravisor::boot_registers(vp_regs::aarch64::paravisor::BootAddresses {
+            shim_params_offset: self.shim_params.wrapping_sub(self.shim_base),
+            shim_entry: self.shim_entry,
+            page_tables: self.page_tables,
+        })
     }
 }
 
@@ -396,9 +330,7 @@ pub fn load_openhcl_arm64<'a, I: ParavisorImporter<Aarch64Register>>(
 ) -> Result<Arm64Layout<'a>, Error<I::Error>> {
     let layout = Arm64Layout::plan(importer.isolation_config(), inputs)?;
     let used = layout.build_page_tables(page_table_buffer)?;
-    layout.check_overlaps()?;
-    let tables = page_table_buffer.get(..used).unwrap_or(&[]);
-    layout.import(importer, tables).map_err(Error::Importer)?;
+    crate::plan::check_and_apply(&layout.image, importer, page_table_buffer, used)?;
     Ok(layout)
 }
 

@@ -142,6 +142,13 @@ pub enum LayoutError {
         /// Bytes provided.
         provided: u64,
     },
+    /// A plan needs more steps than [`crate::plan::MAX_STEPS`] (no layout
+    /// does: the largest has 40).
+    #[error("the image plan needs more than {max} steps")]
+    TooManySteps {
+        /// The capacity.
+        max: usize,
+    },
     /// The built tables do not leave a free page in their region (AArch64:
     /// the original asserts that the region is strictly larger).
     #[error("page tables use {used:#x} bytes, the region holds {region:#x}")]

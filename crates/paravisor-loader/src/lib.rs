@@ -11,9 +11,11 @@
 //! relocation records, in the same order.
 //!
 //! **Plan, then import.** Each load first computes and checks the whole
-//! layout ([`X64Layout::plan`], [`Arm64Layout::plan`]), builds the page
-//! tables into a caller buffer and checks that no two imports overlap; only
-//! then is the first page imported. A load that fails with
+//! image ([`X64Layout::plan`], [`Arm64Layout::plan`]): every address, and
+//! the image itself as data, an [`ImagePlan`] listing every importer call
+//! in order. It then builds the page tables into a caller buffer, checks
+//! that no two imports of the plan overlap, and only then applies the plan
+//! ([`ImagePlan::apply`], the only code that calls an importer). A load that fails with
 //! [`Error::Layout`] imported nothing. Every assert and panic of the
 //! original is a [`LayoutError`].
 //!
@@ -70,15 +72,20 @@ pub mod error;
 pub mod guest_memory;
 pub mod importer;
 pub mod inputs;
-pub mod layout;
+pub mod memory;
 mod overlap;
+pub mod place;
+pub mod plan;
 mod structs;
+pub mod vtl0;
 pub mod x64;
 
 pub use arm64::Arm64Layout;
 pub use arm64::load_openhcl_arm64;
 #[cfg(feature = "std")]
 pub use arm64::load_openhcl_arm64_alloc;
+pub use elf_static_loader::image::InitrdInfo;
+pub use elf_static_loader::image::KernelInfo;
 pub use error::Error;
 pub use error::LayoutError;
 pub use guest_memory::GuestMemoryImporter;
@@ -100,6 +107,7 @@ pub use inputs::Vtl0Linux;
 pub use inputs::Vtl0Region;
 pub use inputs::Vtl0Uefi;
 pub use paravisor_layout::Abi;
+pub use plan::ImagePlan;
 pub use x64::X64Layout;
 pub use x64::load_openhcl_x64;
 #[cfg(feature = "std")]

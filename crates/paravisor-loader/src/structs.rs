@@ -1,5 +1,6 @@
-//! Filling the shim-facing structures of `paravisor-layout` (abi.md §2–§3)
-//! and the x86-64 GDT (abi.md §4.4).
+//! Filling the shim-facing structures of `paravisor-layout` (docs/abi.md
+//! §2–§3). The x86-64 GDT and register values come from
+//! `vp_regs::x86_64::paravisor`, the sizes from `paravisor-layout`.
 
 use crate::error::LayoutError;
 use crate::importer::IsolationType;
@@ -12,40 +13,9 @@ use paravisor_layout::LinuxInfo;
 use paravisor_layout::PageRegionDescriptor;
 use paravisor_layout::ParavisorCommandLine;
 use paravisor_layout::ParavisorMeasuredVtl0Config;
-use paravisor_layout::ParavisorMeasuredVtl2Config;
 use paravisor_layout::ShimParamsRaw;
 use paravisor_layout::SupportedIsolationType;
 use paravisor_layout::UefiInfo;
-use vp_regs::x86_64::GdtEntry;
-
-/// GDT index of the 64-bit code segment.
-const CODE_INDEX: u16 = 2;
-/// GDT index of the data segment.
-const DATA_INDEX: u16 = 3;
-/// Code selector: index 2, RPL 0 = 0x10.
-pub(crate) const CODE_SELECTOR: u16 = CODE_INDEX << 3;
-/// Data selector: index 3, RPL 0 = 0x18.
-pub(crate) const DATA_SELECTOR: u16 = DATA_INDEX << 3;
-/// GDTR limit: 4 entries × 8 bytes − 1.
-pub(crate) const GDT_LIMIT: u16 = 4 * 8 - 1;
-
-/// The paravisor's 4-entry GDT: two null entries, 64-bit code (0x10), data
-/// (0x18); limit 0xFFFF with the attributes of abi.md §4.2.
-pub(crate) fn paravisor_gdt() -> [GdtEntry; 4] {
-    let code = GdtEntry::new(
-        0,
-        0xFFFF,
-        vp_regs::x86_64::X64_DEFAULT_CODE_SEGMENT_ATTRIBUTES,
-    )
-    .unwrap_or(GdtEntry::NULL);
-    let data = GdtEntry::new(
-        0,
-        0xFFFF,
-        vp_regs::x86_64::X64_DEFAULT_DATA_SEGMENT_ATTRIBUTES,
-    )
-    .unwrap_or(GdtEntry::NULL);
-    [GdtEntry::NULL, GdtEntry::NULL, code, data]
-}
 
 /// The paravisor command line (abi.md §3.2).
 pub(crate) fn command_line(
@@ -72,8 +42,21 @@ pub(crate) fn command_line(
     })
 }
 
+/// The paravisor command-line page (docs/abi.md §3.2) written into `page`.
+pub(crate) fn command_line_page(
+    command_line: &CommandLine<'_>,
+    page: &mut [u8; PAGE_SIZE as usize],
+) -> Result<(), LayoutError> {
+    let built = self::command_line(command_line)?;
+    let bytes = zerocopy::IntoBytes::as_bytes(&built);
+    if let Some(dst) = page.get_mut(..bytes.len()) {
+        dst.copy_from_slice(bytes);
+    }
+    Ok(())
+}
+
 /// A measured VTL0 config with only the magic set.
-pub(crate) fn measured_vtl0_config_empty() -> ParavisorMeasuredVtl0Config {
+pub(crate) const fn measured_vtl0_config_empty() -> ParavisorMeasuredVtl0Config {
     ParavisorMeasuredVtl0Config {
         magic: ParavisorMeasuredVtl0Config::MAGIC,
         supported_vtl0: paravisor_layout::SupportedVtl0LoadInfo::new(),
@@ -155,91 +138,139 @@ pub(crate) fn set_linux(
     Ok(())
 }
 
-pub(crate) fn measured_vtl2_config(vtom_offset_bit: u8) -> ParavisorMeasuredVtl2Config {
-    ParavisorMeasuredVtl2Config {
-        magic: ParavisorMeasuredVtl2Config::MAGIC,
-        vtom_offset_bit,
-        padding: [0; 7],
-    }
+/// A region the shim parameters describe: its first byte and its size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ShimRegion {
+    pub(crate) start: u64,
+    pub(crate) size: u64,
 }
 
-/// What the shim parameters are computed from.
+/// The sidecar as the shim parameters describe it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ShimSidecar {
+    pub(crate) base: u64,
+    pub(crate) size: u64,
+    pub(crate) entry: u64,
+}
+
+/// What the shim parameters are computed from. Regions an architecture
+/// does not have are `None` (offset and size 0).
 pub(crate) struct ShimParamsInput {
     pub(crate) shim_base: u64,
     pub(crate) kernel_entry: u64,
     pub(crate) command_line: u64,
-    pub(crate) initrd: u64,
-    pub(crate) initrd_size: u64,
+    pub(crate) initrd: ShimRegion,
     pub(crate) initrd_crc: u32,
     pub(crate) isolation: IsolationType,
-    pub(crate) memory_start: u64,
-    pub(crate) memory_size: u64,
-    pub(crate) parameter_region: u64,
-    /// (start, size); None on AArch64 (both 0).
-    pub(crate) reserved_region: Option<(u64, u64)>,
-    /// (base, size, entry); None on AArch64 (all 0).
-    pub(crate) sidecar: Option<(u64, u64, u64)>,
+    pub(crate) memory: ShimRegion,
+    pub(crate) parameter_region: ShimRegion,
+    /// x86-64 only.
+    pub(crate) reserved_region: Option<ShimRegion>,
+    /// x86-64 only (base = the shim's load offset, size 0 when absent).
+    pub(crate) sidecar: Option<ShimSidecar>,
     pub(crate) used_end: u64,
-    /// (start, size) on SNP/TDX.
-    pub(crate) bounce_buffer: Option<(u64, u64)>,
-    /// (start, region size) on x86-64; None on AArch64 (both 0).
-    pub(crate) page_tables: Option<(u64, u64)>,
-    pub(crate) log_buffer: u64,
-    pub(crate) heap: u64,
+    /// SNP and TDX only.
+    pub(crate) bounce_buffer: Option<ShimRegion>,
+    /// x86-64 only (start, region size).
+    pub(crate) page_tables: Option<ShimRegion>,
+    pub(crate) log_buffer: ShimRegion,
+    pub(crate) heap: ShimRegion,
+    pub(crate) persisted_region: ShimRegion,
 }
 
-/// The shim parameters (abi.md §2): offsets relative to the shim base,
-/// computed wrapping and reinterpreted as i64 (algorithms.md §1.4).
+/// Shim parameters with every field 0 (replaced while planning).
+pub(crate) const EMPTY_SHIM_PARAMS: ShimParamsRaw = ShimParamsRaw {
+    kernel_entry_offset: 0,
+    cmdline_offset: 0,
+    initrd_offset: 0,
+    initrd_size: 0,
+    initrd_crc: 0,
+    supported_isolation_type: SupportedIsolationType(0),
+    memory_start_offset: 0,
+    memory_size: 0,
+    parameter_region_offset: 0,
+    parameter_region_size: 0,
+    vtl2_reserved_region_offset: 0,
+    vtl2_reserved_region_size: 0,
+    sidecar_offset: 0,
+    sidecar_size: 0,
+    sidecar_entry_offset: 0,
+    used_start: 0,
+    used_end: 0,
+    bounce_buffer_start: 0,
+    bounce_buffer_size: 0,
+    page_tables_start: 0,
+    page_tables_size: 0,
+    log_buffer_start: 0,
+    log_buffer_size: 0,
+    heap_start_offset: 0,
+    heap_size: 0,
+    persisted_state_region_offset: 0,
+    persisted_state_region_size: 0,
+};
+
+/// The shim parameters (docs/abi.md §2): offsets relative to the shim
+/// base, computed wrapping and reinterpreted as i64 (docs/algorithms.md
+/// §1.4).
 pub(crate) fn shim_params(p: ShimParamsInput) -> ShimParamsRaw {
     let off = |addr: u64| addr.wrapping_sub(p.shim_base) as i64;
+    let region = |r: Option<ShimRegion>| r.map_or((0, 0), |r| (off(r.start), r.size));
     let supported_isolation_type = match p.isolation {
         IsolationType::None | IsolationType::Vbs => SupportedIsolationType::VBS,
         IsolationType::Snp => SupportedIsolationType::SNP,
         IsolationType::Tdx => SupportedIsolationType::TDX,
     };
-    let (reserved_offset, reserved_size) = match p.reserved_region {
-        Some((start, size)) => (off(start), size),
-        None => (0, 0),
-    };
+    let (reserved_offset, reserved_size) = region(p.reserved_region);
     let (sidecar_offset, sidecar_size, sidecar_entry_offset) = match p.sidecar {
-        Some((base, size, entry)) => (off(base), size, off(entry)),
+        Some(s) => (off(s.base), s.size, off(s.entry)),
         None => (0, 0, 0),
     };
-    let (bounce_buffer_start, bounce_buffer_size) = match p.bounce_buffer {
-        Some((start, size)) => (off(start), size),
-        None => (0, 0),
-    };
-    let (page_tables_start, page_tables_size) = match p.page_tables {
-        Some((start, size)) => (off(start), size),
-        None => (0, 0),
-    };
+    let (bounce_buffer_start, bounce_buffer_size) = region(p.bounce_buffer);
+    let (page_tables_start, page_tables_size) = region(p.page_tables);
     ShimParamsRaw {
         kernel_entry_offset: off(p.kernel_entry),
         cmdline_offset: off(p.command_line),
-        initrd_offset: off(p.initrd),
-        initrd_size: p.initrd_size,
+        initrd_offset: off(p.initrd.start),
+        initrd_size: p.initrd.size,
         initrd_crc: p.initrd_crc,
         supported_isolation_type,
-        memory_start_offset: off(p.memory_start),
-        memory_size: p.memory_size,
-        parameter_region_offset: off(p.parameter_region),
-        parameter_region_size: crate::layout::PARAMETER_REGION_SIZE,
+        memory_start_offset: off(p.memory.start),
+        memory_size: p.memory.size,
+        parameter_region_offset: off(p.parameter_region.start),
+        parameter_region_size: p.parameter_region.size,
         vtl2_reserved_region_offset: reserved_offset,
         vtl2_reserved_region_size: reserved_size,
         sidecar_offset,
         sidecar_size,
         sidecar_entry_offset,
-        used_start: off(p.memory_start),
+        used_start: off(p.memory.start),
         used_end: off(p.used_end),
         bounce_buffer_start,
         bounce_buffer_size,
         page_tables_start,
         page_tables_size,
-        log_buffer_start: off(p.log_buffer),
-        log_buffer_size: crate::x64::LOG_BUFFER_SIZE,
-        heap_start_offset: off(p.heap),
-        heap_size: crate::x64::HEAP_SIZE,
-        persisted_state_region_offset: off(p.memory_start),
-        persisted_state_region_size: crate::x64::PERSISTED_REGION_SIZE,
+        log_buffer_start: off(p.log_buffer.start),
+        log_buffer_size: p.log_buffer.size,
+        heap_start_offset: off(p.heap.start),
+        heap_size: p.heap.size,
+        persisted_state_region_offset: off(p.persisted_region.start),
+        persisted_state_region_size: p.persisted_region.size,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_line_page_holds_policy_length_and_text() {
+        // worked-example.md §6.
+        let mut page = [0xAA; PAGE_SIZE as usize];
+        command_line_page(&CommandLine::Static("console=ttyS0"), &mut page).unwrap();
+        assert_eq!(&page[..4], &[0, 0, 0x0D, 0]);
+        assert_eq!(&page[4..17], b"console=ttyS0");
+        let mut page = [0; PAGE_SIZE as usize];
+        command_line_page(&CommandLine::HostAppendable(""), &mut page).unwrap();
+        assert_eq!(&page[..4], &[1, 0, 0, 0]);
     }
 }

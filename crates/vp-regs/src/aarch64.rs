@@ -671,6 +671,7 @@ impl TryFrom<u64> for MemoryAttributeIndirectionEl1 {
 /// The AArch64 register values the paravisor loader sets (abi.md §7.1 –
 /// §7.6).
 pub mod paravisor {
+    use super::Aarch64Register;
     use super::Cpsr64;
     use super::IntermPhysAddrSize;
     use super::MemoryAttributeEl1;
@@ -681,6 +682,33 @@ pub mod paravisor {
     use super::TranslationGranule0;
     use super::TranslationGranule1;
     use crate::VpRegsError;
+
+    /// What the boot processor's registers depend on in one image.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct BootAddresses {
+        /// X0: the shim parameters' offset from the shim base.
+        pub shim_params_offset: u64,
+        /// PC: the shim's entry point.
+        pub shim_entry: u64,
+        /// TTBR0_EL1: GPA of the page tables (below 2^48, checked by the
+        /// loader).
+        pub page_tables: u64,
+    }
+
+    /// The boot processor's registers, in the loader's import order: X0,
+    /// PC, CPSR, SCTLR_EL1, TCR_EL1, MAIR_EL1, TTBR0_EL1, VBAR_EL1.
+    pub const fn boot_registers(image: BootAddresses) -> [Aarch64Register; 8] {
+        [
+            Aarch64Register::X0(image.shim_params_offset),
+            Aarch64Register::Pc(image.shim_entry),
+            Aarch64Register::Cpsr(CPSR.into_bits()),
+            Aarch64Register::SctlrEl1(SCTLR_EL1.into_bits()),
+            Aarch64Register::TcrEl1(TCR_EL1.into_bits()),
+            Aarch64Register::MairEl1(MAIR_EL1.to_u64()),
+            Aarch64Register::Ttbr0El1(image.page_tables),
+            Aarch64Register::VbarEl1(VBAR_EL1),
+        ]
+    }
 
     /// CPSR: SP = 1, EL = 1 (EL1h), exceptions unmasked = **0x5**.
     pub const CPSR: Cpsr64 = Cpsr64::new().with_sp(true).with_el(1);

@@ -475,6 +475,7 @@ pub mod paravisor {
     use super::GdtEntry;
     use super::SegmentRegister;
     use super::SegmentSelector;
+    use super::TableRegister;
     use super::X64_BUSY_TSS_SEGMENT_ATTRIBUTES;
     use super::X64_CR0_NE;
     use super::X64_CR0_PE;
@@ -487,7 +488,47 @@ pub mod paravisor {
     use super::X64_EFER_LMA;
     use super::X64_EFER_LME;
     use super::X64_EFER_NXE;
+    use super::X86Register;
     use super::X86X_MSR_DEFAULT_PAT;
+
+    /// What the boot processor's registers depend on in one image.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct BootAddresses {
+        /// GPA of the GDT page (GDTR.base).
+        pub gdt: u64,
+        /// GPA of the PML4 (CR3).
+        pub page_tables: u64,
+        /// RSI: the shim parameters' offset from the shim base.
+        pub shim_params_offset: u64,
+        /// RIP: the shim's entry point.
+        pub shim_entry: u64,
+    }
+
+    /// The boot processor's registers, in the loader's import order: GDTR,
+    /// DS, ES, FS, GS, SS, CS, TR, CR0, CR3, CR4, EFER, PAT, RSI, RIP.
+    pub const fn boot_registers(image: BootAddresses) -> [X86Register; 15] {
+        let data = DATA_SEGMENT;
+        [
+            X86Register::Gdtr(TableRegister {
+                base: image.gdt,
+                limit: GDTR_LIMIT,
+            }),
+            X86Register::Ds(data),
+            X86Register::Es(data),
+            X86Register::Fs(data),
+            X86Register::Gs(data),
+            X86Register::Ss(data),
+            X86Register::Cs(CODE_SEGMENT),
+            X86Register::Tr(TR_SEGMENT),
+            X86Register::Cr0(CR0),
+            X86Register::Cr3(image.page_tables),
+            X86Register::Cr4(CR4),
+            X86Register::Efer(EFER),
+            X86Register::Pat(PAT),
+            X86Register::Rsi(image.shim_params_offset),
+            X86Register::Rip(image.shim_entry),
+        ]
+    }
 
     /// CR0 = PG | PE | NE = **0x8000_0021**.
     pub const CR0: u64 = X64_CR0_PG | X64_CR0_PE | X64_CR0_NE;

@@ -477,7 +477,8 @@ fn load_x64() {
 }
 
 /// The x86-64 layout's own entry points (`X64Layout::{plan,
-/// build_page_tables, check_overlaps, shim_params, registers}`).
+/// build_page_tables, check_overlaps, shim_params, registers}` and the
+/// plan's rows, `ImagePlan::for_each_region`).
 #[cfg(feature = "plan-x64")]
 #[inline(never)]
 fn plan_x64() {
@@ -490,8 +491,14 @@ fn plan_x64() {
         opaque(layout.page_table_region_size());
         opaque(layout.shim_params());
         if let Ok(used) = layout.build_page_tables(opaque(&mut tables[..])) {
-            opaque(layout.check_overlaps(used).is_ok());
-            opaque(layout.registers(&tables));
+            opaque(used);
+            opaque(layout.check_overlaps().is_ok());
+            opaque(layout.registers());
+            let rows = layout.image.for_each_region(|region| {
+                opaque(region);
+                if opaque(false) { Err(()) } else { Ok(()) }
+            });
+            opaque(rows.is_ok());
         }
     }
 }
