@@ -23,6 +23,7 @@ use crate::structs::ShimRegion;
 use crate::vtl0::LinuxDirectBoot;
 use crate::vtl0::PlannedVtl0;
 use elf_static_loader::elf::ElfMachine;
+use elf_static_loader::image::Arm64ImagePlan;
 use elf_static_loader::image::InitrdInfo;
 use elf_static_loader::image::KernelInfo;
 use paravisor_layout as abi;
@@ -110,20 +111,11 @@ impl<'a> Arm64Layout<'a> {
         // Step 7.
         let mut at = Cursor::at(memory.start);
         let persisted_region = at.take(abi::PERSISTED_REGION_SIZE, "persisted-state region")?;
-        // Steps 8-9: kernel and initrd.
+        // Steps 8-10: kernel and initrd; the shim follows.
         let initrd_bytes = inputs.initrd.unwrap_or(&[]);
-        let kernel_image = elf_static_loader::image::plan_arm64_image(
-            inputs.kernel,
-            at.next(),
-            initrd_bytes.len() as u64,
-        )
-        .map_err(LayoutError::Arm64Kernel)?;
+        let kernel_image = place_kernel_and_initrd(inputs.kernel, initrd_bytes, &mut at)?;
         let kernel = kernel_image.kernel();
         let initrd = kernel_image.initrd();
-        at = Cursor::at(initrd.gpa);
-        at.take(initrd.size, "initrd")?;
-        // Step 10.
-        at.align(PAGE_SIZE, "boot shim")?;
         // Step 11.
         let shim = crate::place::plan_elf(
             inputs.shim,
@@ -310,6 +302,24 @@ impl<'a> Arm64Layout<'a> {
             page_tables: self.page_tables,
         })
     }
+}
+
+/// The AArch64 placement rule (steps 8–10): the kernel `Image` at `at` plus
+/// its text offset, the initrd (always, empty without one) at the next
+/// 2 MiB boundary after it; `at` moves to the page after the initrd, where
+/// the boot shim goes.
+fn place_kernel_and_initrd<'a>(
+    image: &'a [u8],
+    initrd: &[u8],
+    at: &mut Cursor,
+) -> Result<Arm64ImagePlan<'a>, LayoutError> {
+    let plan = elf_static_loader::image::plan_arm64_image(image, at.next(), initrd.len() as u64)
+        .map_err(LayoutError::Arm64Kernel)?;
+    let placed = plan.initrd();
+    *at = Cursor::at(placed.gpa);
+    at.take(placed.size, "initrd")?;
+    at.align(PAGE_SIZE, "boot shim")?;
+    Ok(plan)
 }
 
 /// Loads the OpenHCL paravisor for AArch64 through `importer`.

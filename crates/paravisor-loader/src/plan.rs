@@ -9,6 +9,16 @@
 //! Adding a region to an image means adding one step where the layout is
 //! planned (`x64.rs`, `arm64.rs`, or `place.rs` for both): the import, the
 //! overlap check and the layout map all follow from it.
+//!
+//! Where an ABI profile (docs/abi-versions.md) would differ, each decision
+//! has one home: the shim-parameter bytes are [`Structures::shim_params`]
+//! (read through [`ImagePlan::built_bytes`]); the configuration-region size
+//! is `CONFIG_REGION_PAGES` in `ShimAreas::place` (`place.rs`), which also
+//! appends the parameter areas and the VTL2 configuration, and where a new
+//! announced area would be one more step; the x86-64 identity-map
+//! configuration (leaf sizes included) is `identity_map_config` in `x64.rs`;
+//! the AArch64 kernel and initrd placement is `place_kernel_and_initrd` in
+//! `arm64.rs`.
 
 use crate::importer::PAGE_SIZE;
 use crate::importer::PageAcceptance;
