@@ -32,8 +32,6 @@ use vp_regs::aarch64::Aarch64Register;
 
 /// AArch64 page-table region: 5 base + 10 dynamic pages.
 pub const ARM64_PAGE_TABLE_PAGES: u64 = 15;
-/// TTBR0_EL1.BADDR holds 48 bits.
-const TTBR0_LIMIT: u64 = 1 << 48;
 
 /// Every address of an AArch64 paravisor image, computed and checked
 /// without importing anything, and the image itself as a plan.
@@ -145,7 +143,7 @@ impl<'a> Arm64Layout<'a> {
         // Step 19.
         memory.check_fits(used_end)?;
         // Step 26: TTBR0_EL1 must hold the table address.
-        if page_tables >= TTBR0_LIMIT {
+        if page_tables >= vp_regs::aarch64::TranslationBaseEl1::BADDR_LIMIT {
             return Err(LayoutError::Ttbr0OutOfRange { gpa: page_tables });
         }
         // Step 22: UEFI only; Linux is ignored on AArch64.

@@ -4,11 +4,8 @@
 use crate::IdentityMapConfig;
 use crate::PageTableError;
 use crate::calculate_pde_table_count;
-
-/// VA (= GPA) of the paravisor's local map on SNP and TDX: 2 MiB.
-pub const PARAVISOR_LOCAL_MAP_VA: u64 = 0x20_0000;
-/// Size of the paravisor's local map on SNP and TDX: 2 MiB.
-pub const PARAVISOR_LOCAL_MAP_SIZE: u64 = 0x20_0000;
+use paravisor_layout::PARAVISOR_LOCAL_MAP_SIZE;
+use paravisor_layout::PARAVISOR_LOCAL_MAP_VA;
 /// Size identity-mapped on TDX regardless of VTL2 memory: 3 GiB. (The TDX
 /// kernel starts APs through the ACPI mailbox and assumes all kernel RAM is
 /// identity-mapped in the mailbox stub's page table.)
