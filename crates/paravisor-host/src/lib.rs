@@ -23,6 +23,7 @@
 //! use paravisor_loader::{CommandLine, IsolationConfig, IsolationType, LoadInputs, Vtl0Config};
 //!
 //! let inputs = LoadInputs {
+//!     abi: paravisor_loader::Abi::default(),
 //!     kernel: b"not an ELF",
 //!     shim: b"not an ELF",
 //!     sidecar: None,
