@@ -28,12 +28,14 @@ pub struct QemuPlan {
     pub ram_mib: u64,
 }
 
-fn end_of(gpa: u64, size: u64) -> Result<u64, Error> {
+/// One past `[gpa, gpa + size)`, or the overflow error.
+pub(crate) fn end_of(gpa: u64, size: u64) -> Result<u64, Error> {
     gpa.checked_add(size)
         .ok_or(Error::RangeOverflow { gpa, size })
 }
 
-fn len_u64(data: &[u8]) -> u64 {
+/// A length as u64.
+pub(crate) fn len_u64(data: &[u8]) -> u64 {
     u64::try_from(data.len()).unwrap_or(u64::MAX)
 }
 

@@ -4,6 +4,7 @@
 use crate::BootImage;
 use crate::Error;
 use crate::ExitReason;
+use crate::PageData;
 use crate::RunConfig;
 use crate::RunOutcome;
 use crate::plan::QemuPlan;
@@ -128,7 +129,15 @@ fn write_inputs(plan: &QemuPlan, dir: &Path, config: &RunConfig) -> Result<Vec<O
     args.push(format!("{}M", plan.ram_mib).into());
     args.push("-bios".into());
     args.push(bios.into_os_string());
-    for (i, chunk) in plan.ram_chunks.iter().enumerate() {
+    args.extend(loader_args(dir, &plan.ram_chunks)?);
+    Ok(args)
+}
+
+/// Writes each chunk into `dir` and returns the `-device loader,file=…,
+/// addr=…,force-raw=on` arguments that place it at its GPA.
+pub(crate) fn loader_args(dir: &Path, chunks: &[PageData]) -> Result<Vec<OsString>, Error> {
+    let mut args = Vec::new();
+    for (i, chunk) in chunks.iter().enumerate() {
         let file = write_file(
             dir.join(format!("ram-{i}-{:x}.bin", chunk.gpa)),
             &chunk.data,

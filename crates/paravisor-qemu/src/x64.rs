@@ -34,8 +34,10 @@
 use crate::Error;
 use crate::PageData;
 use crate::RunOutcome;
+use crate::plan::end_of;
+use crate::plan::len_u64;
 use crate::runner::fresh_work_dir;
-use crate::runner::qemu_path;
+use crate::runner::loader_args;
 use crate::runner::run_emulator;
 use crate::runner::write_file;
 use paravisor_boot::RunnerOptions;
@@ -267,15 +269,6 @@ pub fn x64_trampoline_page(r: &X64Registers) -> Result<Vec<u8>, Error> {
     Ok(page)
 }
 
-fn end_of(gpa: u64, size: u64) -> Result<u64, Error> {
-    gpa.checked_add(size)
-        .ok_or(Error::RangeOverflow { gpa, size })
-}
-
-fn len_u64(data: &[u8]) -> u64 {
-    u64::try_from(data.len()).unwrap_or(u64::MAX)
-}
-
 /// Places `image` on the `pc` machine (no files written, QEMU not run).
 ///
 /// Errors: a missing register, overlapping data, data in the legacy hole
@@ -440,17 +433,7 @@ fn write_inputs(
     }
     args.push("-bios".into());
     args.push(bios.into_os_string());
-    for (i, chunk) in plan.ram_chunks.iter().enumerate() {
-        let file = write_file(
-            dir.join(format!("ram-{i}-{:x}.bin", chunk.gpa)),
-            &chunk.data,
-        )?;
-        let mut device = OsString::from("loader,file=");
-        device.push(qemu_path(&file));
-        device.push(format!(",addr={:#x},force-raw=on", chunk.gpa));
-        args.push("-device".into());
-        args.push(device);
-    }
+    args.extend(loader_args(dir, &plan.ram_chunks)?);
     Ok(args)
 }
 

@@ -1,7 +1,9 @@
 //! The memory functions the compiler may call. The host target's
 //! `compiler_builtins` does not export them to a freestanding link, so the
-//! shim provides them, with `rep movsb` / `rep stosb` (no loops the
-//! optimiser could turn back into calls of these very functions).
+//! freestanding programs built for it provide them (this shim, and
+//! `tests/linux-init`, which includes this file), with `rep movsb` /
+//! `rep stosb` (no loops the optimiser could turn back into calls of these
+//! very functions).
 
 use core::arch::asm;
 

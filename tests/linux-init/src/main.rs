@@ -31,7 +31,10 @@
 
 mod sys;
 
+/// memcpy and friends for the x86-64 Linux target (AArch64's bare-metal
+/// target gets them from `compiler_builtins`): the boot shim's.
 #[cfg(target_arch = "x86_64")]
+#[path = "../../boot-shim/src/mem.rs"]
 mod mem;
 
 use core::panic::PanicInfo;
