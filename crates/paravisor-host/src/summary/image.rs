@@ -101,12 +101,12 @@ pub struct ImageSummary {
 }
 
 impl ImageSummary {
-    /// The summary of a failed load: `ok: false`, everything else empty
-    /// (formats.md §3 rule 2).
-    pub fn failed(arch: Arch, error: String) -> Self {
+    /// A valid summary of a load that imported nothing (what the summary
+    /// importer starts from).
+    pub(super) fn empty(arch: Arch) -> Self {
         Self {
             arch,
-            error: Some(error),
+            error: None,
             startup_memory: Vec::new(),
             pages: Vec::new(),
             registers: BTreeMap::new(),
@@ -117,6 +117,15 @@ impl ImageSummary {
             page_table_relocations: Vec::new(),
             imported_regions_config_page: None,
             expected_page_hashes_config_page: None,
+        }
+    }
+
+    /// The summary of a failed load: `ok: false`, everything else empty
+    /// (formats.md §3 rule 2).
+    pub fn failed(arch: Arch, error: String) -> Self {
+        Self {
+            error: Some(error),
+            ..Self::empty(arch)
         }
     }
 

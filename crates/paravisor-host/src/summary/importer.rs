@@ -27,7 +27,6 @@ use paravisor_loader::RelocationRegion;
 use paravisor_loader::StartupMemoryType;
 use sha2::Digest;
 use sha2::Sha256;
-use std::collections::BTreeMap;
 
 #[derive(Debug)]
 struct RecordedImport {
@@ -73,18 +72,10 @@ fn hash_padded(h: &mut Sha256, data: &[u8], page_count: u64) {
 /// says to run the load again with [`SummaryImporter::new`].
 #[derive(Debug)]
 pub struct SummaryImporter {
-    arch: Arch,
     isolation: IsolationConfig,
-    startup_memory: Vec<(u64, u64, StartupMemoryType)>,
+    /// Everything but the page runs, as the summary lists it.
+    recorded: ImageSummary,
     imports: Vec<RecordedImport>,
-    registers: BTreeMap<&'static str, RegisterValue>,
-    parameter_areas: Vec<ParameterAreaRecord>,
-    parameters: Vec<ParameterRecord>,
-    vp_context_page: Option<u64>,
-    relocation_regions: Vec<RelocationRegion>,
-    page_table_relocations: Vec<PageTableRelocation>,
-    imported_regions_config_page: Option<u64>,
-    expected_page_hashes_config_page: Option<u64>,
     /// The first image-rule violation reported in the summary rather
     /// than refused (overlaps, a config page named twice).
     invalid: Option<ImageRuleError>,
@@ -97,18 +88,9 @@ impl SummaryImporter {
     /// A summary importer for a load on `arch` with `isolation`.
     pub fn new(arch: Arch, isolation: IsolationConfig) -> Self {
         Self {
-            arch,
             isolation,
-            startup_memory: Vec::new(),
+            recorded: ImageSummary::empty(arch),
             imports: Vec::new(),
-            registers: BTreeMap::new(),
-            parameter_areas: Vec::new(),
-            parameters: Vec::new(),
-            vp_context_page: None,
-            relocation_regions: Vec::new(),
-            page_table_relocations: Vec::new(),
-            imported_regions_config_page: None,
-            expected_page_hashes_config_page: None,
             invalid: None,
             rules: ImageRules::new(),
             chains: None,
@@ -151,27 +133,28 @@ impl SummaryImporter {
     /// `isolation_config` (for tests: a failed load must make none that
     /// imports anything).
     pub fn imported_anything(&self) -> bool {
+        let recorded = &self.recorded;
         !self.imports.is_empty()
-            || !self.registers.is_empty()
-            || !self.parameter_areas.is_empty()
-            || !self.parameters.is_empty()
-            || self.vp_context_page.is_some()
-            || !self.relocation_regions.is_empty()
-            || !self.page_table_relocations.is_empty()
-            || self.imported_regions_config_page.is_some()
-            || self.expected_page_hashes_config_page.is_some()
+            || !recorded.registers.is_empty()
+            || !recorded.parameter_areas.is_empty()
+            || !recorded.parameters.is_empty()
+            || recorded.vp_context_page.is_some()
+            || !recorded.relocation_regions.is_empty()
+            || !recorded.page_table_relocations.is_empty()
+            || recorded.imported_regions_config_page.is_some()
+            || recorded.expected_page_hashes_config_page.is_some()
     }
 
     /// Normalises what was recorded into a summary. `load_result` is the
     /// loader's result: an error (its text) makes the summary `ok: false`.
     pub fn finish<T, E: core::fmt::Display>(self, load_result: Result<T, E>) -> ImageSummary {
+        let arch = self.recorded.arch;
         if let Err(e) = load_result {
-            return ImageSummary::failed(self.arch, e.to_string());
+            return ImageSummary::failed(arch, e.to_string());
         }
         if let Some(e) = self.invalid {
-            return ImageSummary::failed(self.arch, e.to_string());
+            return ImageSummary::failed(arch, e.to_string());
         }
-        let arch = self.arch;
         if self.needs_replay() {
             return ImageSummary::failed(
                 arch,
@@ -182,18 +165,8 @@ impl SummaryImporter {
         }
         let pages = self.merge_pages();
         ImageSummary {
-            arch,
-            error: None,
-            startup_memory: self.startup_memory,
             pages,
-            registers: self.registers,
-            parameter_areas: self.parameter_areas,
-            parameters: self.parameters,
-            vp_context_page: self.vp_context_page,
-            relocation_regions: self.relocation_regions,
-            page_table_relocations: self.page_table_relocations,
-            imported_regions_config_page: self.imported_regions_config_page,
-            expected_page_hashes_config_page: self.expected_page_hashes_config_page,
+            ..self.recorded
         }
     }
 
@@ -261,7 +234,7 @@ impl SummaryImporter {
         value: RegisterValue,
     ) -> Result<(), ImageRuleError> {
         self.rules.import_vp_register(name)?;
-        self.registers.insert(name, value);
+        self.recorded.registers.insert(name, value);
         Ok(())
     }
 }
@@ -354,7 +327,8 @@ impl<R: SummaryRegister> ParavisorImporter<R> for SummaryImporter {
         memory_type: StartupMemoryType,
     ) -> Result<(), ImageRuleError> {
         self.rules.startup_memory(page_base, page_count)?;
-        self.startup_memory
+        self.recorded
+            .startup_memory
             .push((page_base, page_count, memory_type));
         Ok(())
     }
@@ -368,7 +342,7 @@ impl<R: SummaryRegister> ParavisorImporter<R> for SummaryImporter {
         let index = self
             .rules
             .create_parameter_area(page_base, page_count, tag)?;
-        self.parameter_areas.push(ParameterAreaRecord {
+        self.recorded.parameter_areas.push(ParameterAreaRecord {
             index: index.0,
             page_base,
             page_count,
@@ -384,7 +358,7 @@ impl<R: SummaryRegister> ParavisorImporter<R> for SummaryImporter {
         parameter: ParameterType,
     ) -> Result<(), ImageRuleError> {
         self.rules.import_parameter(area)?;
-        self.parameters.push(ParameterRecord {
+        self.recorded.parameters.push(ParameterRecord {
             area: area.0,
             byte_offset,
             parameter,
@@ -398,12 +372,12 @@ impl<R: SummaryRegister> ParavisorImporter<R> for SummaryImporter {
 
     fn set_vp_context_page(&mut self, page_base: u64) -> Result<(), ImageRuleError> {
         self.rules.set_vp_context_page(page_base)?;
-        self.vp_context_page = Some(page_base);
+        self.recorded.vp_context_page = Some(page_base);
         Ok(())
     }
 
     fn relocation_region(&mut self, region: RelocationRegion) -> Result<(), ImageRuleError> {
-        self.relocation_regions.push(region);
+        self.recorded.relocation_regions.push(region);
         Ok(())
     }
 
@@ -411,7 +385,7 @@ impl<R: SummaryRegister> ParavisorImporter<R> for SummaryImporter {
         &mut self,
         relocation: PageTableRelocation,
     ) -> Result<(), ImageRuleError> {
-        self.page_table_relocations.push(relocation);
+        self.recorded.page_table_relocations.push(relocation);
         Ok(())
     }
 
@@ -420,14 +394,14 @@ impl<R: SummaryRegister> ParavisorImporter<R> for SummaryImporter {
         if let Err(e) = self.rules.set_imported_regions_config_page(page_base) {
             self.invalid.get_or_insert(e);
         }
-        self.imported_regions_config_page = Some(page_base);
+        self.recorded.imported_regions_config_page = Some(page_base);
     }
 
     fn set_expected_page_hashes_config_page(&mut self, page_base: u64) {
         if let Err(e) = self.rules.set_expected_page_hashes_config_page(page_base) {
             self.invalid.get_or_insert(e);
         }
-        self.expected_page_hashes_config_page = Some(page_base);
+        self.recorded.expected_page_hashes_config_page = Some(page_base);
     }
 }
 
