@@ -338,7 +338,7 @@ pub fn load_openhcl_arm64<'a, I: ParavisorImporter<Aarch64Register>>(
 ) -> Result<Arm64Layout<'a>, Error<I::Error>> {
     let layout = Arm64Layout::plan(importer.isolation_config(), inputs)?;
     let used = layout.build_page_tables(page_table_buffer)?;
-    crate::plan::check_and_apply(&layout.image, importer, page_table_buffer, used)?;
+    crate::overlap::check_and_apply(&layout.image, importer, page_table_buffer, used)?;
     Ok(layout)
 }
 

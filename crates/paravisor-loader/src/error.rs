@@ -142,7 +142,7 @@ pub enum LayoutError {
         /// Bytes provided.
         provided: u64,
     },
-    /// A plan needs more steps than [`crate::plan::MAX_STEPS`] (no layout
+    /// A plan needs more steps than `plan::MAX_STEPS` (no layout
     /// does: the largest has 40).
     #[error("the image plan needs more than {max} steps")]
     TooManySteps {

@@ -2,7 +2,7 @@
 //!
 //! A loader never writes guest memory or VP state itself: it describes the
 //! image to a [`ParavisorImporter`], which may write guest RAM
-//! ([`crate::guest_memory::GuestMemoryImporter`]), build an IGVM file, or
+//! (`GuestMemoryImporter`), build an IGVM file, or
 //! summarise the image (`paravisor_host::summary::SummaryImporter`).
 //!
 //! The trait extends the page-import interface of `elf-static-loader`
@@ -168,7 +168,7 @@ pub struct PageTableRelocation {
 /// Every method but [`isolation_config`](Self::isolation_config) and
 /// [`set_imported_regions_config_page`](Self::set_imported_regions_config_page)
 /// may fail with the importer's error, which the loader returns at once as
-/// [`crate::Error::Importer`]. The loaders check the whole layout before the
+/// `Error::Importer`. The loaders check the whole layout before the
 /// first call that imports anything, so an importer error is the only way a
 /// load can stop half-way.
 pub trait ParavisorImporter<R>: ImportPages {

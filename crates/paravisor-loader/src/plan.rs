@@ -2,7 +2,7 @@
 //! load tells its importer ([`Step`]), plus the structures the loader built
 //! for it. It is computed before anything is imported
 //! ([`crate::X64Layout::plan`], [`crate::Arm64Layout::plan`]); then
-//! [`ImagePlan::check_overlaps`] runs over the list, and
+//! `ImagePlan::check_overlaps` (`overlap.rs`) runs over the list, and
 //! [`ImagePlan::apply`] hands it to an importer, the only code that makes
 //! importer calls. `paravisor layout` prints its rows ([`ImagePlan::regions`]).
 //!
@@ -234,7 +234,7 @@ impl Structures {
     /// Stores the VTL0 Linux command line and its NUL (`text` at most 4095
     /// bytes, checked by the caller; a longer one is cut).
     pub(crate) fn set_vtl0_linux_command_line(&mut self, text: &[u8]) {
-        let len = text.len().min(crate::vtl0::VTL0_COMMAND_LINE_MAX);
+        let len = text.len().min((PAGE_SIZE as usize).saturating_sub(1));
         if let (Some(dst), Some(src)) =
             (self.vtl0_linux_command_line.get_mut(..len), text.get(..len))
         {
@@ -457,12 +457,6 @@ impl<'a, R: Copy> ImagePlan<'a, R> {
         }
         Ok(())
     }
-
-    /// Checks that no two page imports of the plan (ELF segments included)
-    /// touch the same page (docs/formats.md §3 rule 3).
-    pub fn check_overlaps(&self) -> Result<(), crate::LayoutError> {
-        crate::overlap::check(self)
-    }
 }
 
 /// A built structure's bytes.
@@ -520,20 +514,6 @@ impl PlannedRegion {
             kind: RegionKind::Import { tag, acceptance },
         }
     }
-}
-
-/// The end of every load, on both architectures: check the plan for
-/// overlapping imports, then apply it with the first `used` bytes of
-/// `page_table_buffer` as the page tables.
-pub(crate) fn check_and_apply<R: Copy, I: ParavisorImporter<R>>(
-    plan: &ImagePlan<'_, R>,
-    importer: &mut I,
-    page_table_buffer: &[u8],
-    used: usize,
-) -> Result<(), crate::Error<I::Error>> {
-    plan.check_overlaps()?;
-    let tables = page_table_buffer.get(..used).unwrap_or(&[]);
-    plan.apply(importer, tables).map_err(crate::Error::Importer)
 }
 
 #[cfg(test)]

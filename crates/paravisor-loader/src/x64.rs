@@ -546,7 +546,7 @@ pub fn load_openhcl_x64<'a, I: ParavisorImporter<X86Register>>(
 ) -> Result<X64Layout<'a>, Error<I::Error>> {
     let layout = X64Layout::plan(importer.isolation_config(), inputs)?;
     let used = layout.build_page_tables(page_table_buffer)?;
-    crate::plan::check_and_apply(&layout.image, importer, page_table_buffer, used)?;
+    crate::overlap::check_and_apply(&layout.image, importer, page_table_buffer, used)?;
     Ok(layout)
 }
 
