@@ -361,24 +361,30 @@ fn fetch(pin: &Pin, dir: &Path) -> Result<(PathBuf, String, String, String), Str
 fn newest_of_series(apt: &Apt, pin: &Pin, dir: &Path) -> Result<(String, String), String> {
     let meta = format!("{}:{}", pin.series, pin.architecture);
     let policy = apt.run("apt-cache", &["policy", &meta], dir)?;
-    let candidate = policy
+    let candidate =
+        candidate(&policy).ok_or_else(|| format!("apt knows no candidate for {meta}"))?;
+    let show = apt.run("apt-cache", &["show", &format!("{meta}={candidate}")], dir)?;
+    first_exact_dependency(&show)
+        .ok_or_else(|| format!("{meta} {candidate}: no `Depends: PACKAGE (= VERSION)` in\n{show}"))
+}
+
+/// The `Candidate:` version of `apt-cache policy` output.
+fn candidate(policy: &str) -> Option<String> {
+    policy
         .lines()
         .find_map(|l| l.trim().strip_prefix("Candidate: "))
         .filter(|v| *v != "(none)")
-        .ok_or_else(|| format!("apt knows no candidate for {meta}"))?
-        .to_owned();
-    let show = apt.run("apt-cache", &["show", &format!("{meta}={candidate}")], dir)?;
-    let depends = show
-        .lines()
-        .find_map(|l| l.strip_prefix("Depends: "))
-        .ok_or_else(|| format!("{meta} {candidate} has no Depends"))?;
-    // "linux-image-6.1.0-58-cloud-amd64 (= 6.1.193-1)".
-    let first = depends.split(',').next().unwrap_or_default().trim();
-    let (package, rest) = first
-        .split_once(" (= ")
-        .ok_or_else(|| format!("{meta} {candidate}: unexpected Depends `{depends}`"))?;
-    let version = rest.trim_end_matches(')');
-    Ok((package.to_owned(), version.to_owned()))
+        .map(str::to_owned)
+}
+
+/// The first dependency of `apt-cache show` output, when it names an exact
+/// version: `Depends: linux-image-6.1.0-58-cloud-amd64 (= 6.1.193-1)`.
+fn first_exact_dependency(show: &str) -> Option<(String, String)> {
+    let depends = show.lines().find_map(|l| l.strip_prefix("Depends: "))?;
+    let first = depends.split(',').next()?.trim();
+    let (package, rest) = first.split_once(" (= ")?;
+    let version = rest.strip_suffix(')')?;
+    Some((package.to_owned(), version.to_owned()))
 }
 
 /// The package's `./boot/vmlinuz-*`.
@@ -548,6 +554,23 @@ mod tests {
                 .unwrap_err()
                 .contains("HdrS")
         );
+    }
+
+    #[test]
+    fn the_series_newest_package_is_read_from_apt_output() {
+        let policy = "linux-image-cloud-amd64:\n  Installed: (none)\n  Candidate: 6.1.193-1\n  Version table:\n";
+        assert_eq!(candidate(policy).as_deref(), Some("6.1.193-1"));
+        assert_eq!(candidate("x:\n  Candidate: (none)\n"), None);
+        let show = "Package: linux-image-cloud-amd64\nVersion: 6.1.193-1\nDepends: linux-image-6.1.0-58-cloud-amd64 (= 6.1.193-1), other\n";
+        assert_eq!(
+            first_exact_dependency(show),
+            Some((
+                "linux-image-6.1.0-58-cloud-amd64".into(),
+                "6.1.193-1".into()
+            ))
+        );
+        assert_eq!(first_exact_dependency("Depends: a (>= 1)\n"), None);
+        assert_eq!(first_exact_dependency("Version: 1\n"), None);
     }
 
     #[test]

@@ -1,4 +1,8 @@
-//! Boots a loaded AArch64 paravisor image under QEMU emulation.
+//! Boots a loaded paravisor image under QEMU emulation: AArch64 on
+//! `qemu-system-aarch64 -M virt` (below), x86-64 on `qemu-system-x86_64
+//! -M pc` ([`boot_x64_qemu`]: a reset stub and a trampoline set the
+//! imported long-mode state; for kernels that the build machines' KVM
+//! cannot run, such as a stock Linux).
 //!
 //! KVM cannot run AArch64 guests on the x86-64 build machines; QEMU's TCG
 //! can. This crate takes what the AArch64 loader imported — guest pages and
