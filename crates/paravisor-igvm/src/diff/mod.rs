@@ -42,6 +42,9 @@ use igvm::IgvmDirectiveHeader;
 use igvm::IgvmInitializationHeader;
 use igvm::IgvmPlatformHeader;
 use igvm_defs::IgvmPlatformType;
+use std::collections::HashMap;
+use std::collections::HashSet;
+use std::collections::VecDeque;
 
 #[cfg(test)]
 mod tests;
@@ -179,22 +182,46 @@ fn compare_lines(
     b: &[String],
     out: &mut Vec<Difference>,
 ) {
-    let mut only_b: Vec<&String> = b.iter().collect();
+    // Multisets by hash: linear in the number of lines.
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for line in b {
+        let c = count.entry(line.as_str()).or_default();
+        *c = c.saturating_add(1);
+    }
     let mut only_a: Vec<&String> = Vec::new();
     for line in a {
-        match only_b.iter().position(|x| *x == line) {
-            Some(k) => {
-                only_b.remove(k);
-            }
-            None => only_a.push(line),
+        match count.get_mut(line.as_str()) {
+            Some(c) if *c > 0 => *c = c.saturating_sub(1),
+            _ => only_a.push(line),
         }
     }
     let kind = |l: &str| l.split([' ', ':']).next().unwrap_or("").to_owned();
+    // B's unmatched lines in file order, and their indices by kind.
+    let mut only_b: Vec<(&String, bool)> = Vec::new();
+    let mut by_kind: HashMap<String, VecDeque<usize>> = HashMap::new();
+    for line in b {
+        if let Some(c) = count.get_mut(line.as_str())
+            && *c > 0
+        {
+            *c = c.saturating_sub(1);
+            by_kind
+                .entry(kind(line))
+                .or_default()
+                .push_back(only_b.len());
+            only_b.push((line, false));
+        }
+    }
     for la in only_a {
         let k = kind(la);
-        let paired = only_b.iter().position(|lb| kind(lb) == k);
+        let paired = by_kind
+            .get_mut(&k)
+            .and_then(VecDeque::pop_front)
+            .and_then(|i| only_b.get_mut(i));
         let (change, b_line) = match paired {
-            Some(p) => ("differs", Some(only_b.remove(p).clone())),
+            Some((lb, taken)) => {
+                *taken = true;
+                ("differs", Some((*lb).clone()))
+            }
             None => ("only in A", None),
         };
         out.push(Difference {
@@ -207,7 +234,10 @@ fn compare_lines(
             pages: None,
         });
     }
-    for lb in only_b {
+    for (lb, taken) in only_b {
+        if taken {
+            continue;
+        }
         out.push(Difference {
             group,
             masks,
@@ -256,7 +286,7 @@ fn directive_lines(
 /// areas it inserts with the parameters placed in them (areas belong to no
 /// platform; another platform's are not this one's).
 fn parameter_lines(image: &Image, mask: u32) -> Vec<String> {
-    let inserted: Vec<u32> = image
+    let inserted: HashSet<u32> = image
         .file
         .directives()
         .iter()

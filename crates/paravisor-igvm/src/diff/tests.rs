@@ -318,3 +318,25 @@ fn damaged_files_never_panic() {
         "{parsed} parsed, {refused} refused"
     );
 }
+
+#[test]
+fn lines_compare_as_multisets_pairing_by_kind() {
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let mut out = Vec::new();
+    compare_lines(
+        Group::Parameters,
+        (1, 1),
+        &s(&["P: 1", "P: 1", "Q: 2"]),
+        &s(&["P: 1", "Q: 3", "R: 4"]),
+        &mut out,
+    );
+    let got: Vec<String> = out.iter().map(|d| d.to_string()).collect();
+    assert_eq!(
+        got,
+        [
+            "parameters: P: only in A: P: 1",
+            "parameters: Q: differs: A Q: 2, B Q: 3",
+            "parameters: R: only in B: R: 4",
+        ]
+    );
+}

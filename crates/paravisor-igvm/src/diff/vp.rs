@@ -5,6 +5,7 @@ use super::Difference;
 use super::Group;
 use super::Image;
 use igvm::IgvmDirectiveHeader;
+use std::collections::HashMap;
 use std::fmt::Debug;
 
 /// The leaves of `value`'s pretty `{:#x?}` form as (path, value): the
@@ -121,10 +122,13 @@ fn compare_fields(
     b: &[(String, String)],
     out: &mut Vec<Difference>,
 ) {
+    // By name through hash maps: linear in the number of fields.
+    let in_a: HashMap<&str, &String> = a.iter().map(|(n, v)| (n.as_str(), v)).collect();
+    let in_b: HashMap<&str, &String> = b.iter().map(|(n, v)| (n.as_str(), v)).collect();
     for (name, va) in a {
-        match b.iter().find(|(n, _)| n == name) {
-            Some((_, vb)) if vb == va => {}
-            Some((_, vb)) => out.push(Difference::values(
+        match in_b.get(name.as_str()).copied() {
+            Some(vb) if vb == va => {}
+            Some(vb) => out.push(Difference::values(
                 group,
                 masks,
                 name,
@@ -143,7 +147,7 @@ fn compare_fields(
         }
     }
     for (name, vb) in b {
-        if !a.iter().any(|(n, _)| n == name) {
+        if !in_a.contains_key(name.as_str()) {
             out.push(Difference {
                 group,
                 masks,
