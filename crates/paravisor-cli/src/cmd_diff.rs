@@ -17,14 +17,15 @@ use std::process::ExitCode;
 const EXIT_IDENTICAL: u8 = 0;
 /// Exit status: the images differ.
 const EXIT_DIFFERENT: u8 = 1;
-/// Exit status: an input cannot be read, parsed or built.
-const EXIT_BAD_INPUT: u8 = 2;
+/// Exit status: an input cannot be read, parsed or built, or the command
+/// line is wrong.
+pub(crate) const EXIT_BAD_INPUT: u8 = 2;
 
 /// Exit statuses, shown under `--help`.
 pub(crate) const EXIT_STATUS: &str = "\
 Exit status: 0 identical; 1 they differ; 2 an input cannot be read, is not an
-IGVM file, load manifest or build config, or its load fails (usage errors:
-1, as for every command).
+IGVM file, load manifest or build config, or its load fails, or the command
+line is wrong (as for diff(1) and cmp(1): 1 means only that they differ).
 
 Groups: platform (headers, guest policy, required memory), relocation
 (headers), pages (only in A, only in B, different bytes, different

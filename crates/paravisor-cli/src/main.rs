@@ -153,13 +153,13 @@ pub(crate) fn usage_error(subcommand: &str, message: &str) -> Outcome {
         Some(sub) => sub.error(ErrorKind::ValueValidation, message),
         None => cmd.error(ErrorKind::ValueValidation, message),
     };
-    report_clap_error(&error)
+    report_clap_error(&error, EXIT_USAGE)
 }
 
 /// Reports a clap outcome: help and version go to stdout with exit status
 /// 0; every other kind is a usage error, printed on stderr as
-/// `paravisor: MESSAGE` followed by the usage line, exit status 1.
-fn report_clap_error(error: &clap::Error) -> Outcome {
+/// `paravisor: MESSAGE` followed by the usage line, exit status `usage`.
+fn report_clap_error(error: &clap::Error, usage: u8) -> Outcome {
     match error.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
             // A closed pipe (`| head`) ends the output; it is not an error.
@@ -179,7 +179,7 @@ fn report_clap_error(error: &clap::Error) -> Outcome {
                     text.strip_prefix("error: ").unwrap_or(&text)
                 ),
             }
-            ExitCode::from(EXIT_USAGE)
+            ExitCode::from(usage)
         }
     }
 }
@@ -191,7 +191,17 @@ fn main() -> ExitCode {
         .and_then(|matches| Cli::from_arg_matches(&matches));
     let cli = match parsed {
         Ok(cli) => cli,
-        Err(e) => return report_clap_error(&e.format(&mut cmd)),
+        Err(e) => {
+            // `diff` reserves 1 for "the images differ": its usage errors
+            // are trouble, 2, as for diff(1) and cmp(1).
+            let diff = std::env::args_os().nth(1).is_some_and(|a| a == "diff");
+            let usage = if diff {
+                cmd_diff::EXIT_BAD_INPUT
+            } else {
+                EXIT_USAGE
+            };
+            return report_clap_error(&e.format(&mut cmd), usage);
+        }
     };
     match cli.command {
         Command::Summary(args) => summary::run(args),

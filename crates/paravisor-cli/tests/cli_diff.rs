@@ -310,7 +310,7 @@ fn manifests_are_diffed_with_the_loaders_region_tags() {
 }
 
 #[test]
-fn bad_inputs_exit_2_and_usage_errors_exit_1() {
+fn bad_inputs_and_usage_errors_exit_2() {
     let dir = scratch("bad");
     let good = golden().join("igvm/x64-tdx47-nobase-64m-uefi.igvm");
     let g = good.to_str().unwrap();
@@ -349,9 +349,10 @@ fn bad_inputs_exit_2_and_usage_errors_exit_1() {
             assert!(out.stdout.is_empty(), "{args:?}");
         }
     }
+    // Usage errors are trouble too (2): 1 means only "they differ".
     for args in [&["diff", g][..], &["diff"], &["diff", g, g, "--jsn"]] {
         let out = paravisor(args);
-        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(text(&out.stderr).starts_with("paravisor: "));
     }
     // The same file twice: identical.
