@@ -358,4 +358,32 @@ mod tests {
         assert!(matches!(e, Error::QemuUnavailable { .. }));
         assert!(e.to_string().contains("PARAVISOR_SKIP_QEMU=1"), "{e}");
     }
+
+    #[test]
+    fn console_output_stops_the_run_at_the_limit() {
+        // `yes` writes "y\n" forever: the supervisor must stop it once
+        // 1000 console bytes arrived, not at the 10 s time limit.
+        let mut child = Command::new("yes")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("`yes` runs");
+        let chunks = child.stdout.take().map(stream_chunks);
+        let mut console = Vec::new();
+        let started = Instant::now();
+        let exit = supervise(
+            &mut child,
+            chunks,
+            (Duration::from_secs(10), 1000),
+            &[],
+            &mut console,
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!(exit, ExitReason::SerialLimit);
+        assert!(console.len() >= 1000, "{} bytes", console.len());
+        assert!(console.starts_with(b"y\ny\n"));
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert!(child.try_wait().unwrap().is_some(), "`yes` still runs");
+    }
 }
