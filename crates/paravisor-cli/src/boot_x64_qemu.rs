@@ -9,7 +9,7 @@
 //! the kernel's log and whatever its init prints. The run ends when the
 //! kernel powers off (`reboot: Power down` / `reboot: System halted` on the
 //! console), when the guest resets (a triple fault: QEMU runs with
-//! `-no-reboot`), or at the timeout. VTL2 memory must lie below 3.5 GiB.
+//! `-no-reboot`), or at the timeout. VTL2 memory must end by 3 GiB.
 
 use crate::EXIT_LOAD_FAILED;
 use crate::EXIT_OK;

@@ -1,6 +1,6 @@
 //! `paravisor boot`: the refusals that need no KVM or QEMU. (Real boots are
 //! in `tests/tests/boot_kvm.rs`, which builds the test shim, and
-//! `tests/tests/boot_linux/aarch64.rs`.)
+//! `tests/tests/boot_linux/` (`--accel tcg` for x86-64).)
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -88,4 +88,32 @@ fn boot_of_a_failing_load_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("load failed"), "{err}");
+}
+
+/// KVM on the build machines runs x86-64 guests only: `--accel kvm` with an
+/// AArch64 image is a usage error, found before anything is loaded.
+#[test]
+fn boot_refuses_accel_kvm_for_an_aarch64_image_with_exit_1() {
+    let out = paravisor(&[
+        "boot",
+        &case("a64-none-reloc-64m-uefi.json"),
+        "--accel",
+        "kvm",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--accel kvm runs x86-64 images only"), "{err}");
+}
+
+#[test]
+fn boot_rejects_an_unknown_accelerator_with_exit_1() {
+    let out = paravisor(&[
+        "boot",
+        &case("x64-none-reloc-64m-pcat.json"),
+        "--accel",
+        "hvf",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("hvf") && err.contains("kvm, tcg"), "{err}");
 }

@@ -408,7 +408,7 @@ pub enum Error {
     },
     /// Data or RAM the x86-64 `pc` machine cannot hold where it must go.
     #[error(
-        "range at {gpa:#x} of {size:#x} bytes is not plain RAM of the x86-64 pc machine (the legacy hole 0xA0000..0x100000, or at or above 0xE0000000)"
+        "range at {gpa:#x} of {size:#x} bytes is not plain RAM of the x86-64 pc machine (the legacy hole 0xA0000..0x100000, or past 3 GiB)"
     )]
     NotPcRam {
         /// Start.

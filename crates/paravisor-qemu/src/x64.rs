@@ -67,10 +67,11 @@ pub const QEMU_X64_ENV: &str = "PARAVISOR_QEMU_X64";
 /// with [`crate::ExitReason::PoweredOff`].
 pub const LINUX_POWER_OFF_LINES: [&str; 2] = ["reboot: Power down", "reboot: System halted"];
 
-/// Imported data and RAM must end below this (the `pc` machine keeps all
-/// of `-m` below 4 GiB up to 3.5 GiB; the trampoline runs with 32-bit
-/// addresses).
-pub const X64_RAM_LIMIT: u64 = 0xE000_0000;
+/// Imported data and RAM must end at or below this: the `pc` machine keeps
+/// all of `-m` contiguous from 0 while it is below 3.5 GiB (from 3.5 GiB
+/// on it splits RAM at 3 GiB), and the trampoline runs with 32-bit
+/// addresses.
+pub const X64_RAM_LIMIT: u64 = 0xC000_0000;
 
 /// The legacy hole of the PC (VGA memory and ROMs): no data may go there.
 const LEGACY_HOLE: (u64, u64) = (0xA_0000, 0x10_0000);
