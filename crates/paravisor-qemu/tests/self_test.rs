@@ -49,7 +49,9 @@ fn reset_stub_enters_el1_with_pc_and_x0() {
         timeout: Duration::from_secs(30),
         ..RunConfig::default()
     };
-    if !qemu_or_skip("paravisor-qemu self test", &config).unwrap() {
+    if !qemu_or_skip("paravisor-qemu self test", &config)
+        .unwrap_or_else(|e| panic!("{e}; `scripts/setup` installs QEMU"))
+    {
         return;
     }
     let pc = VIRT_RAM_BASE + 0x40_0000;
@@ -97,7 +99,9 @@ fn a_guest_that_never_exits_times_out() {
         timeout: Duration::from_secs(2),
         ..RunConfig::default()
     };
-    if !qemu_or_skip("paravisor-qemu timeout test", &config).unwrap() {
+    if !qemu_or_skip("paravisor-qemu timeout test", &config)
+        .unwrap_or_else(|e| panic!("{e}; `scripts/setup` installs QEMU"))
+    {
         return;
     }
     let pc = VIRT_RAM_BASE + 0x20_0000;
