@@ -1,43 +1,4 @@
-//! The OpenHCL paravisor's VTL2 memory layout and every structure its boot
-//! shim reads.
-//!
-//! Who uses it: the paravisor loader (`paravisor-loader`) writes these
-//! structures into guest pages; a boot shim reads them back. Every size,
-//! offset and constant comes from `spec/abi.md` §1 – §3 and is asserted at
-//! compile time. All structures are `#[repr(C)]` with zerocopy's
-//! `IntoBytes`/`FromBytes`, so writing one is `as_bytes()`.
-//!
-//! Read-side helpers never panic: every `read_from`/`parse` takes a byte
-//! slice and returns a [`LayoutError`] for short buffers or wrong magic;
-//! [`ParavisorCommandLine::command_line`] checks the stored length and UTF-8;
-//! [`PageRegionDescriptor::valid`] turns a zero page count into `None`;
-//! [`ImportedRegionsPage::regions`] stops at the first empty descriptor or
-//! the end of the page.
-//!
-//! # Example
-//!
-//! ```
-//! use paravisor_layout::CommandLinePolicy;
-//! use paravisor_layout::ParavisorCommandLine;
-//! use paravisor_layout::ParavisorMeasuredVtl2Config;
-//! use zerocopy::IntoBytes;
-//!
-//! // Loader side: build the command-line page.
-//! let page = ParavisorCommandLine::new(CommandLinePolicy::STATIC, "console=ttyS0")?;
-//! let bytes = page.as_bytes();
-//! assert_eq!(bytes.len(), 4096);
-//!
-//! // Shim side: read it back from raw memory.
-//! let read = ParavisorCommandLine::read_from(bytes)?;
-//! assert_eq!(read.command_line()?, "console=ttyS0");
-//!
-//! // Magic numbers are checked.
-//! let vtl2 = ParavisorMeasuredVtl2Config::new(46);
-//! assert_eq!(&vtl2.as_bytes()[..8], b"2LTVLCHO");
-//! assert!(ParavisorMeasuredVtl2Config::read_from(&[0u8; 16]).is_err());
-//! # Ok::<(), paravisor_layout::LayoutError>(())
-//! ```
-
+#![doc = include_str!("../README.md")]
 #![no_std]
 #![forbid(unsafe_code)]
 #![cfg_attr(

@@ -1,38 +1,4 @@
-//! The SEV-SNP CPUID page: the paravisor's default page and a validating
-//! reader.
-//!
-//! Who uses it: the x86-64 paravisor loader imports
-//! [`create_snp_cpuid_page`] at page 1 of the VTL2 reserved region (tag
-//! "underhill-snp-cpuid-page", acceptance CpuidPage) when it builds an SNP
-//! image; the PSP then fills in the output registers. Consumers of a filled
-//! page (a boot shim, a test) read it with [`CpuidPageReader`], which
-//! validates the page and never panics.
-//!
-//! Layout and values: `spec/abi.md` §5 and §6; algorithm: `spec/algorithms.md`
-//! §6.
-//!
-//! # Example
-//!
-//! ```
-//! use snp_cpuid::CpuidFunction;
-//! use snp_cpuid::CpuidPageReader;
-//! use snp_cpuid::create_snp_cpuid_page;
-//! use zerocopy::IntoBytes;
-//!
-//! let page = create_snp_cpuid_page();
-//! assert_eq!(page.count, 35);
-//! assert_eq!(page.as_bytes().len(), 3088);
-//!
-//! let reader = CpuidPageReader::new(page.as_bytes())?;
-//! let xsave = reader.leaf(CpuidFunction::EXTENDED_STATE_ENUMERATION.0, 2);
-//! assert_eq!(xsave.map(|leaf| leaf.xfem_in), Some(1));
-//! assert!(reader.leaf(0x4000_0000, 0).is_none());
-//!
-//! // Hostile bytes give an error, not a panic.
-//! assert!(CpuidPageReader::new(&[0xFF; 16]).is_err());
-//! # Ok::<(), snp_cpuid::CpuidPageError>(())
-//! ```
-
+#![doc = include_str!("../README.md")]
 #![no_std]
 #![forbid(unsafe_code)]
 #![cfg_attr(
