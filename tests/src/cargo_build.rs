@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// target/ of the running test binary (it is target/<profile>/deps/…), or
+/// `target/` of the running test binary (it is `target/<profile>/deps/…`), or
 /// the workspace's target/ when that cannot be told.
 pub fn test_target_dir() -> PathBuf {
     std::env::current_exe()
