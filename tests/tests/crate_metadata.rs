@@ -13,8 +13,8 @@
 //! - `CHANGELOG.md` with a section for the crate's version;
 //! - 1 to 5 keywords in the registry's format, 1 to 5 categories from the
 //!   registry's category list, no placeholder URL;
-//! - every non-dev path dependency has a version (else `cargo package`
-//!   fails).
+//! - every non-dev path dependency has a version and is itself publishable
+//!   (else `cargo package` fails).
 //!
 //! `cargo package --workspace` itself runs in `scripts/test`.
 
@@ -31,7 +31,7 @@ use std::process::Command;
 
 /// The library crates a firmware author takes from the registry; each must
 /// stay publishable.
-const LIBRARY_CRATES: [&str; 8] = [
+const LIBRARY_CRATES: [&str; 9] = [
     "vp-regs",
     "paravisor-layout",
     "snp-cpuid",
@@ -39,6 +39,7 @@ const LIBRARY_CRATES: [&str; 8] = [
     "arm64-pagetables",
     "elf-static-loader",
     "paravisor-loader",
+    "paravisor-host",
     "paravisor-igvm",
 ];
 
@@ -115,7 +116,8 @@ fn valid_keyword(k: &str) -> bool {
 }
 
 /// Everything wrong with one publishable package, as readable lines.
-fn problems(package: &Value, root_license: &[u8]) -> Vec<String> {
+/// `unpublished`: the workspace members with `publish = false`.
+fn problems(package: &Value, root_license: &[u8], unpublished: &[&str]) -> Vec<String> {
     let name = package["name"].as_str().unwrap();
     let version = package["version"].as_str().unwrap();
     let manifest = Path::new(package["manifest_path"].as_str().unwrap());
@@ -220,11 +222,18 @@ fn problems(package: &Value, root_license: &[u8]) -> Vec<String> {
     }
 
     for dep in package["dependencies"].as_array().unwrap() {
-        let is_dev = dep["kind"].as_str() == Some("dev");
-        if dep["path"].is_string() && !is_dev && dep["req"].as_str() == Some("*") {
+        if dep["kind"].as_str() == Some("dev") {
+            continue;
+        }
+        let dep_name = dep["name"].as_str().unwrap();
+        if dep["path"].is_string() && dep["req"].as_str() == Some("*") {
             problem(format!(
-                "path dependency `{}` has no version (cargo package refuses it)",
-                dep["name"].as_str().unwrap()
+                "path dependency `{dep_name}` has no version (cargo package refuses it)"
+            ));
+        }
+        if unpublished.contains(&dep_name) {
+            problem(format!(
+                "depends on `{dep_name}`, which has `publish = false` (a registry user could not build it)"
             ));
         }
     }
@@ -258,9 +267,14 @@ fn every_publishable_crate_has_readme_changelog_license_and_metadata() {
         );
     }
 
+    let unpublished: Vec<&str> = members
+        .iter()
+        .filter(|p| !is_publishable(p))
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
     let all: Vec<String> = publishable
         .iter()
-        .flat_map(|p| problems(p, &root_license))
+        .flat_map(|p| problems(p, &root_license, &unpublished))
         .collect();
     assert!(
         all.is_empty(),
@@ -303,9 +317,12 @@ fn the_checks_reject_what_they_must() {
         "keywords": [],
         "categories": ["not-a-category"],
         "targets": [],
-        "dependencies": [{"name": "vp-regs", "req": "*", "path": "/x", "kind": null}],
+        "dependencies": [
+            {"name": "vp-regs", "req": "*", "path": "/x", "kind": null},
+            {"name": "paravisor-tests", "req": "^0.1.0", "path": "/y", "kind": null},
+        ],
     });
-    let found = problems(&empty, b"MIT License\n").join("\n");
+    let found = problems(&empty, b"MIT License\n", &["paravisor-tests"]).join("\n");
     for expected in [
         "no `description`",
         "license is Null",
@@ -317,6 +334,7 @@ fn the_checks_reject_what_they_must() {
         "0 keywords",
         "category \"not-a-category\"",
         "path dependency `vp-regs` has no version",
+        "depends on `paravisor-tests`, which has `publish = false`",
     ] {
         assert!(
             found.contains(expected),
