@@ -81,7 +81,7 @@ pub fn inspect(bytes: &[u8]) -> Result<Inspection, IgvmError> {
     })
 }
 
-/// Parses `bytes` as an IGVM file (after [`precheck`]), with its
+/// Parses `bytes` as an IGVM file (after `precheck`), with its
 /// architecture (`x64` or `aarch64`).
 pub fn parse(bytes: &[u8]) -> Result<(IgvmFile, &'static str), IgvmError> {
     precheck(bytes)?;

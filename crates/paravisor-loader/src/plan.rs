@@ -4,7 +4,7 @@
 //! ([`crate::X64Layout::plan`], [`crate::Arm64Layout::plan`]); then
 //! `ImagePlan::check_overlaps` (`overlap.rs`) runs over the list, and
 //! [`ImagePlan::apply`] hands it to an importer, the only code that makes
-//! importer calls. `paravisor layout` prints its rows ([`ImagePlan::regions`]).
+//! importer calls. `paravisor layout` prints its rows ([`ImagePlan::for_each_region`]).
 //!
 //! Adding a region to an image means adding one step where the layout is
 //! planned (`x64.rs`, `arm64.rs`, or `place.rs` for both): the import, the
