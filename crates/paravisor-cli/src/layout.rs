@@ -19,7 +19,9 @@ use paravisor_layout::ShimParamsRaw;
 use paravisor_loader::IsolationConfig;
 use paravisor_loader::LoadInputs;
 use paravisor_loader::PAGE_SIZE;
+use paravisor_loader::memory::Vtl2Memory;
 use paravisor_loader::plan::RegionKind;
+use paravisor_loader::plan::Structures;
 use paravisor_loader::plan::Unimported;
 use serde_json::Value;
 use serde_json::json;
@@ -124,14 +126,15 @@ fn signed_hex(v: i64) -> String {
 pub(crate) struct LayoutMap {
     arch: Arch,
     isolation: IsolationConfig,
-    /// VTL2 memory (start, size), when the plan succeeded.
-    vtl2: Option<(u64, u64)>,
+    /// VTL2 memory, when the load succeeded.
+    vtl2: Option<Vtl2Memory>,
     /// Every region, in address order.
     regions: Vec<Region>,
     /// The loader's summary (registers, parameter areas, relocation).
     summary: ImageSummary,
-    /// The shim base and the shim parameters, when the plan succeeded.
-    shim: Option<(u64, ShimParamsRaw)>,
+    /// The structures the plan imported (the shim base and parameters),
+    /// when the load succeeded.
+    shim: Option<Structures>,
 }
 
 /// Loads the image and collects its map, or returns the loader's error
@@ -190,8 +193,8 @@ pub(crate) fn map(
             });
         }
     }
-    let vtl2 = planned.as_ref().map(|p| (p.memory.start, p.memory.size));
-    let shim = planned.map(|p| (p.structures.shim_base, p.structures.shim_params));
+    let vtl2 = planned.as_ref().map(|p| p.memory);
+    let shim = planned.map(|p| p.structures);
     regions.sort_by_key(|r| (r.start, r.end));
     Ok(LayoutMap {
         arch,
@@ -296,8 +299,8 @@ impl LayoutMap {
             });
             last_end = Some(last_end.map_or(r.end, |p| p.max(r.end)));
         }
-        if let (Some(prev), Some((start, size))) = (last_end, self.vtl2) {
-            let end = start.saturating_add(size);
+        if let (Some(prev), Some(vtl2)) = (last_end, self.vtl2) {
+            let end = vtl2.end();
             if end > prev {
                 rows.push(Row {
                     kind: RowKind::Free,
@@ -320,12 +323,13 @@ impl LayoutMap {
             self.isolation.isolation_type.name(),
             self.isolation.paravisor_present
         );
-        if let Some((start, size)) = self.vtl2 {
+        if let Some(vtl2) = self.vtl2 {
             let _ = writeln!(
                 out,
-                "VTL2 memory: {start:#x}..{:#x} ({})",
-                start.saturating_add(size),
-                size_text(size)
+                "VTL2 memory: {:#x}..{:#x} ({})",
+                vtl2.start,
+                vtl2.end(),
+                size_text(vtl2.size)
             );
         }
 
@@ -402,7 +406,12 @@ impl LayoutMap {
             }
         }
 
-        if let Some((base, p)) = &self.shim {
+        if let Some(Structures {
+            shim_base: base,
+            shim_params: p,
+            ..
+        }) = &self.shim
+        {
             let _ = writeln!(
                 out,
                 "\nshim parameters (offsets relative to the shim base {base:#x}):"
@@ -475,7 +484,8 @@ impl LayoutMap {
                 })
             })
             .collect();
-        let shim = self.shim.as_ref().map(|(base, p)| {
+        let shim = self.shim.as_ref().map(|s| {
+            let (base, p) = (&s.shim_base, &s.shim_params);
             let fields: Vec<Value> = shim_offsets(p)
                 .iter()
                 .map(|&(name, offset, size)| {
@@ -499,10 +509,10 @@ impl LayoutMap {
             "arch": self.arch.name(),
             "isolation": self.isolation.isolation_type.name(),
             "paravisor_present": self.isolation.paravisor_present,
-            "vtl2_memory": self.vtl2.map(|(start, size)| json!({
-                "start": hex(start),
-                "end": hex(start.saturating_add(size)),
-                "size": size,
+            "vtl2_memory": self.vtl2.map(|m| json!({
+                "start": hex(m.start),
+                "end": hex(m.end()),
+                "size": m.size,
             })),
             "regions": regions,
             "registers": summary_json.get("registers"),

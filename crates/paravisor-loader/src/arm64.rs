@@ -104,7 +104,7 @@ impl<'a> Arm64Layout<'a> {
         let memory = Vtl2Memory::new(
             inputs.memory_page_base,
             inputs.memory_page_count,
-            isolation.paravisor_present,
+            isolation.startup_memory_type(),
         )?;
         // Step 7.
         let mut at = Cursor::at(memory.start);

@@ -58,6 +58,18 @@ pub struct IsolationConfig {
     pub shared_gpa_boundary_bits: Option<u8>,
 }
 
+impl IsolationConfig {
+    /// The memory VTL2 needs at startup: RAM VTL2 can protect when a
+    /// paravisor is present, plain RAM otherwise.
+    pub const fn startup_memory_type(&self) -> StartupMemoryType {
+        if self.paravisor_present {
+            StartupMemoryType::Vtl2ProtectableRam
+        } else {
+            StartupMemoryType::Ram
+        }
+    }
+}
+
 /// Kind of memory the startup-memory check asks for
 /// (`StartupMemoryType` in the original).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -90,7 +90,7 @@ impl Vtl2Memory {
     pub fn new(
         page_base: Option<u64>,
         page_count: u64,
-        paravisor_present: bool,
+        startup_type: StartupMemoryType,
     ) -> Result<Self, LayoutError> {
         let start = match page_base {
             Some(page_base) => page_base
@@ -118,11 +118,7 @@ impl Vtl2Memory {
             start,
             size,
             page_count,
-            startup_type: if paravisor_present {
-                StartupMemoryType::Vtl2ProtectableRam
-            } else {
-                StartupMemoryType::Ram
-            },
+            startup_type,
         })
     }
 
@@ -161,18 +157,28 @@ mod tests {
     #[test]
     fn vtl2_memory_defaults_to_128_mib_and_checks_alignment() {
         // abi.md §1.2: PARAVISOR_DEFAULT_MEMORY_BASE_ADDRESS = 0x0800_0000.
-        let m = Vtl2Memory::new(None, 0x4000, true).unwrap();
+        let m = Vtl2Memory::new(None, 0x4000, StartupMemoryType::Vtl2ProtectableRam).unwrap();
         assert_eq!(
             (m.start, m.size, m.end()),
             (0x0800_0000, 0x0400_0000, 0x0C00_0000)
         );
         assert_eq!(m.startup_type, StartupMemoryType::Vtl2ProtectableRam);
         assert_eq!(
-            Vtl2Memory::new(None, 0x4000, false).unwrap().startup_type,
-            StartupMemoryType::Ram
+            [true, false].map(|paravisor_present| {
+                crate::importer::IsolationConfig {
+                    isolation_type: crate::importer::IsolationType::None,
+                    paravisor_present,
+                    shared_gpa_boundary_bits: None,
+                }
+                .startup_memory_type()
+            }),
+            [
+                StartupMemoryType::Vtl2ProtectableRam,
+                StartupMemoryType::Ram
+            ]
         );
         assert_eq!(
-            Vtl2Memory::new(Some(0x100), 0x200, true),
+            Vtl2Memory::new(Some(0x100), 0x200, StartupMemoryType::Ram),
             Err(LayoutError::MemoryUnaligned {
                 what: "start",
                 value: 0x10_0000

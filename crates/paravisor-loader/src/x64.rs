@@ -135,7 +135,7 @@ impl<'a> X64Layout<'a> {
         let memory = Vtl2Memory::new(
             inputs.memory_page_base,
             inputs.memory_page_count,
-            isolation.paravisor_present,
+            isolation.startup_memory_type(),
         )?;
         // Step 5.
         let kernel_acceptance = if isolated {
