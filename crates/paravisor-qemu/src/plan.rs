@@ -39,6 +39,39 @@ pub(crate) fn len_u64(data: &[u8]) -> u64 {
     u64::try_from(data.len()).unwrap_or(u64::MAX)
 }
 
+/// The pages with data in ascending GPA order, each with its end; an error
+/// when two overlap.
+pub(crate) fn sorted_pages(pages: &[PageData]) -> Result<Vec<(&PageData, u64)>, Error> {
+    let mut sorted: Vec<&PageData> = pages.iter().filter(|p| !p.data.is_empty()).collect();
+    sorted.sort_by_key(|p| p.gpa);
+    let mut out: Vec<(&PageData, u64)> = Vec::with_capacity(sorted.len());
+    for page in sorted {
+        let end = end_of(page.gpa, len_u64(&page.data))?;
+        if let Some((previous, previous_end)) = out.last()
+            && page.gpa < *previous_end
+        {
+            return Err(Error::Overlap {
+                first: previous.gpa,
+                second: page.gpa,
+            });
+        }
+        out.push((page, end));
+    }
+    Ok(out)
+}
+
+/// Appends `page` to `chunks` (ascending, one `-device loader` file each),
+/// extending the last chunk when `page` follows it directly.
+pub(crate) fn append_chunk(chunks: &mut Vec<PageData>, page: &PageData) -> Result<(), Error> {
+    match chunks.last_mut() {
+        Some(last) if end_of(last.gpa, len_u64(&last.data))? == page.gpa => {
+            last.data.extend_from_slice(&page.data);
+        }
+        _ => chunks.push(page.clone()),
+    }
+    Ok(())
+}
+
 /// Places `image` on the `virt` machine (no files written, QEMU not run).
 ///
 /// Errors: a missing register, overlapping data, data in the reset stub's
@@ -49,24 +82,10 @@ pub fn plan(image: &BootImage) -> Result<QemuPlan, Error> {
     let mut bios = reset_stub_page(&registers);
     bios.resize(usize::try_from(PAGE_SIZE).unwrap_or(4096), 0);
 
-    let mut pages: Vec<&PageData> = image.pages.iter().filter(|p| !p.data.is_empty()).collect();
-    pages.sort_by_key(|p| p.gpa);
-
     let mut ram_chunks: Vec<PageData> = Vec::new();
     let mut ram_end = VIRT_RAM_BASE;
-    let mut previous: Option<(u64, u64)> = None;
-    for page in pages {
+    for (page, end) in sorted_pages(&image.pages)? {
         let size = len_u64(&page.data);
-        let end = end_of(page.gpa, size)?;
-        if let Some((first, previous_end)) = previous
-            && page.gpa < previous_end
-        {
-            return Err(Error::Overlap {
-                first,
-                second: page.gpa,
-            });
-        }
-        previous = Some((page.gpa, end));
         if page.gpa < PAGE_SIZE {
             return Err(Error::ResetStubConflict { gpa: page.gpa });
         }
@@ -95,12 +114,7 @@ pub fn plan(image: &BootImage) -> Result<QemuPlan, Error> {
                 });
             }
             ram_end = ram_end.max(end);
-            match ram_chunks.last_mut() {
-                Some(last) if end_of(last.gpa, len_u64(&last.data))? == page.gpa => {
-                    last.data.extend_from_slice(&page.data);
-                }
-                _ => ram_chunks.push(page.clone()),
-            }
+            append_chunk(&mut ram_chunks, page)?;
         } else {
             return Err(Error::NotGuestMemory {
                 gpa: page.gpa,

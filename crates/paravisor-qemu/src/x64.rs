@@ -34,8 +34,10 @@
 use crate::Error;
 use crate::PageData;
 use crate::RunOutcome;
+use crate::plan::append_chunk;
 use crate::plan::end_of;
 use crate::plan::len_u64;
+use crate::plan::sorted_pages;
 use crate::runner::fresh_work_dir;
 use crate::runner::loader_args;
 use crate::runner::run_emulator;
@@ -277,37 +279,17 @@ pub fn x64_trampoline_page(r: &X64Registers) -> Result<Vec<u8>, Error> {
 /// overflow.
 pub fn plan_x64(image: &X64BootImage) -> Result<X64Plan, Error> {
     let trampoline_code = x64_trampoline_page(&image.registers)?;
-    let mut pages: Vec<&PageData> = image.pages.iter().filter(|p| !p.data.is_empty()).collect();
-    pages.sort_by_key(|p| p.gpa);
-
     let mut ram_chunks: Vec<PageData> = Vec::new();
     let mut ram_end = LEGACY_HOLE.1;
-    let mut previous: Option<(u64, u64)> = None;
-    for page in pages {
-        let size = len_u64(&page.data);
-        let end = end_of(page.gpa, size)?;
-        if let Some((first, previous_end)) = previous
-            && page.gpa < previous_end
-        {
-            return Err(Error::Overlap {
-                first,
-                second: page.gpa,
-            });
-        }
-        previous = Some((page.gpa, end));
+    for (page, end) in sorted_pages(&image.pages)? {
         if (page.gpa < LEGACY_HOLE.1 && end > LEGACY_HOLE.0) || end > X64_RAM_LIMIT {
             return Err(Error::NotPcRam {
                 gpa: page.gpa,
-                size,
+                size: len_u64(&page.data),
             });
         }
         ram_end = ram_end.max(end);
-        match ram_chunks.last_mut() {
-            Some(last) if end_of(last.gpa, len_u64(&last.data))? == page.gpa => {
-                last.data.extend_from_slice(&page.data);
-            }
-            _ => ram_chunks.push(page.clone()),
-        }
+        append_chunk(&mut ram_chunks, page)?;
     }
     for range in &image.ram {
         let end = end_of(range.gpa, range.size)?;
