@@ -130,6 +130,9 @@ fn precheck(bytes: &[u8]) -> Result<(), IgvmError> {
     if data_start_usize > total {
         return Err(bad("variable-header section outside the file"));
     }
+    // Masks of the VSM_ISOLATION platforms declared so far (the parser maps
+    // a VP context's mask to the last platform header with that mask).
+    let mut vsm_masks: Vec<u32> = Vec::new();
     let mut at = var_start;
     while at < data_start_usize {
         let (Some(typ), Some(len)) = (read_u32(bytes, at), read_u32(bytes, at.saturating_add(4)))
@@ -156,6 +159,18 @@ fn precheck(bytes: &[u8]) -> Result<(), IgvmError> {
                 });
             }
         }
+        if typ == IGVM_VHT_SUPPORTED_PLATFORM
+            && let (Some(mask), Some(&platform)) =
+                (read_u32(bytes, body), bytes.get(body.saturating_add(5)))
+        {
+            vsm_masks.retain(|m| *m != mask);
+            if platform == VSM_ISOLATION {
+                vsm_masks.push(mask);
+            }
+        }
+        if typ == IGVM_VHT_VP_CONTEXT {
+            check_vbs_vp_context(bytes, body, &vsm_masks)?;
+        }
         let Some(next) = usize::try_from(len)
             .ok()
             .and_then(|l| l.checked_add(8))
@@ -167,6 +182,63 @@ fn precheck(bytes: &[u8]) -> Result<(), IgvmError> {
         at = next;
     }
     Ok(())
+}
+
+/// `IGVM_VHT_SUPPORTED_PLATFORM`.
+const IGVM_VHT_SUPPORTED_PLATFORM: u32 = 0x1;
+/// `IGVM_VHT_VP_CONTEXT`.
+const IGVM_VHT_VP_CONTEXT: u32 = 0x304;
+/// `IgvmPlatformType::VSM_ISOLATION`.
+const VSM_ISOLATION: u8 = 0x1;
+/// Size of a `VbsVpContextRegister`.
+const VBS_REGISTER_SIZE: usize = 32;
+
+/// What the `igvm` crate (0.5.0) asserts on a VBS VP context, checked as an
+/// error: the VP index is 0 and every register has the VTL of the first.
+/// `body` is the `IGVM_VHS_VP_CONTEXT` (gpa, mask, file offset, VP index).
+fn check_vbs_vp_context(bytes: &[u8], body: usize, vsm_masks: &[u32]) -> Result<(), IgvmError> {
+    let bad = |what: &'static str| IgvmError::Malformed { what };
+    let (Some(mask), Some(file_offset)) = (
+        read_u32(bytes, body.saturating_add(8)),
+        read_u32(bytes, body.saturating_add(12)),
+    ) else {
+        return Ok(());
+    };
+    if !vsm_masks.contains(&mask) {
+        return Ok(());
+    }
+    let vp_index = read_u16(bytes, body.saturating_add(16));
+    if vp_index.is_some_and(|vp| vp != 0) {
+        return Err(bad("VBS VP context of a VP other than 0"));
+    }
+    let Ok(start) = usize::try_from(file_offset) else {
+        return Ok(());
+    };
+    let count = read_u32(bytes, start).unwrap_or(0);
+    let first = start.saturating_add(4);
+    let Some(&vtl) = bytes.get(first) else {
+        return Ok(());
+    };
+    // The parser stops at the first register the file does not hold.
+    for i in 1..usize::try_from(count).unwrap_or(usize::MAX) {
+        let at = i
+            .checked_mul(VBS_REGISTER_SIZE)
+            .and_then(|o| first.checked_add(o));
+        let Some(register) = at.and_then(|a| bytes.get(a..a.checked_add(VBS_REGISTER_SIZE)?))
+        else {
+            break;
+        };
+        if register.first() != Some(&vtl) {
+            return Err(bad("VBS VP context registers of different VTLs"));
+        }
+    }
+    Ok(())
+}
+
+/// Little-endian u16 at `offset`.
+fn read_u16(bytes: &[u8], offset: usize) -> Option<u16> {
+    let b = bytes.get(offset..offset.checked_add(2)?)?;
+    Some(u16::from_le_bytes(b.try_into().ok()?))
 }
 
 /// Little-endian u32 at `offset`.

@@ -340,3 +340,40 @@ fn lines_compare_as_multisets_pairing_by_kind() {
         ]
     );
 }
+
+#[test]
+fn damaged_vbs_vp_contexts_are_errors_not_panics() {
+    // The igvm crate asserts one VTL for all registers and VP index 0 of a
+    // VBS VP context (found by the igvm_diff fuzz target).
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/golden/igvm/x64-none-fixed256m-64m-pcat-uefi.igvm"
+    );
+    let bytes = std::fs::read(path).unwrap();
+    let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+    // Walk the variable headers to the VP context (type 0x304).
+    let (mut at, end) = (
+        u32_at(&bytes, 8) as usize,
+        (u32_at(&bytes, 8) + u32_at(&bytes, 12)) as usize,
+    );
+    let body = loop {
+        assert!(at < end, "no VP context header");
+        if u32_at(&bytes, at) == 0x304 {
+            break at + 8;
+        }
+        at += (u32_at(&bytes, at + 4) as usize + 8).next_multiple_of(8);
+    };
+    let blob = u32_at(&bytes, body + 12) as usize;
+    assert!(u32_at(&bytes, blob) > 1, "needs two registers");
+    let mut other_vtl = bytes.clone();
+    other_vtl[blob + 4 + 32] ^= 1;
+    let mut other_vp = bytes.clone();
+    other_vp[body + 16] = 1;
+    for damaged in [other_vtl, other_vp] {
+        assert!(matches!(
+            Image::from_igvm(&damaged),
+            Err(crate::IgvmError::Malformed { .. })
+        ));
+    }
+    assert!(Image::from_igvm(&bytes).is_ok());
+}
