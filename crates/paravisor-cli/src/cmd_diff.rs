@@ -116,6 +116,11 @@ pub(crate) fn run(args: Args) -> Outcome {
                 (!encoding_only && diff.is_identical()).into(),
             );
             o.insert("same_bytes".into(), false.into());
+            let input = |path: &str, image: &Image| serde_json::json!({ "path": path, "source": image.source(), "arch": image.arch() });
+            o.insert(
+                "inputs".into(),
+                serde_json::json!({ "a": input(&args.a, &a), "b": input(&args.b, &b) }),
+            );
         }
         writeln!(out, "{v}")
     } else {

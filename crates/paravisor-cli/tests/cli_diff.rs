@@ -149,6 +149,9 @@ fn identical_inputs_report_no_difference_and_exit_0() {
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["measurements"][0]["same"], true, "{v}");
     assert_eq!(v["measurements"][0]["a"]["platform"], "vbs");
+    assert_eq!(v["inputs"]["a"]["source"], "load manifest");
+    assert_eq!(v["inputs"]["b"]["source"], "IGVM file");
+    assert_eq!(v["inputs"]["b"]["arch"], "x64");
     let out = paravisor(&["diff", a.to_str().unwrap(), b.to_str().unwrap()]);
     assert!(
         text(&out.stdout).contains("identical"),

@@ -377,3 +377,29 @@ fn damaged_vbs_vp_contexts_are_errors_not_panics() {
     }
     assert!(Image::from_igvm(&bytes).is_ok());
 }
+
+#[test]
+fn snp_vmsa_fields_differ_by_name() {
+    let vmsa = |rip: u64| {
+        image(snp(0x3001F), move |g| {
+            g.import_pages(0x100, 1, "kernel", EX, b"hello").unwrap();
+            g.import_x64_register(X86Register::Rip(rip)).unwrap();
+            g.import_x64_register(X86Register::Cr3(0x20_0000)).unwrap();
+            g.set_vp_context_page(0x300).unwrap();
+        })
+    };
+    let d = diff(&vmsa(0x10_0000), &vmsa(0x10_0010));
+    let vp: Vec<String> = only(&d, Group::VpContext)
+        .iter()
+        .map(|x| x.to_string())
+        .collect();
+    assert_eq!(
+        vp,
+        ["vp_context: vp0.vmsa.rip: differs: A 0x100000, B 0x100010"],
+        "{d}"
+    );
+    // The VMSA is measured last: the digests part there.
+    let div = d.measurements[0].divergence.as_ref().unwrap();
+    assert_eq!(div.a.as_ref().unwrap().what, "VMSA");
+    assert_eq!(div.a.as_ref().unwrap().gpa, 0x30_0000);
+}
