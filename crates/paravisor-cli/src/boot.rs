@@ -12,6 +12,7 @@
 //! fault, invalid state), 2 when the loader failed, 1 on usage errors or
 //! when KVM is not usable.
 
+use crate::EXIT_GUEST_FAILED;
 use crate::EXIT_LOAD_FAILED;
 use crate::EXIT_OK;
 use crate::EXIT_USAGE;
@@ -21,12 +22,8 @@ use paravisor_kvm::BootImageImporter;
 use paravisor_kvm::ExitReason;
 use paravisor_kvm::RunConfig;
 use paravisor_loader::IsolationType;
-use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
-
-/// Exit status: the guest did not halt (timeout, shutdown, entry failure).
-const EXIT_GUEST_FAILED: u8 = 3;
 
 /// Default time limit.
 const DEFAULT_TIMEOUT_SECONDS: u64 = 30;
@@ -72,17 +69,6 @@ pub(crate) enum Accel {
     Kvm,
     /// QEMU's tiny code generator (emulation).
     Tcg,
-}
-
-/// Runs `boot` with a console sink that writes the guest's bytes to stdout
-/// as they arrive (best effort: a closed stdout must not stop the guest).
-pub(crate) fn with_console_on_stdout<T>(boot: impl FnOnce(&mut dyn FnMut(&[u8])) -> T) -> T {
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    boot(&mut |bytes| {
-        let _ = out.write_all(bytes);
-        let _ = out.flush();
-    })
 }
 
 /// Parses `--timeout`: a whole number of seconds, at least 1.
@@ -141,8 +127,9 @@ pub(crate) fn run(args: Args) -> Outcome {
         timeout: Duration::from_secs(timeout),
         ..RunConfig::default()
     };
-    let result =
-        with_console_on_stdout(|console| paravisor_kvm::boot_x64(&image, &config, console));
+    let result = crate::console::with_console_on_stdout(|console| {
+        paravisor_kvm::boot_x64(&image, &config, console)
+    });
     match result {
         Err(e) => {
             eprintln!("paravisor: {manifest_path}: cannot boot: {e}");

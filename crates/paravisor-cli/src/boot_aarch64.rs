@@ -15,6 +15,7 @@
 //! device-tree parameter area (`paravisor_qemu::with_host_bootargs`), which
 //! the Rust shim appends to the image's command line.
 
+use crate::EXIT_GUEST_FAILED;
 use crate::EXIT_LOAD_FAILED;
 use crate::EXIT_OK;
 use crate::EXIT_USAGE;
@@ -25,9 +26,6 @@ use paravisor_qemu::ExitReason;
 use paravisor_qemu::RunConfig;
 use std::process::ExitCode;
 use std::time::Duration;
-
-/// Exit status: the guest did not end with QEMU exit status 0.
-const EXIT_GUEST_FAILED: u8 = 3;
 
 /// Boots the AArch64 image `manifest` describes (its files already read).
 pub(crate) fn run(
@@ -53,7 +51,7 @@ pub(crate) fn run(
         timeout: Duration::from_secs(timeout),
         ..RunConfig::default()
     };
-    let result = crate::boot::with_console_on_stdout(|console| {
+    let result = crate::console::with_console_on_stdout(|console| {
         paravisor_qemu::boot_aarch64_streaming(&image, &config, console)
     });
     match result {

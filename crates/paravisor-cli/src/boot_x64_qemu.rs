@@ -11,6 +11,7 @@
 //! console), when the guest resets (a triple fault: QEMU runs with
 //! `-no-reboot`), or at the timeout. VTL2 memory must end by 3 GiB.
 
+use crate::EXIT_GUEST_FAILED;
 use crate::EXIT_LOAD_FAILED;
 use crate::EXIT_OK;
 use crate::EXIT_USAGE;
@@ -21,9 +22,6 @@ use paravisor_qemu::ExitReason;
 use paravisor_qemu::X64RunConfig;
 use std::process::ExitCode;
 use std::time::Duration;
-
-/// Exit status: the guest did not power off.
-const EXIT_GUEST_FAILED: u8 = 3;
 
 /// Boots the x86-64 image `manifest` describes (its files already read)
 /// under QEMU with TCG.
@@ -43,7 +41,7 @@ pub(crate) fn run(
         timeout: Duration::from_secs(timeout),
         ..X64RunConfig::default()
     };
-    let result = crate::boot::with_console_on_stdout(|console| {
+    let result = crate::console::with_console_on_stdout(|console| {
         paravisor_qemu::boot_x64_qemu(&image, &config, console)
     });
     let outcome = match result {

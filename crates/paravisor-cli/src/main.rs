@@ -27,6 +27,7 @@ mod cmd_bench;
 mod cmd_diff;
 mod cmd_igvm;
 mod cmd_inspect;
+mod console;
 mod demo;
 mod files;
 mod layout;
@@ -50,6 +51,9 @@ pub(crate) const EXIT_OK: u8 = 0;
 pub(crate) const EXIT_USAGE: u8 = 1;
 /// Exit status: the loader returned an error (the summary is still written).
 pub(crate) const EXIT_LOAD_FAILED: u8 = 2;
+/// Exit status of `boot`: the guest did not end as it should (KVM: it did
+/// not halt; QEMU: it did not power off or exit with status 0).
+pub(crate) const EXIT_GUEST_FAILED: u8 = 3;
 
 /// The short version: crate version and the commit it was built from
 /// (`build.rs`; "unknown" without git).
