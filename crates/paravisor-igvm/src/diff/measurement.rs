@@ -3,8 +3,8 @@
 //! digests) and the first step at which the running digests part names
 //! the directive in A and in B.
 
-use super::Image;
-use super::strip_mask;
+use super::input::Image;
+use super::line::strip_mask;
 use crate::inspect::directive_line;
 use crate::measure::MeasureStep;
 use crate::measure::MeasuredPlatform;

@@ -3,10 +3,10 @@
 //! (measured, unmeasured, shared, 2 MiB, data type), in runs of
 //! contiguous pages of one kind and one region tag.
 
-use super::Difference;
-use super::Group;
-use super::Image;
-use super::PageRange;
+use super::difference::Difference;
+use super::difference::Group;
+use super::difference::PageRange;
+use super::input::Image;
 use igvm::IgvmDirectiveHeader;
 use igvm_defs::IgvmPageDataFlags;
 use igvm_defs::IgvmPageDataType;

@@ -1,10 +1,10 @@
 //! A [`Diff`] for a person (`Display`) and as data ([`Diff::to_json`]).
 
-use super::Diff;
-use super::Difference;
-use super::MeasurementDiff;
-use super::MeasurementSide;
-use super::StepInfo;
+use super::difference::Diff;
+use super::difference::Difference;
+use super::measurement::MeasurementDiff;
+use super::measurement::MeasurementSide;
+use super::measurement::StepInfo;
 use serde_json::Value;
 use serde_json::json;
 use std::fmt;

@@ -1,9 +1,9 @@
 //! The VP-context group: VBS registers by name and SNP VMSA fields, each
 //! as (name, value) pairs read from the values' `Debug` forms.
 
-use super::Difference;
-use super::Group;
-use super::Image;
+use super::difference::Difference;
+use super::difference::Group;
+use super::input::Image;
 use igvm::IgvmDirectiveHeader;
 use std::collections::HashMap;
 use std::fmt::Debug;
