@@ -9,6 +9,8 @@
 //! `cargo bench -p paravisor-tests --bench load -- --write-inputs DIR`
 //! writes the files and manifests.
 
+use crate::EM_AARCH64;
+use crate::EM_X86_64;
 use std::path::Path;
 
 /// 1 MiB.
@@ -18,8 +20,6 @@ pub const VTL2_PAGES: u64 = (512 * MIB / 4096) as u64;
 /// x86-64 kernel virtual base minus physical base (`__START_KERNEL_map`).
 const KVA: u64 = 0xFFFF_FFFF_8000_0000;
 const PAGE: usize = 0x1000;
-const EM_X86_64: u16 = 62;
-const EM_AARCH64: u16 = 183;
 const ET_EXEC: u16 = 2;
 const ET_DYN: u16 = 3;
 const PT_LOAD: u32 = 1;

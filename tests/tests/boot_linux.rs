@@ -19,12 +19,10 @@ mod aarch64;
 #[path = "boot_linux/x86_64.rs"]
 mod x86_64;
 
+use paravisor_tests::EM_X86_64;
 use paravisor_tests::initramfs::initramfs;
 use paravisor_tests::kernels::KernelArch;
 use paravisor_tests::kernels::kernel;
-
-/// ELF `e_machine` of x86-64.
-const EM_X86_64: u16 = 62;
 
 #[test]
 fn x86_64_kernel_is_a_vmlinux_elf() {

@@ -38,6 +38,7 @@ use object::elf::SectionHeader64;
 use object::pod;
 
 use crate::import::ImportPages;
+use crate::import::PAGE_SHIFT;
 use crate::import::PAGE_SIZE;
 use crate::import::PageAcceptance;
 
@@ -56,8 +57,6 @@ pub const ELF64_SECTION_HEADER_SIZE: usize = 64;
 
 /// Offset of an address within its 4 KiB page.
 const PAGE_OFFSET_MASK: u64 = PAGE_SIZE - 1;
-/// `log2(PAGE_SIZE)`.
-const PAGE_SHIFT: u32 = 12;
 
 /// The architecture an ELF file must be built for (`e_machine`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

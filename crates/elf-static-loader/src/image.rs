@@ -12,6 +12,7 @@
 //! error (the original's importer rejects the data).
 
 use crate::import::ImportPages;
+use crate::import::PAGE_SHIFT;
 use crate::import::PAGE_SIZE;
 use crate::import::PageAcceptance;
 
@@ -26,7 +27,6 @@ pub const INITRD_TAG: &str = "linux-initrd";
 
 /// 2 MiB: the kernel start and the initrd must be aligned to it.
 const LARGE_PAGE_SIZE: u64 = 0x20_0000;
-const PAGE_SHIFT: u32 = 12;
 
 /// `flags` bit 0: the kernel is big endian.
 const FLAG_BIG_ENDIAN: u64 = 1 << 0;

@@ -7,6 +7,8 @@
 
 /// Size of a guest page in bytes (`HV_PAGE_SIZE`).
 pub const PAGE_SIZE: u64 = 4096;
+/// `log2(PAGE_SIZE)`: a byte address shifted right by it is a page number.
+pub(crate) const PAGE_SHIFT: u32 = PAGE_SIZE.trailing_zeros();
 
 /// How the importer must treat imported pages (`BootPageAcceptance` in the
 /// original).
