@@ -3,9 +3,8 @@
 //! A freestanding binary (no std, no libc) that calls every public entry
 //! point of the loader crates with inputs the optimiser cannot see
 //! ([`core::hint::black_box`]): table builders and walkers, the ELF and
-//! `Image` loaders, the layout readers, the CPUID reader (and, once the
-//! facade lands, the full x86-64 and AArch64 loads into the guest-memory
-//! importer). Its panic handler calls [`paravisor_panic_path_reachable`],
+//! `Image` loaders, the layout readers, the CPUID reader, and the full
+//! x86-64 and AArch64 loads into the guest-memory importer. Its panic handler calls [`paravisor_panic_path_reachable`],
 //! a symbol that is defined nowhere. Built with `lto = true` and
 //! `codegen-units = 1`, the link succeeds only if the optimiser removed
 //! every call to the panic handler, that is, if no panic is reachable from
@@ -16,6 +15,9 @@
 //! `--no-default-features --features <group>` to find which entry point
 //! keeps it. The binary also runs (`target/x86_64-unknown-linux-gnu/release/
 //! no-panic`, exit status 0) on all-zero inputs.
+//!
+//! The same groups measure code size: `size.sh` builds the binary once per
+//! group and reports the `.text` bytes each adds (docs/CODE_SIZE.md).
 
 #![no_std]
 #![no_main]
