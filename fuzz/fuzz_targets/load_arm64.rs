@@ -24,8 +24,8 @@ use paravisor_fuzz::load::Fixtures;
 use paravisor_fuzz::load::LoadConfig;
 use paravisor_fuzz::load::LoadRecorder;
 use paravisor_fuzz::load::assert_imports_allowed;
+use paravisor_fuzz::load::read_shim_params;
 use paravisor_fuzz::page_up;
-use paravisor_layout::ShimParamsRaw;
 use paravisor_loader::Error;
 use paravisor_loader::load_openhcl_arm64;
 use vp_regs::aarch64::Aarch64Register;
@@ -69,24 +69,47 @@ fuzz_target!(|config: LoadConfig| {
     let imports = recorder.plain_imports();
     let (start, size) = (layout.memory.start, layout.memory.size);
     let end = start + size;
-    assert_disjoint(&imports);
-    assert_imports_allowed(&imports, &[(start, end), (0x1000 * 4096, 0x1002 * 4096)]);
-
     let paravisor_loader::KernelInfo {
         gpa: kernel_base,
         size: kernel_size,
         entrypoint: kernel_entry,
     } = layout.kernel;
+    // docs/abi-versions.md G5: from release-1.8.2607 on, without an initrd
+    // file the shim follows the kernel at K + image size; the `Image` itself
+    // stays at K + text_offset, which may even lie outside VTL2 memory
+    // (`adv-image-a64-textoffset-2p63`: the original accepts it).
+    let follows_kernel =
+        owned.abi.facts().arm64_shim_follows_kernel_without_initrd && !owned.has_initrd();
+    assert_disjoint(&imports);
+    let mut allowed = vec![(start, end), (0x1000 * 4096, 0x1002 * 4096)];
+    if follows_kernel {
+        allowed.push((kernel_entry & !0xFFF, kernel_entry + kernel_size));
+    }
+    assert_imports_allowed(&imports, &allowed);
     assert_eq!(kernel_base, start + MIB2);
     let paravisor_loader::InitrdInfo {
         gpa: initrd,
         size: initrd_len,
     } = layout.initrd;
     assert_eq!(initrd % MIB2, 0);
+    let (kernel_row, initrd_row) = if follows_kernel {
+        assert_eq!(layout.shim_base, kernel_base + kernel_size, "G5 placement");
+        assert_eq!((initrd, initrd_len), (0, 0), "G5: no initrd");
+        let placed = (kernel_base, kernel_base + kernel_size);
+        (
+            ("kernel", placed.0, placed.1),
+            ("initrd", placed.1, placed.1),
+        )
+    } else {
+        (
+            ("kernel", kernel_base, kernel_entry + kernel_size),
+            ("initrd", initrd, initrd + page_up(initrd_len)),
+        )
+    };
     let regions = [
         ("persisted", start, start + MIB2),
-        ("kernel", kernel_base, kernel_entry + kernel_size),
-        ("initrd", initrd, initrd + page_up(initrd_len)),
+        kernel_row,
+        initrd_row,
         ("shim", layout.shim_base, layout.shim_end),
         (
             "command line",
@@ -101,7 +124,7 @@ fuzz_target!(|config: LoadConfig| {
         (
             "parameters",
             layout.shim_areas.parameter_region,
-            layout.shim_areas.parameter_region + 0x6A000,
+            layout.shim_areas.parameter_region + owned.abi.facts().config_region_size(),
         ),
         (
             "log",
@@ -137,9 +160,11 @@ fuzz_target!(|config: LoadConfig| {
     let (_, data) = recorder
         .import("underhill-shim-params")
         .unwrap_or_else(|| panic!("no params"));
-    let params = ShimParamsRaw::read_from(data.as_deref().unwrap_or_default())
-        .unwrap_or_else(|e| panic!("shim params unreadable: {e}"));
-    assert_eq!(params, layout.shim_params());
+    let params = read_shim_params(
+        owned.abi,
+        data.as_deref().unwrap_or_default(),
+        layout.shim_params(),
+    );
     let at = |offset: i64| layout.shim_base.wrapping_add(offset as u64);
     let page_of = |tag: &str| {
         recorder

@@ -24,8 +24,10 @@ use paravisor_fuzz::load::Fixtures;
 use paravisor_fuzz::load::LoadConfig;
 use paravisor_fuzz::load::LoadRecorder;
 use paravisor_fuzz::load::assert_imports_allowed;
+use paravisor_fuzz::load::read_shim_params;
 use paravisor_fuzz::page_up;
-use paravisor_layout::ShimParamsRaw;
+use paravisor_layout::ShimParamsLayout;
+use paravisor_loader::Abi;
 use paravisor_loader::Error;
 use paravisor_loader::IsolationType;
 use paravisor_loader::X64Layout;
@@ -135,7 +137,7 @@ fuzz_target!(|config: LoadConfig| {
         (
             "parameters",
             layout.shim_areas.parameter_region,
-            layout.shim_areas.parameter_region + 0x6A000,
+            layout.shim_areas.parameter_region + owned.abi.facts().config_region_size(),
         ),
         (
             "log",
@@ -172,9 +174,12 @@ fuzz_target!(|config: LoadConfig| {
     let (_, data) = recorder
         .import("underhill-shim-params")
         .unwrap_or_else(|| panic!("no params"));
-    let params = ShimParamsRaw::read_from(data.as_deref().unwrap_or_default())
-        .unwrap_or_else(|e| panic!("shim params unreadable: {e}"));
-    assert_eq!(params, layout.shim_params());
+    let params = read_shim_params(
+        owned.abi,
+        data.as_deref().unwrap_or_default(),
+        layout.shim_params(),
+    );
+    let seed_params = owned.abi.facts().shim_params == ShimParamsLayout::WithPageTables;
     let at = |offset: i64| layout.shim_base.wrapping_add(offset as u64);
     let page_of = |tag: &str| {
         recorder
@@ -186,11 +191,13 @@ fuzz_target!(|config: LoadConfig| {
     assert_eq!(params.memory_size, size);
     assert_eq!(at(params.kernel_entry_offset), layout.kernel_entry);
     assert_eq!(at(params.cmdline_offset), page_of("underhill-command-line"));
-    assert_eq!(
-        at(params.page_tables_start),
-        page_of("underhill-page-tables")
-    );
-    assert_eq!(params.page_tables_size, table_bytes);
+    if seed_params {
+        assert_eq!(
+            at(params.page_tables_start),
+            page_of("underhill-page-tables")
+        );
+        assert_eq!(params.page_tables_size, table_bytes);
+    }
     assert_eq!(
         at(params.log_buffer_start),
         page_of("ohcl-boot-shim-log-buffer")
@@ -264,7 +271,8 @@ fuzz_target!(|config: LoadConfig| {
     .unwrap_or_else(|e| panic!("walker refused the tables: {e}"));
     assert_eq!(
         mapping,
-        if layout.isolation.isolation_type == IsolationType::Tdx {
+        // 3 GiB on TDX at the seed only (docs/abi-versions.md G2).
+        if layout.isolation.isolation_type == IsolationType::Tdx && owned.abi == Abi::Seed95f63b08 {
             0xC000_0000
         } else {
             size

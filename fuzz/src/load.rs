@@ -6,6 +6,7 @@ use arbitrary::Arbitrary;
 use elf_static_loader::ImportPages;
 use elf_static_loader::PAGE_SIZE;
 use elf_static_loader::PageAcceptance;
+use paravisor_loader::Abi;
 use paravisor_loader::CommandLine;
 use paravisor_loader::IsolationConfig;
 use paravisor_loader::IsolationType;
@@ -83,6 +84,8 @@ pub struct LoadConfig {
     kernel: FileChoice,
     shim: FileChoice,
     sidecar_file: FileChoice,
+    /// The ABI profile: `Abi::ALL[abi % 4]`.
+    abi: u8,
 }
 
 /// Owned inputs; [`Owned::inputs`] borrows them as `LoadInputs`.
@@ -104,6 +107,8 @@ pub struct Owned {
     pub isolation: IsolationConfig,
     /// Fail the importer at this call.
     pub fail_at: Option<usize>,
+    /// The ABI profile (docs/abi-versions.md).
+    pub abi: Abi,
 }
 
 /// Fixture files a load starts from.
@@ -185,15 +190,21 @@ impl LoadConfig {
                 shared_gpa_boundary_bits: self.shared_gpa_boundary_bits,
             },
             fail_at: self.fail_at.map(usize::from),
+            abi: Abi::ALL[usize::from(self.abi) % Abi::ALL.len()],
         }
     }
 }
 
 impl Owned {
+    /// Whether the load has an initrd file (maybe empty).
+    pub fn has_initrd(&self) -> bool {
+        self.initrd.is_some()
+    }
+
     /// The inputs as the loaders take them.
     pub fn inputs(&self) -> LoadInputs<'_> {
         LoadInputs {
-            abi: paravisor_loader::Abi::default(),
+            abi: self.abi,
             kernel: &self.kernel,
             shim: &self.shim,
             sidecar: self.sidecar.as_deref(),
@@ -429,4 +440,32 @@ pub fn assert_ascending(addresses: &[(&str, u64)]) {
             pair[1].1
         );
     }
+}
+
+/// The shim parameters as the boot shim of `abi` reads them from the
+/// imported bytes (`ShimParamsLayout::read`), checked against the loader's
+/// values (`expected`, without the page-table fields from release-1.7.2511
+/// on) and the structure size of the profile (docs/abi-versions.md §3.1).
+pub fn read_shim_params(
+    abi: Abi,
+    data: &[u8],
+    expected: paravisor_layout::ShimParamsRaw,
+) -> paravisor_layout::ShimParamsRaw {
+    let layout = abi.facts().shim_params;
+    assert_eq!(data.len(), layout.size(), "{abi}: shim-parameter size");
+    let params = layout
+        .read(data)
+        .unwrap_or_else(|e| panic!("shim params unreadable: {e}"));
+    let mut want = expected;
+    if layout == paravisor_layout::ShimParamsLayout::WithoutPageTables {
+        want.page_tables_start = 0;
+        want.page_tables_size = 0;
+    }
+    assert_eq!(params, want, "{abi}: shim parameters");
+    assert_eq!(
+        params.parameter_region_size,
+        abi.facts().config_region_size(),
+        "{abi}: parameter region size"
+    );
+    params
 }

@@ -62,6 +62,18 @@ pub fn build_release(
     target_dir: &Path,
     bin: &str,
 ) -> Result<Vec<u8>, String> {
+    build_release_with(name, package_dir, target, target_dir, bin, &[])
+}
+
+/// [`build_release`] with more cargo arguments (`extra`, e.g. features).
+pub fn build_release_with(
+    name: &str,
+    package_dir: &Path,
+    target: &str,
+    target_dir: &Path,
+    bin: &str,
+    extra: &[&str],
+) -> Result<Vec<u8>, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let output = Command::new(cargo)
         .current_dir(package_dir)
@@ -71,6 +83,7 @@ pub fn build_release(
         .env_remove("CARGO_MAKEFLAGS")
         .env("CARGO_TARGET_DIR", target_dir)
         .args(["build", "--release", "--target", target])
+        .args(extra)
         .output()
         .map_err(|e| format!("cannot run cargo to build {name}: {e}"))?;
     if !output.status.success() {

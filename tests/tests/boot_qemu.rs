@@ -23,6 +23,7 @@
 )]
 
 use paravisor_host::recording::PageImport;
+use paravisor_loader::Abi;
 use paravisor_loader::CommandLine;
 use paravisor_loader::IsolationConfig;
 use paravisor_loader::IsolationType;
@@ -197,6 +198,8 @@ enum Vtl0 {
 #[derive(Clone)]
 struct Case {
     name: &'static str,
+    /// The ABI profile of the image; the Rust shim is built for it.
+    abi: Abi,
     shim: Shim,
     vtl0: Vtl0,
     initrd: Option<Vec<u8>>,
@@ -210,6 +213,7 @@ impl Case {
     fn new(name: &'static str, vtl0: Vtl0) -> Self {
         Self {
             name,
+            abi: Abi::default(),
             shim: Shim::Rust,
             vtl0,
             initrd: None,
@@ -260,10 +264,17 @@ fn load(case: &Case, artifacts: &Artifacts) -> BootImageImporter {
             }),
         },
     };
+    let shim = if case.abi == Abi::default() || case.shim == Shim::Asm {
+        artifacts.shim(case.shim).to_vec()
+    } else {
+        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("arm64-shim");
+        paravisor_tests::arm64_shim::build_rust_shim_for(&out, case.abi)
+            .unwrap_or_else(|e| panic!("{}: {e}", case.name))
+    };
     let inputs = LoadInputs {
-        abi: paravisor_loader::Abi::default(),
+        abi: case.abi,
         kernel: &artifacts.kernel,
-        shim: artifacts.shim(case.shim),
+        shim: &shim,
         sidecar: None,
         initrd: case.initrd.as_deref(),
         command_line: case.command_line,
@@ -438,6 +449,30 @@ fn boot_one_and_require_all(case: &Case) {
         "{}",
         case.name
     );
+}
+
+#[test]
+fn boots_every_abi_profile_with_a_rust_shim_built_for_it() {
+    // docs/abi-versions.md: each later profile's image (without an initrd,
+    // so from release-1.8.2607 on the shim follows the kernel, G5), read by
+    // the Rust shim built for that profile.
+    let names = [
+        "abi-release-1.7.2511",
+        "abi-release-1.8.2607",
+        "abi-main-1488a37b",
+    ];
+    for (abi, name) in Abi::ALL.into_iter().skip(1).zip(names) {
+        let Some(artifacts) = setup(name) else {
+            return;
+        };
+        if artifacts.rust_shim.is_none() {
+            eprintln!("*** {name}: Rust AArch64 shim SKIPPED ({SKIP_RUST_SHIM_ENV}=1) ***");
+            continue;
+        }
+        let mut case = Case::new(name, Vtl0::Uefi);
+        case.abi = abi;
+        boot_one_and_require_all(&case);
+    }
 }
 
 #[test]

@@ -71,19 +71,16 @@ fn seed_profile_equals_the_seed_summaries() {
 }
 
 #[test]
-#[ignore = "the loaders take the profile in the next step (issue 15 phase 2)"]
 fn release_1_7_2511_equals_its_summaries() {
     assert_profile(Abi::Release1_7_2511);
 }
 
 #[test]
-#[ignore = "the loaders take the profile in the next step (issue 15 phase 2)"]
 fn release_1_8_2607_equals_its_summaries() {
     assert_profile(Abi::Release1_8_2607);
 }
 
 #[test]
-#[ignore = "the loaders take the profile in the next step (issue 15 phase 2)"]
 fn main_1488a37b_equals_its_summaries() {
     assert_profile(Abi::Main1488a37b);
 }

@@ -192,6 +192,8 @@ pub struct Arm64ImagePlan<'a> {
     kernel: KernelInfo,
     initrd: InitrdInfo,
     initrd_page_count: u64,
+    /// `false` after [`Arm64ImagePlan::without_initrd`]: no initrd call.
+    has_initrd: bool,
 }
 
 /// Checks an arm64 `Image` header and places the kernel at
@@ -295,6 +297,7 @@ pub fn plan_arm64_image(
             size: initrd_len,
         },
         initrd_page_count: initrd_pages_size >> PAGE_SHIFT,
+        has_initrd: true,
     })
 }
 
@@ -324,6 +327,7 @@ impl core::fmt::Debug for Arm64ImagePlan<'_> {
             .field("kernel", &self.kernel)
             .field("initrd", &self.initrd)
             .field("initrd_page_count", &self.initrd_page_count)
+            .field("has_initrd", &self.has_initrd)
             .finish()
     }
 }
@@ -334,9 +338,22 @@ impl Arm64ImagePlan<'_> {
         self.kernel
     }
 
-    /// Where the initrd goes.
+    /// Where the initrd goes ({0, 0} without one).
     pub fn initrd(&self) -> InitrdInfo {
         self.initrd
+    }
+
+    /// The plan without an initrd, as the loaders of OpenVMM
+    /// release/1.8.2607 on load an `Image` when no initrd is given
+    /// (docs/abi-versions.md G5): [`initrd`](Self::initrd) is {0, 0} and
+    /// [`import`](Self::import) makes the kernel call only.
+    pub fn without_initrd(self) -> Self {
+        Self {
+            initrd: InitrdInfo { gpa: 0, size: 0 },
+            initrd_page_count: 0,
+            has_initrd: false,
+            ..self
+        }
     }
 
     /// Imports the kernel ("linux-kernel", Exclusive, the whole file as data,
@@ -352,7 +369,8 @@ impl Arm64ImagePlan<'_> {
     /// (the summary importer of `formats.md` lists no pages for it).
     pub fn import<I: ImportPages>(&self, importer: &mut I, initrd: &[u8]) -> Result<(), I::Error> {
         let [kernel, initrd_import] = self.imports();
-        for (import, data) in [(kernel, self.image), (initrd_import, initrd)] {
+        let initrd_import = self.has_initrd.then_some((initrd_import, initrd));
+        for (import, data) in core::iter::once((kernel, self.image)).chain(initrd_import) {
             importer.import_pages(
                 import.page_base,
                 import.page_count,

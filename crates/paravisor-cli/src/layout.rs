@@ -15,6 +15,7 @@ use paravisor_host::PlannedImage;
 use paravisor_host::summary::ImageSummary;
 use paravisor_host::summary::SummaryImporter;
 use paravisor_host::summary::acceptance_name;
+use paravisor_layout::Abi;
 use paravisor_layout::ShimParamsRaw;
 use paravisor_loader::IsolationConfig;
 use paravisor_loader::LoadInputs;
@@ -125,6 +126,8 @@ fn signed_hex(v: i64) -> String {
 /// The map of a successful load.
 pub(crate) struct LayoutMap {
     arch: Arch,
+    /// The ABI profile the image is built for (docs/abi-versions.md).
+    abi: Abi,
     isolation: IsolationConfig,
     /// VTL2 memory, when the load succeeded.
     vtl2: Option<Vtl2Memory>,
@@ -184,6 +187,9 @@ pub(crate) fn map(
                     "(imported-regions page, written by the importer)".into(),
                     "",
                 ),
+                RegionKind::ExpectedPageHashes => {
+                    ("(expected page hashes, measured, not imported)".into(), "")
+                }
             };
             regions.push(Region {
                 start,
@@ -198,6 +204,7 @@ pub(crate) fn map(
     regions.sort_by_key(|r| (r.start, r.end));
     Ok(LayoutMap {
         arch,
+        abi: inputs.abi,
         isolation,
         vtl2,
         regions,
@@ -277,6 +284,18 @@ fn shim_offsets(p: &ShimParamsRaw) -> [(&'static str, i64, Option<u64>); 15] {
 }
 
 impl LayoutMap {
+    /// The shim-parameter fields with an address that this profile's
+    /// structure has (no `page_tables_start` from release-1.7.2511 on,
+    /// docs/abi-versions.md §3.1).
+    fn shim_fields(&self, p: &ShimParamsRaw) -> Vec<(&'static str, i64, Option<u64>)> {
+        let without_tables =
+            self.abi.facts().shim_params == paravisor_layout::ShimParamsLayout::WithoutPageTables;
+        shim_offsets(p)
+            .into_iter()
+            .filter(|(name, ..)| !(without_tables && *name == "page_tables_start"))
+            .collect()
+    }
+
     /// The region table: regions in address order, the gaps between them
     /// and the free VTL2 memory after the last one.
     fn rows(&self) -> Vec<Row<'_>> {
@@ -318,10 +337,11 @@ impl LayoutMap {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "paravisor image: {}, isolation {}, paravisor present: {}",
+            "paravisor image: {}, isolation {}, paravisor present: {}, ABI profile {}",
             self.arch.name(),
             self.isolation.isolation_type.name(),
-            self.isolation.paravisor_present
+            self.isolation.paravisor_present,
+            self.abi
         );
         if let Some(vtl2) = self.vtl2 {
             let _ = writeln!(
@@ -416,7 +436,7 @@ impl LayoutMap {
                 out,
                 "\nshim parameters (offsets relative to the shim base {base:#x}):"
             );
-            for (name, offset, size) in shim_offsets(p) {
+            for (name, offset, size) in self.shim_fields(p) {
                 let addr = base.wrapping_add_signed(offset);
                 let text = match size {
                     Some(0) => "  size 0 (absent)".to_string(),
@@ -486,7 +506,8 @@ impl LayoutMap {
             .collect();
         let shim = self.shim.as_ref().map(|s| {
             let (base, p) = (&s.shim_base, &s.shim_params);
-            let fields: Vec<Value> = shim_offsets(p)
+            let fields: Vec<Value> = self
+                .shim_fields(p)
                 .iter()
                 .map(|&(name, offset, size)| {
                     json!({
@@ -507,6 +528,7 @@ impl LayoutMap {
         let summary_json = summary.to_json();
         json!({
             "arch": self.arch.name(),
+            "abi": self.abi.name(),
             "isolation": self.isolation.isolation_type.name(),
             "paravisor_present": self.isolation.paravisor_present,
             "vtl2_memory": self.vtl2.map(|m| json!({

@@ -71,6 +71,10 @@ pub(crate) fn run(args: Args) -> Outcome {
         eprintln!("paravisor: {e}");
         return ExitCode::from(EXIT_USAGE);
     }
+    if manifest.abi != paravisor_layout::Abi::default() {
+        // Name a later profile: the summary format has no key for it.
+        eprintln!("paravisor: {manifest_path}: ABI profile {}", manifest.abi);
+    }
     match &summary.error {
         None => ExitCode::from(EXIT_OK),
         Some(e) => {

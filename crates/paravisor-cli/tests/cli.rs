@@ -170,3 +170,46 @@ fn an_unknown_command_exits_1_with_usage() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("usage: paravisor"));
 }
+
+/// A golden case written to `dir` with `"abi"` set (its relative paths
+/// rewritten to the golden folder).
+fn with_abi(dir: &Path, case: &str, abi: &str) -> PathBuf {
+    let text = std::fs::read_to_string(golden().join("cases").join(case)).unwrap();
+    let fixtures = golden().join("fixtures");
+    let text = text.replace("../fixtures", fixtures.to_str().unwrap());
+    let mut manifest: Value = serde_json::from_str(&text).unwrap();
+    manifest["abi"] = Value::String(abi.into());
+    let path = dir.join(format!("{abi}-{case}"));
+    std::fs::write(&path, manifest.to_string()).unwrap();
+    path
+}
+
+#[test]
+fn layout_and_summary_name_the_abi_profile() {
+    let dir = scratch("abi");
+    let case = "x64-none-reloc-64m-uefi-initrd1m.json";
+    let main = with_abi(&dir, case, "main-1488a37b");
+    let out = paravisor(&["layout", main.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    let map: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(map["abi"], "main-1488a37b");
+    assert!(
+        !map.to_string().contains("page_tables_start"),
+        "main's shim parameters have no page_tables_start"
+    );
+    let out = paravisor(&["layout", main.to_str().unwrap()]);
+    assert!(text(&out.stdout).starts_with(
+        "paravisor image: x86_64, isolation none, paravisor present: true, ABI profile main-1488a37b\n"
+    ));
+    // docs/abi-versions.md G6: 33667 for this case.
+    let out = paravisor(&["summary", main.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("ABI profile main-1488a37b"));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["expected_page_hashes_config_page"], 33667);
+    let seed = with_abi(&dir, case, "seed-95f63b08");
+    let out = paravisor(&["layout", seed.to_str().unwrap(), "--json"]);
+    let map: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(map["abi"], "seed-95f63b08");
+    assert!(map.to_string().contains("page_tables_start"));
+}

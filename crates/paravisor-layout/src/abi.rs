@@ -175,6 +175,11 @@ pub struct AbiFacts {
     pub arm64_shim_follows_kernel_without_initrd: bool,
     /// G6: the expected-page-hashes area after the measured config.
     pub page_hashes: Option<PageHashesArea>,
+    /// G6 (`4e6726821`): the measured VTL2 config is
+    /// [`ParavisorMeasuredVtl2ConfigWithPolicy`](crate::ParavisorMeasuredVtl2ConfigWithPolicy),
+    /// imported as a whole zero-padded page (same page bytes without a
+    /// product policy).
+    pub vtl2_config_with_policy: bool,
 }
 
 impl AbiFacts {
@@ -185,6 +190,7 @@ impl AbiFacts {
         x64_largest_leaves: false,
         arm64_shim_follows_kernel_without_initrd: false,
         page_hashes: None,
+        vtl2_config_with_policy: false,
     };
     /// `release-1.7.2511`: G1, G2, G3.
     pub const RELEASE_1_7_2511: Self = Self {
@@ -205,6 +211,7 @@ impl AbiFacts {
             page_index: PARAVISOR_MEASURED_VTL2_CONFIG_PAGE_HASHES_PAGE_INDEX,
             page_count: PARAVISOR_MEASURED_VTL2_CONFIG_PAGE_HASHES_SIZE_PAGES,
         }),
+        vtl2_config_with_policy: true,
         ..Self::RELEASE_1_8_2607
     };
 

@@ -345,6 +345,12 @@ pub struct ShimParamsBytes {
 }
 
 impl ShimParamsBytes {
+    /// No bytes (before the parameters are computed).
+    pub const EMPTY: Self = Self {
+        bytes: [0; size_of::<ShimParamsRaw>()],
+        len: 0,
+    };
+
     /// The structure's bytes (208 or 192).
     pub fn as_bytes(&self) -> &[u8] {
         self.bytes.get(..self.len).unwrap_or(&self.bytes)

@@ -77,7 +77,7 @@ impl<'a> Arm64Layout<'a> {
     /// Plans an AArch64 load (docs/algorithms.md §8 steps 1–29 and every
     /// check). Pure: nothing is imported.
     pub fn plan(isolation: IsolationConfig, inputs: &LoadInputs<'a>) -> Result<Self, LayoutError> {
-        inputs.check_abi()?;
+        let facts = inputs.abi.facts();
         // Step 1 (asserts in the original).
         if inputs.vtl0.pcat {
             return Err(LayoutError::PcatOnArm64);
@@ -111,7 +111,12 @@ impl<'a> Arm64Layout<'a> {
         let persisted_region = at.take(abi::PERSISTED_REGION_SIZE, "persisted-state region")?;
         // Steps 8-10: kernel and initrd; the shim follows.
         let initrd_bytes = inputs.initrd.unwrap_or(&[]);
-        let kernel_image = place_kernel_and_initrd(inputs.kernel, initrd_bytes, &mut at)?;
+        let kernel_image = place_kernel_and_initrd(
+            inputs.kernel,
+            inputs.initrd,
+            facts.arm64_shim_follows_kernel_without_initrd,
+            &mut at,
+        )?;
         let kernel = kernel_image.kernel();
         let initrd = kernel_image.initrd();
         // Step 11.
@@ -136,7 +141,7 @@ impl<'a> Arm64Layout<'a> {
         )?;
         at.take(PAGE_SIZE, "command line")?;
         let shim_params = at.take(PAGE_SIZE, "shim parameters")?;
-        let shim_areas = ShimAreas::place(&mut at)?;
+        let shim_areas = ShimAreas::place(&mut at, &facts)?;
         // Step 18.
         let page_tables = at.take_pages(ARM64_PAGE_TABLE_PAGES, "page tables")?;
         let used_end = at.next();
@@ -173,7 +178,11 @@ impl<'a> Arm64Layout<'a> {
         // Step 20: the shim parameters, with the initrd CRC.
         let initrd_crc = crc32fast::hash(initrd_bytes);
         layout.image.structures.shim_base = layout.shim_base;
-        layout.image.structures.shim_params = layout.compute_shim_params(initrd_crc);
+        let params = layout.compute_shim_params(initrd_crc);
+        layout
+            .image
+            .structures
+            .set_shim_params(params, facts.shim_params);
         // The import order of the original (steps 6, 8, 11, 12, 15, 16,
         // 21, 22, 24-29).
         let registers = layout.registers();
@@ -303,16 +312,27 @@ impl<'a> Arm64Layout<'a> {
 }
 
 /// The AArch64 placement rule (steps 8–10): the kernel `Image` at `at` plus
-/// its text offset, the initrd (always, empty without one) at the next
-/// 2 MiB boundary after it; `at` moves to the page after the initrd, where
-/// the boot shim goes.
+/// its text offset, the initrd (empty without one) at the next 2 MiB
+/// boundary after it; `at` moves to the page after the initrd, where the
+/// boot shim goes. With `shim_follows_kernel` (release-1.8.2607 on,
+/// docs/abi-versions.md G5) and no initrd there is none at all and `at`
+/// moves to the end of the kernel image (`K + image size`: no text offset,
+/// no 2 MiB alignment).
 fn place_kernel_and_initrd<'a>(
     image: &'a [u8],
-    initrd: &[u8],
+    initrd: Option<&[u8]>,
+    shim_follows_kernel: bool,
     at: &mut Cursor,
 ) -> Result<Arm64ImagePlan<'a>, LayoutError> {
-    let plan = elf_static_loader::image::plan_arm64_image(image, at.next(), initrd.len() as u64)
+    let initrd_len = initrd.map_or(0, |bytes| bytes.len() as u64);
+    let plan = elf_static_loader::image::plan_arm64_image(image, at.next(), initrd_len)
         .map_err(LayoutError::Arm64Kernel)?;
+    if shim_follows_kernel && initrd.is_none() {
+        let kernel = plan.kernel();
+        *at = Cursor::at(kernel.gpa);
+        at.take(kernel.size, "kernel")?;
+        return Ok(plan.without_initrd());
+    }
     let placed = plan.initrd();
     *at = Cursor::at(placed.gpa);
     at.take(placed.size, "initrd")?;

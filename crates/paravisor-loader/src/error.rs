@@ -15,12 +15,6 @@ use x86_pagetables::PageTableError;
 /// anything is imported.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LayoutError {
-    /// The loaders do not build images for this ABI profile yet.
-    #[error("abi profile {abi} is not implemented yet")]
-    AbiNotImplemented {
-        /// The profile asked for.
-        abi: paravisor_layout::Abi,
-    },
     /// `memory_page_base × 4096` does not fit in 64 bits.
     #[error("VTL2 memory base page {page_base:#x} is beyond the 64-bit address space")]
     MemoryBaseOverflow {

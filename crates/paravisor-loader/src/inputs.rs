@@ -93,14 +93,3 @@ pub struct LoadInputs<'a> {
     /// The VTL0 configuration.
     pub vtl0: Vtl0Config<'a>,
 }
-
-impl LoadInputs<'_> {
-    /// Fails for a profile the planners do not build yet.
-    pub(crate) fn check_abi(&self) -> Result<(), crate::LayoutError> {
-        if self.abi == paravisor_layout::Abi::default() {
-            Ok(())
-        } else {
-            Err(crate::LayoutError::AbiNotImplemented { abi: self.abi })
-        }
-    }
-}

@@ -25,9 +25,6 @@ use paravisor_layout as abi;
 /// Highest GPA (exclusive) a relocatable image may be moved to: 2^48.
 pub const RELOCATION_MAXIMUM_GPA: u64 = 1 << 48;
 
-/// Pages of the VTL2 configuration (parameter) region.
-const CONFIG_REGION_PAGES: u64 = abi::PARAVISOR_VTL2_CONFIG_REGION_PAGE_COUNT_MAX;
-
 /// The parameter areas at the start of the configuration region: page
 /// index, page count, tag and the parameter the host writes at byte 0
 /// (docs/algorithms.md §7.1 step 34).
@@ -58,6 +55,13 @@ const PARAMETER_AREAS: [(u64, u64, &str, ParameterType); 3] = [
 pub struct ShimAreas {
     /// The configuration (parameter) region.
     pub parameter_region: u64,
+    /// Its pages: 106, or 362 with main's expected-page-hashes area
+    /// (docs/abi-versions.md §3.3).
+    pub parameter_region_pages: u64,
+    /// main's expected-page-hashes area inside it (G6), if the profile has it.
+    pub page_hashes: Option<abi::PageHashesArea>,
+    /// Whether the measured VTL2 config is imported as a whole page (G6).
+    pub vtl2_config_as_page: bool,
     /// The boot-shim log buffer.
     pub log_buffer: u64,
     /// The boot-shim heap.
@@ -67,13 +71,18 @@ pub struct ShimAreas {
 }
 
 impl ShimAreas {
-    /// Places the parameter region, the log buffer and the heap at `cursor`.
-    pub(crate) fn place(cursor: &mut Cursor) -> Result<Self, LayoutError> {
-        let parameter_region = cursor.take_pages(CONFIG_REGION_PAGES, "parameter region")?;
+    /// Places the parameter region (sized for the profile), the log buffer
+    /// and the heap at `cursor`.
+    pub(crate) fn place(cursor: &mut Cursor, facts: &abi::AbiFacts) -> Result<Self, LayoutError> {
+        let parameter_region_pages = facts.config_region_page_count();
+        let parameter_region = cursor.take_pages(parameter_region_pages, "parameter region")?;
         let log_buffer = cursor.take(abi::SHIM_LOG_BUFFER_SIZE, "log buffer")?;
         let heap = cursor.take(abi::SHIM_HEAP_SIZE, "heap")?;
         Ok(Self {
             parameter_region,
+            parameter_region_pages,
+            page_hashes: facts.page_hashes,
+            vtl2_config_as_page: facts.vtl2_config_with_policy,
             log_buffer,
             heap,
             end_of_underhill_mem: cursor.next(),
@@ -84,7 +93,7 @@ impl ShimAreas {
     pub(crate) fn parameter_region(&self) -> ShimRegion {
         ShimRegion {
             start: self.parameter_region,
-            size: CONFIG_REGION_PAGES.saturating_mul(PAGE_SIZE),
+            size: self.parameter_region_pages.saturating_mul(PAGE_SIZE),
         }
     }
 
@@ -162,6 +171,7 @@ impl ShimAreas {
         vtom_offset_bit: u8,
     ) -> Result<(), LayoutError> {
         plan.structures.vtl2_config = abi::ParavisorMeasuredVtl2Config::new(vtom_offset_bit);
+        plan.structures.vtl2_config_as_page = self.vtl2_config_as_page;
         plan.import(
             "underhill-vtl2-measured-config",
             PageRange {
@@ -175,7 +185,15 @@ impl ShimAreas {
         )?;
         plan.push(Step::ImportedRegionsPage(self.config_page().wrapping_add(
             abi::PARAVISOR_MEASURED_VTL2_CONFIG_ACCEPTED_MEMORY_PAGE_INDEX,
-        )))
+        )))?;
+        // main-1488a37b: announce the expected-page-hashes area (G6).
+        if let Some(area) = self.page_hashes {
+            plan.push(Step::ExpectedPageHashes(PageRange {
+                base: self.config_page().wrapping_add(area.page_index),
+                count: area.page_count,
+            }))?;
+        }
+        Ok(())
     }
 }
 

@@ -31,6 +31,8 @@ use elf_static_loader::elf::StaticElfPlan;
 use elf_static_loader::image::Arm64ImagePlan;
 use paravisor_layout::ParavisorMeasuredVtl0Config;
 use paravisor_layout::ParavisorMeasuredVtl2Config;
+use paravisor_layout::ShimParamsBytes;
+use paravisor_layout::ShimParamsLayout;
 use paravisor_layout::ShimParamsRaw;
 use zerocopy::IntoBytes;
 
@@ -197,6 +199,9 @@ pub enum Step<'a, R> {
     VpContextPage(u64),
     /// The page where the importer writes the imported regions.
     ImportedRegionsPage(u64),
+    /// main's expected-page-hashes area (docs/abi-versions.md G6): announced
+    /// by its first page, not imported.
+    ExpectedPageHashes(PageRange),
 }
 
 /// The structures a plan imports, built while planning.
@@ -207,12 +212,17 @@ pub struct Structures {
     /// Base the shim-parameter offsets are relative to (the shim's lowest
     /// address).
     pub shim_base: u64,
-    /// The shim parameters.
+    /// The shim parameters (every field of every profile).
     pub shim_params: ShimParamsRaw,
+    /// The shim parameters in the profile's layout, as imported.
+    pub shim_params_bytes: ShimParamsBytes,
     /// The measured VTL0 configuration.
     pub vtl0_config: ParavisorMeasuredVtl0Config,
     /// The measured VTL2 configuration.
     pub vtl2_config: ParavisorMeasuredVtl2Config,
+    /// Import the VTL2 configuration as a whole zero-padded page
+    /// (`main-1488a37b`).
+    pub vtl2_config_as_page: bool,
     vtl0_linux_command_line: [u8; PAGE_SIZE as usize],
     vtl0_linux_command_line_len: usize,
 }
@@ -224,11 +234,19 @@ impl Structures {
             command_line: [0; PAGE_SIZE as usize],
             shim_base: 0,
             shim_params: crate::structs::EMPTY_SHIM_PARAMS,
+            shim_params_bytes: ShimParamsBytes::EMPTY,
             vtl0_config: crate::structs::measured_vtl0_config_empty(),
             vtl2_config: ParavisorMeasuredVtl2Config::new(0),
+            vtl2_config_as_page: false,
             vtl0_linux_command_line: [0; PAGE_SIZE as usize],
             vtl0_linux_command_line_len: 0,
         }
+    }
+
+    /// Stores the shim parameters, and their bytes in `layout`.
+    pub(crate) fn set_shim_params(&mut self, params: ShimParamsRaw, layout: ShimParamsLayout) {
+        self.shim_params = params;
+        self.shim_params_bytes = layout.encode(&params);
     }
 
     /// Stores the VTL0 Linux command line and its NUL (`text` at most 4095
@@ -310,12 +328,15 @@ impl<'a, R: Copy> ImagePlan<'a, R> {
         let s = &self.structures;
         match built {
             Built::CommandLine => BuiltBytes::Slice(&s.command_line),
-            Built::ShimParams => BuiltBytes::Slice(s.shim_params.as_bytes()),
+            Built::ShimParams => BuiltBytes::Slice(s.shim_params_bytes.as_bytes()),
             Built::Gdt => BuiltBytes::Slice(vp_regs::x86_64::paravisor::GDT.as_bytes()),
             Built::PageTables => BuiltBytes::Slice(page_tables),
             Built::SnpCpuidPage => BuiltBytes::SnpCpuidPage,
             Built::Vtl0LinuxCommandLine => BuiltBytes::Slice(s.vtl0_linux_command_line()),
             Built::MeasuredVtl0Config => BuiltBytes::Slice(s.vtl0_config.as_bytes()),
+            Built::MeasuredVtl2Config if s.vtl2_config_as_page => {
+                BuiltBytes::ZeroPaddedPage(s.vtl2_config.as_bytes())
+            }
             Built::MeasuredVtl2Config => BuiltBytes::Slice(s.vtl2_config.as_bytes()),
         }
     }
@@ -341,7 +362,15 @@ impl<'a, R: Copy> ImagePlan<'a, R> {
                         PageData::Built(b) => match self.built_bytes(b, page_tables) {
                             BuiltBytes::Slice(bytes) => bytes,
                             BuiltBytes::SnpCpuidPage => {
-                                built = snp_cpuid::create_snp_cpuid_page();
+                                built = BuiltPage::Cpuid(snp_cpuid::create_snp_cpuid_page());
+                                built.as_bytes()
+                            }
+                            BuiltBytes::ZeroPaddedPage(bytes) => {
+                                let mut page = [0u8; PAGE_SIZE as usize];
+                                if let Some(dst) = page.get_mut(..bytes.len()) {
+                                    dst.copy_from_slice(bytes);
+                                }
+                                built = BuiltPage::Padded(page);
                                 built.as_bytes()
                             }
                         },
@@ -380,6 +409,9 @@ impl<'a, R: Copy> ImagePlan<'a, R> {
                 }
                 Step::VpContextPage(page) => importer.set_vp_context_page(page)?,
                 Step::ImportedRegionsPage(page) => importer.set_imported_regions_config_page(page),
+                Step::ExpectedPageHashes(pages) => {
+                    importer.set_expected_page_hashes_config_page(pages.base)
+                }
             }
         }
         Ok(())
@@ -449,6 +481,10 @@ impl<'a, R: Copy> ImagePlan<'a, R> {
                     pages: PageRange::one(page),
                     kind: RegionKind::ImportedRegionsPage,
                 })?,
+                Step::ExpectedPageHashes(pages) => emit(PlannedRegion {
+                    pages,
+                    kind: RegionKind::ExpectedPageHashes,
+                })?,
                 Step::StartupMemory { .. }
                 | Step::RelocationRegion(_)
                 | Step::PageTableRelocation { .. }
@@ -466,6 +502,27 @@ pub enum BuiltBytes<'s> {
     Slice(&'s [u8]),
     /// The SNP CPUID page, built when the plan is applied (it is constant).
     SnpCpuidPage,
+    /// These bytes, imported as a whole page padded with zeros.
+    ZeroPaddedPage(&'s [u8]),
+}
+
+/// A page built while the plan is applied (one at a time, on the stack).
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a short-lived local, never moved or stored"
+)]
+enum BuiltPage {
+    Cpuid(snp_cpuid::HvPspCpuidPage),
+    Padded([u8; PAGE_SIZE as usize]),
+}
+
+impl BuiltPage {
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Self::Cpuid(page) => page.as_bytes(),
+            Self::Padded(page) => page,
+        }
+    }
 }
 
 /// What a region of the layout is.
@@ -491,6 +548,8 @@ pub enum RegionKind {
     VpContextPage,
     /// The imported-regions page.
     ImportedRegionsPage,
+    /// main's expected-page-hashes area (measured, not imported).
+    ExpectedPageHashes,
 }
 
 /// One row of the layout: pages and what they are.

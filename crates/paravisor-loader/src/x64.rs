@@ -31,10 +31,14 @@ use elf_static_loader::elf::ElfMachine;
 use elf_static_loader::elf::StaticElfPlan;
 use elf_static_loader::image::InitrdInfo;
 use paravisor_layout as abi;
+use paravisor_layout::Abi;
+use paravisor_layout::AbiFacts;
 use paravisor_layout::ShimParamsRaw;
 use vp_regs::x86_64::X86Register;
 use vp_regs::x86_64::paravisor as regs;
 use x86_pagetables::IdentityMapConfig;
+use x86_pagetables::LeafPolicy;
+use x86_pagetables::MemoryRange;
 use x86_pagetables::ParavisorIsolation;
 
 /// Every address of an x86-64 paravisor image (docs/algorithms.md §7.2),
@@ -83,8 +87,10 @@ pub struct X64Layout<'a> {
     /// Parameter region (106 pages), log buffer, heap, end of the
     /// relocatable part.
     pub shim_areas: ShimAreas,
-    /// Size of the identity map (VTL2 size, 3 GiB on TDX).
+    /// Size of the identity map (VTL2 size; 3 GiB on TDX at the seed).
     pub page_table_mapping_size: u64,
+    /// The ABI profile the image is built for.
+    pub abi: Abi,
     /// Page-table region start.
     pub page_tables: u64,
     /// Page-table region size in pages.
@@ -107,25 +113,41 @@ fn page_table_isolation(isolation: IsolationType) -> ParavisorIsolation {
     }
 }
 
-/// The identity-map configuration of step 26 for tables at `page_tables`.
+/// The identity-map configuration of step 26 for tables at `page_tables`:
+/// the seed maps 3 GiB on TDX, later profiles VTL2 memory only
+/// (docs/abi-versions.md G2).
 fn identity_map_config(
     page_tables: u64,
     memory: &Vtl2Memory,
     isolation: IsolationType,
+    facts: &AbiFacts,
 ) -> IdentityMapConfig<'static> {
-    IdentityMapConfig::paravisor(
+    let mut config = IdentityMapConfig::paravisor(
         page_tables,
         memory.start,
         memory.size,
         page_table_isolation(isolation),
-    )
+    );
+    if !facts.x64_tdx_maps_3_gib {
+        config.mapped_region = MemoryRange::new(memory.start, memory.size);
+    }
+    config
+}
+
+/// The page-table builder of a profile (docs/abi-versions.md G3).
+const fn leaf_policy(facts: &AbiFacts) -> LeafPolicy {
+    if facts.x64_largest_leaves {
+        LeafPolicy::Largest
+    } else {
+        LeafPolicy::Fixed2MiB
+    }
 }
 
 impl<'a> X64Layout<'a> {
     /// Plans an x86-64 load (docs/algorithms.md §7.1 steps 1–38 and every
     /// check). Pure: nothing is imported.
     pub fn plan(isolation: IsolationConfig, inputs: &LoadInputs<'a>) -> Result<Self, LayoutError> {
-        inputs.check_abi()?;
+        let facts = inputs.abi.facts();
         let iso = isolation.isolation_type;
         let isolated = iso.is_hardware_isolated();
         let mut image = ImagePlan::new();
@@ -236,10 +258,10 @@ impl<'a> X64Layout<'a> {
         let command_line = at.take(PAGE_SIZE, "command line")?;
         let reserved_region =
             at.take(abi::PARAVISOR_RESERVED_VTL2_REGION_SIZE, "reserved region")?;
-        let shim_areas = ShimAreas::place(&mut at)?;
+        let shim_areas = ShimAreas::place(&mut at, &facts)?;
 
         // Steps 22-25: page-table region.
-        let config = identity_map_config(at.next(), &memory, iso);
+        let config = identity_map_config(at.next(), &memory, iso, &facts);
         let page_table_pages = x86_pagetables::paravisor_page_table_region_pages(&config)
             .map_err(LayoutError::PageTables)?;
         let page_tables = at.take_pages(page_table_pages, "page tables")?;
@@ -280,6 +302,7 @@ impl<'a> X64Layout<'a> {
             reserved_region,
             shim_areas,
             page_table_mapping_size: config.mapped_region.size,
+            abi: inputs.abi,
             page_tables,
             page_table_pages,
             used_end,
@@ -289,7 +312,11 @@ impl<'a> X64Layout<'a> {
         // Step 29: the shim parameters, with the initrd CRC.
         let initrd_crc = crc32fast::hash(inputs.initrd.unwrap_or(&[]));
         layout.image.structures.shim_base = shim_base;
-        layout.image.structures.shim_params = layout.compute_shim_params(initrd_crc);
+        let params = layout.compute_shim_params(initrd_crc);
+        layout
+            .image
+            .structures
+            .set_shim_params(params, facts.shim_params);
         layout.push_steps(inputs, kernel, sidecar, shim)?;
         Ok(layout)
     }
@@ -432,21 +459,37 @@ impl<'a> X64Layout<'a> {
         self.page_table_pages.saturating_mul(PAGE_SIZE)
     }
 
-    /// The identity-map configuration of step 26.
+    /// The identity-map configuration of step 26 (built with
+    /// [`Self::leaf_policy`]).
     pub fn page_table_config(&self) -> IdentityMapConfig<'static> {
         identity_map_config(
             self.page_tables,
             &self.memory,
             self.isolation.isolation_type,
+            &self.abi.facts(),
         )
+    }
+
+    /// How the profile builds the tables (docs/abi-versions.md G3).
+    pub const fn leaf_policy(&self) -> LeafPolicy {
+        leaf_policy(&self.abi.facts())
+    }
+
+    /// The exact number of tables [`Self::build_page_tables`] writes.
+    pub fn required_page_tables(&self) -> Result<usize, LayoutError> {
+        self.leaf_policy()
+            .required_tables(&self.page_table_config())
+            .map_err(LayoutError::PageTables)
     }
 
     /// Builds the page tables into `buffer` (step 26) and returns the bytes
     /// used, checking that they fit the region.
     pub fn build_page_tables(&self, buffer: &mut [u8]) -> Result<usize, LayoutError> {
         let config = self.page_table_config();
-        let used =
-            x86_pagetables::build_identity_map(&config, buffer).map_err(LayoutError::PageTables)?;
+        let used = self
+            .leaf_policy()
+            .build(&config, buffer)
+            .map_err(LayoutError::PageTables)?;
         let used_u64 = used as u64;
         if !used_u64.is_multiple_of(PAGE_SIZE) || used_u64 > self.page_table_region_size() {
             return Err(LayoutError::PageTablesTooLarge {
@@ -564,7 +607,7 @@ pub fn load_openhcl_x64_alloc<'a, I: ParavisorImporter<X86Register>>(
     // mapping over 512 GiB (algorithms.md §4.2 step 1.2), so for such an
     // input it can be gigabytes. A configuration the builder rejects gets an
     // empty buffer and the builder's typed error.
-    let tables = x86_pagetables::required_tables(&layout.page_table_config()).unwrap_or(0);
+    let tables = layout.required_page_tables().unwrap_or(0);
     let len = tables
         .saturating_mul(PAGE_SIZE as usize)
         .min(usize::try_from(layout.page_table_region_size()).unwrap_or(usize::MAX));

@@ -2,7 +2,10 @@
 //! (algorithms.md §7 steps 22–26).
 
 use crate::IdentityMapConfig;
+use crate::MemoryRange;
 use crate::PageTableError;
+use crate::SortedRangesConfig;
+use crate::X64_PAGE_SIZE;
 use crate::calculate_pde_table_count;
 use paravisor_layout::PARAVISOR_LOCAL_MAP_SIZE;
 use paravisor_layout::PARAVISOR_LOCAL_MAP_VA;
@@ -101,6 +104,107 @@ pub fn paravisor_page_table_region_pages(
     Ok(pages)
 }
 
+/// How the paravisor loader turns its [`IdentityMapConfig`] into tables
+/// (docs/abi-versions.md §3.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LeafPolicy {
+    /// The seed's builder: the mapped region, the local map and the reset
+    /// vector in that order, 2 MiB leaves (4 KiB for the reset vector)
+    /// ([`crate::build_identity_map`]).
+    Fixed2MiB,
+    /// The builder of release/1.7.2511 and later: the same ranges sorted by
+    /// address, each address with the largest leaf that fits, at most
+    /// [`crate::PAGE_TABLE_MAX_COUNT`] tables, a size-0 region allowed
+    /// ([`crate::build_sorted_ranges`]).
+    Largest,
+}
+
+/// The paravisor's ranges (mapped region, local map, reset-vector page)
+/// sorted by start, as release/1.7.2511 and later pass them to their builder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParavisorRanges {
+    ranges: [MemoryRange; 3],
+    len: usize,
+}
+
+impl ParavisorRanges {
+    /// The ranges of `config` (its additional ranges are not the
+    /// paravisor's and are ignored), sorted by start.
+    pub fn of(config: &IdentityMapConfig<'_>) -> Self {
+        // Absent ranges start at u64::MAX, so they sort last.
+        let absent = MemoryRange::new(u64::MAX, 0);
+        let mut len: usize = 1;
+        let mut present = |range: Option<MemoryRange>| {
+            len = len.saturating_add(usize::from(range.is_some()));
+            range.unwrap_or(absent)
+        };
+        let mut a = config.mapped_region;
+        let mut b = present(config.local_map);
+        let mut c = present(config.map_reset_vector.then_some(MemoryRange::new(
+            crate::RESET_VECTOR_PAGE_GPA,
+            X64_PAGE_SIZE,
+        )));
+        // A sorting network for three.
+        if b.start < a.start {
+            core::mem::swap(&mut a, &mut b);
+        }
+        if c.start < b.start {
+            core::mem::swap(&mut b, &mut c);
+        }
+        if b.start < a.start {
+            core::mem::swap(&mut a, &mut b);
+        }
+        Self {
+            ranges: [a, b, c],
+            len,
+        }
+    }
+
+    /// The sorted ranges.
+    pub fn as_slice(&self) -> &[MemoryRange] {
+        self.ranges.get(..self.len).unwrap_or(&[])
+    }
+}
+
+impl LeafPolicy {
+    /// The exact number of tables [`LeafPolicy::build`] writes for `config`.
+    pub fn required_tables(self, config: &IdentityMapConfig<'_>) -> Result<usize, PageTableError> {
+        match self {
+            Self::Fixed2MiB => crate::required_tables(config),
+            Self::Largest => {
+                let ranges = ParavisorRanges::of(config);
+                crate::required_sorted_range_tables(&sorted_config(config, &ranges))
+            }
+        }
+    }
+
+    /// Builds `config` into `out` with this policy; returns the bytes used.
+    pub fn build(
+        self,
+        config: &IdentityMapConfig<'_>,
+        out: &mut [u8],
+    ) -> Result<usize, PageTableError> {
+        match self {
+            Self::Fixed2MiB => crate::build_identity_map(config, out),
+            Self::Largest => {
+                let ranges = ParavisorRanges::of(config);
+                crate::build_sorted_ranges(&sorted_config(config, &ranges), out)
+            }
+        }
+    }
+}
+
+fn sorted_config<'r>(
+    config: &IdentityMapConfig<'_>,
+    ranges: &'r ParavisorRanges,
+) -> SortedRangesConfig<'r> {
+    SortedRangesConfig {
+        page_table_gpa: config.page_table_gpa,
+        ranges: ranges.as_slice(),
+        confidential_bit: config.confidential_bit,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,6 +228,45 @@ mod tests {
         let tdx =
             IdentityMapConfig::paravisor(0x0869_3000, 128 * MIB, 64 * MIB, ParavisorIsolation::Tdx);
         assert_eq!(paravisor_page_table_region_pages(&tdx), Ok(17));
+    }
+
+    #[test]
+    fn paravisor_ranges_are_sorted_by_start() {
+        let tdx =
+            IdentityMapConfig::paravisor(0x1000, 128 * MIB, 64 * MIB, ParavisorIsolation::Tdx);
+        let ranges = ParavisorRanges::of(&tdx);
+        assert_eq!(
+            ranges.as_slice(),
+            &[
+                MemoryRange::new(0x20_0000, 0x20_0000),
+                MemoryRange::new(128 * MIB, 0xC000_0000),
+                MemoryRange::new(0xFFFF_F000, 0x1000),
+            ]
+        );
+        // VTL2 memory at 0: the region comes before the local map.
+        let snp = IdentityMapConfig::paravisor(0x1000, 0, 2 * MIB, ParavisorIsolation::Snp);
+        assert_eq!(
+            ParavisorRanges::of(&snp).as_slice(),
+            &[
+                MemoryRange::new(0, 2 * MIB),
+                MemoryRange::new(0x20_0000, 0x20_0000)
+            ]
+        );
+        let none = IdentityMapConfig::new(0x1000, 128 * MIB, 64 * MIB);
+        assert_eq!(ParavisorRanges::of(&none).as_slice().len(), 1);
+        // `err-x64-tdx-fixed1g-resetvector` (docs/abi-versions.md G2): the
+        // seed's 3 GiB from 1 GiB covers the reset vector, an error with
+        // either builder; 64 MiB from 1 GiB does not.
+        let mut at_1g =
+            IdentityMapConfig::paravisor(0x1000, 1 << 30, 64 * MIB, ParavisorIsolation::Tdx);
+        assert!(matches!(
+            LeafPolicy::Largest.required_tables(&at_1g),
+            Err(PageTableError::OverlappingRanges { .. })
+        ));
+        assert!(LeafPolicy::Fixed2MiB.required_tables(&at_1g).is_err());
+        at_1g.mapped_region.size = 64 * MIB;
+        // PML4, PDPT, a PD each for GiB 0 (local map), 1 and 3, a PT.
+        assert_eq!(LeafPolicy::Largest.required_tables(&at_1g), Ok(6));
     }
 
     #[test]
