@@ -361,3 +361,33 @@ fn bad_inputs_and_usage_errors_exit_2() {
     // The same file twice: identical.
     assert_eq!(paravisor(&["diff", g, g]).status.code(), Some(0));
 }
+
+#[test]
+fn two_loader_abi_profiles_differ_in_the_shim_parameters_page() {
+    // docs/abi-versions.md G1: release-1.7.2511 drops two fields of the
+    // shim parameters; nothing else of this image changes, but the VBS boot
+    // digest does, from that page on.
+    let dir = scratch("abi");
+    let mut m = manifest(CASE);
+    let a = dir.join("seed.json");
+    std::fs::write(&a, m.to_string()).unwrap();
+    m["abi"] = json!("release-1.7.2511");
+    let b = dir.join("r2511.json");
+    std::fs::write(&b, m.to_string()).unwrap();
+    let (code, v) = diff_json(&a, &b);
+    assert_eq!(code, 1, "{v}");
+    let shim_params = golden_page(CASE, "underhill-shim-params");
+    let differences = v["differences"].as_array().unwrap();
+    assert_eq!(differences.len(), 1, "{v}");
+    assert_eq!(differences[0]["pages"]["tag"], "underhill-shim-params");
+    assert_eq!(
+        differences[0]["pages"]["start"],
+        format!("{shim_params:#x}")
+    );
+    let m = &v["measurements"][0];
+    assert_eq!(m["same"], false);
+    assert_eq!(
+        m["first_divergence"]["a"]["gpa"],
+        format!("{shim_params:#x}")
+    );
+}

@@ -84,7 +84,8 @@ impl fmt::Display for Diff {
         if self.is_identical() {
             writeln!(f, "identical: no differences, same launch measurements")?;
         } else {
-            writeln!(f, "{} differences", self.differences.len())?;
+            let n = self.differences.len();
+            writeln!(f, "{n} difference{}", if n == 1 { "" } else { "s" })?;
         }
         let mut shown: usize = 0;
         for (i, d) in self.differences.iter().enumerate() {
