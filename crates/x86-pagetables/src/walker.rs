@@ -9,7 +9,6 @@
 //! can walk its own live tables.
 
 use crate::PageSize;
-use crate::WalkError;
 use crate::X64_1GB_PAGE_SIZE;
 use crate::X64_LARGE_PAGE_SIZE;
 use crate::builder::ENTRIES_PER_TABLE;
@@ -59,6 +58,79 @@ impl core::fmt::Display for Level {
             Level::Pt => "PT",
         })
     }
+}
+
+/// Why a page-table walk failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum WalkError {
+    /// The table bytes' base GPA is not 4 KiB aligned.
+    #[error("table base GPA {base_gpa:#x} is not 4 KiB aligned")]
+    BaseUnaligned {
+        /// The base GPA given.
+        base_gpa: u64,
+    },
+    /// The confidential bit is not an address bit (12..=51).
+    #[error("confidential bit {bit} is not a physical address bit (12..=51)")]
+    ConfidentialBitInvalid {
+        /// The configured bit.
+        bit: u8,
+    },
+    /// The virtual address is not canonical for 4-level paging.
+    #[error("virtual address {va:#x} is not canonical (bits 63..=47 differ)")]
+    NonCanonical {
+        /// The address.
+        va: u64,
+    },
+    /// The entry for `va` at `level` is not present.
+    #[error("virtual address {va:#x} is not mapped: {level} entry not present")]
+    NotMapped {
+        /// The address.
+        va: u64,
+        /// Level of the non-present entry.
+        level: Level,
+    },
+    /// A table lies (partly) outside the given bytes.
+    #[error(
+        "{level} table at {table_gpa:#x} is outside the given tables [{base_gpa:#x}, +{len:#x})"
+    )]
+    TableOutOfBounds {
+        /// Level of the table.
+        level: Level,
+        /// GPA of the table.
+        table_gpa: u64,
+        /// Base GPA of the given bytes.
+        base_gpa: u64,
+        /// Length of the given bytes.
+        len: usize,
+    },
+    /// An entry has reserved bits set (PS in a PML4E, or address bits below
+    /// the page size in a large leaf).
+    #[error("{level} table at {table_gpa:#x} entry {index} = {entry:#x} has reserved bits set")]
+    ReservedBits {
+        /// Level of the table holding the entry.
+        level: Level,
+        /// GPA of that table.
+        table_gpa: u64,
+        /// Entry index.
+        index: usize,
+        /// Entry value.
+        entry: u64,
+    },
+    /// A non-leaf entry points back to a table already on the walk's path.
+    #[error("{level} table at {table_gpa:#x} is already on the walk path (loop)")]
+    Loop {
+        /// Level the table would be used at.
+        level: Level,
+        /// GPA of the table.
+        table_gpa: u64,
+    },
+    /// Iteration examined more entries than a tree of the given tables can
+    /// hold: some table is referenced more than once.
+    #[error("more than {limit} entries examined: a table is referenced more than once")]
+    SharedTables {
+        /// 512 × the number of tables in the given bytes.
+        limit: u64,
+    },
 }
 
 /// A translation: where a VA (or a whole leaf page) maps, and how.
