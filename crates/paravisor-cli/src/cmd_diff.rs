@@ -79,7 +79,9 @@ pub(crate) fn run(args: Args) -> Outcome {
                 out,
                 "{}",
                 serde_json::json!({ "identical": true, "same_bytes": true,
-                                    "differences": [], "measurements": [] })
+                                    "differences": [], "measurements": [],
+                                    "inputs": { "a": { "path": args.a, "source": "IGVM file" },
+                                                "b": { "path": args.b, "source": "IGVM file" } } })
             )
         } else {
             writeln!(out, "identical: the files have the same bytes")

@@ -358,8 +358,12 @@ fn bad_inputs_and_usage_errors_exit_2() {
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(text(&out.stderr).starts_with("paravisor: "));
     }
-    // The same file twice: identical.
+    // The same file twice: identical, from its bytes alone.
     assert_eq!(paravisor(&["diff", g, g]).status.code(), Some(0));
+    let (code, v) = diff_json(&good, &good);
+    assert_eq!(code, 0);
+    assert_eq!(v["identical"], true);
+    assert_eq!(v["same_bytes"], true);
 }
 
 #[test]
