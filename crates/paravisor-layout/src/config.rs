@@ -5,7 +5,7 @@
 use crate::COMMAND_LINE_SIZE;
 use crate::HV_PAGE_SIZE;
 use crate::LayoutError;
-use crate::read_prefix;
+use crate::bytes::read_prefix;
 use bitfield_struct::bitfield;
 use core::mem::offset_of;
 use core::mem::size_of;

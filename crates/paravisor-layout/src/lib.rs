@@ -16,6 +16,7 @@
 extern crate std;
 
 mod abi;
+mod bytes;
 mod config;
 mod constants;
 mod error;
@@ -51,17 +52,3 @@ pub use shim::ShimParamsBytes;
 pub use shim::ShimParamsRaw;
 pub use shim::ShimParamsRawNoPageTables;
 pub use shim::SupportedIsolationType;
-
-/// Copies a `T` out of the start of `bytes`; trailing bytes are ignored.
-fn read_prefix<T: zerocopy::FromBytes>(
-    bytes: &[u8],
-    structure: &'static str,
-) -> Result<T, LayoutError> {
-    T::read_from_prefix(bytes)
-        .map(|(value, _rest)| value)
-        .map_err(|_| LayoutError::BufferTooSmall {
-            structure,
-            needed: core::mem::size_of::<T>(),
-            actual: bytes.len(),
-        })
-}

@@ -3,7 +3,7 @@
 
 use crate::LayoutError;
 use crate::ShimParamsLayout;
-use crate::read_prefix;
+use crate::bytes::read_prefix;
 use core::mem::offset_of;
 use core::mem::size_of;
 use static_assertions::const_assert_eq;
