@@ -3,10 +3,10 @@
 //! that refuses what the runner cannot do and turns the recorded calls into
 //! a [`BootImage`].
 
-use crate::BootImage;
-use crate::BootRegisters;
-use crate::PageData;
-use crate::RamRange;
+use crate::image::BootImage;
+use crate::image::BootRegisters;
+use crate::image::PageData;
+use crate::image::RamRange;
 use paravisor_host::ImageRuleError;
 use paravisor_host::recording::Call;
 use paravisor_host::recording::PageImport;
