@@ -9,7 +9,7 @@
 //!   stops the load at once;
 //! * on success every import lies inside VTL2 memory or the VTL0 pages
 //!   0x1000 and 0x1001, no two imports overlap, the regions are in the order
-//!   of the arm64 layout (end of algorithms.md §8) and end inside VTL2
+//!   of the arm64 layout (end of docs/algorithms.md §8) and end inside VTL2
 //!   memory;
 //! * the imported shim parameters equal the layout's and point at the
 //!   imports they name; X0, PC and TTBR0_EL1 name the shim parameters, the

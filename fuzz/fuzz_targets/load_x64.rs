@@ -9,7 +9,7 @@
 //!   parameter area or record); an importer error stops the load at once;
 //! * on success every import lies inside VTL2 memory or the VTL0 pages 0..3
 //!   (measured config, UEFI VP context, VTL0 command line), no two imports
-//!   overlap, the regions are in the order of algorithms.md §7.2 and end
+//!   overlap, the regions are in the order of docs/algorithms.md §7.2 and end
 //!   inside VTL2 memory;
 //! * the imported shim parameters equal the layout's and point at the
 //!   imports they name; CR3, RIP and RSI name the page tables, the shim entry
@@ -89,7 +89,7 @@ fuzz_target!(|config: LoadConfig| {
     assert_disjoint(&imports);
     assert_imports_allowed(&imports, &[(start, end), (0, 3 * 4096)]);
 
-    // Order of algorithms.md §7.2, each region ending at or before the next.
+    // Order of docs/algorithms.md §7.2, each region ending at or before the next.
     let isolated = layout.isolation.isolation_type.is_hardware_isolated();
     let mut regions: Vec<(&str, u64, u64)> = vec![("persisted", start, start + MIB2)];
     if isolated {

@@ -1,4 +1,4 @@
-// Test kernel: a flat arm64 `Image` (64-byte header, abi.md §7.8) that
+// Test kernel: a flat arm64 `Image` (64-byte header, docs/abi.md §7.8) that
 // reports through semihosting that it was reached, checks that it runs at
 // a 2 MiB-aligned address (VTL2 start + 2 MiB + text_offset 0), checks the
 // hand-off state when x0 is not 0 (the Rust shim's device tree), and exits

@@ -7,8 +7,8 @@
 //
 //   * entered at EL1h with the MMU on, through the loader's identity tables
 //     (SCTLR_EL1 / TCR_EL1 / MAIR_EL1 / TTBR0_EL1 / VBAR_EL1 / CPSR as in
-//     abi.md §7.6);
-//   * X0 = offset of the shim parameters (ShimParamsRaw, abi.md §2) from the
+//     docs/abi.md §7.6);
+//   * X0 = offset of the shim parameters (ShimParamsRaw, docs/abi.md §2) from the
 //     shim's lowest loaded address, which the shim finds with `adr`;
 //   * every 2 MiB page of VTL2 memory is identity mapped (software walk of the
 //     live TTBR0_EL1 tables, and the MMU's own view through `at s1e1r`);
@@ -31,7 +31,7 @@
         .equ    SYS_EXIT, 0x18
         .equ    ADP_STOPPED_APPLICATION_EXIT, 0x20026
 
-        // ShimParamsRaw field offsets (abi.md §2).
+        // ShimParamsRaw field offsets (docs/abi.md §2).
         .equ    P_KERNEL_ENTRY, 0
         .equ    P_CMDLINE, 8
         .equ    P_INITRD, 16
@@ -61,12 +61,12 @@
         .equ    P_PERSISTED_SIZE, 200
 
         // Spec values.
-        .equ    PAGE_TABLE_REGION_SIZE, 0xF000      // 15 pages (algorithms.md §8 step 18)
-        .equ    VTL2_CONFIG_PAGE_INDEX, 105         // abi.md §1.2
-        .equ    VTL0_CONFIG_GPA, 0x1000000          // page 0x1000 (abi.md §1.2)
-        .equ    UEFI_VP_CONTEXT_PAGE, 0x1001        // algorithms.md §8 step 22
-        .equ    COMMAND_LINE_SIZE, 4092             // abi.md §3.2
-        .equ    IMAGE_MAGIC, 0x644D5241             // "ARM\x64" little-endian (abi.md §7.8)
+        .equ    PAGE_TABLE_REGION_SIZE, 0xF000      // 15 pages (docs/algorithms.md §8 step 18)
+        .equ    VTL2_CONFIG_PAGE_INDEX, 105         // docs/abi.md §1.2
+        .equ    VTL0_CONFIG_GPA, 0x1000000          // page 0x1000 (docs/abi.md §1.2)
+        .equ    UEFI_VP_CONTEXT_PAGE, 0x1001        // docs/algorithms.md §8 step 22
+        .equ    COMMAND_LINE_SIZE, 4092             // docs/abi.md §3.2
+        .equ    IMAGE_MAGIC, 0x644D5241             // "ARM\x64" little-endian (docs/abi.md §7.8)
 
 // Register use, preserved across the helper calls:
 //   x19 shim base (lowest loaded address)    x20 shim parameters (absolute)
@@ -118,7 +118,7 @@ _start:
         mov     x1, x19
         bl      info_hex
 
-        // ---- el1h: CPSR = 0x5 (EL1, SP_EL1, D/A/I/F clear; abi.md §7.1)
+        // ---- el1h: CPSR = 0x5 (EL1, SP_EL1, D/A/I/F clear; docs/abi.md §7.1)
         mov     w10, #1
         cmp     x27, #(1 << 2)
         cset    w11, eq
@@ -131,7 +131,7 @@ _start:
         and     w24, w10, w11
         REPORT  n_el1h
 
-        // ---- sctlr_el1 / tcr_el1 / mair_el1 / vbar_el1 (abi.md §7.2-7.6)
+        // ---- sctlr_el1 / tcr_el1 / mair_el1 / vbar_el1 (docs/abi.md §7.2-7.6)
         mov     w24, #1
         mrs     x1, sctlr_el1
         MOV64   x2, 0x30D01805
@@ -171,7 +171,7 @@ _start:
         mov     x0, #2
         b       exit
 1:
-        // ---- params: offsets consistent with each other (abi.md §2, arm64 column)
+        // ---- params: offsets consistent with each other (docs/abi.md §2, arm64 column)
         ldr     x1, [x20, #P_MEM_START]
         add     x21, x19, x1
         ldr     x2, [x20, #P_MEM_SIZE]
@@ -238,7 +238,7 @@ _start:
         cmp     x28, x22
         REQ     ls
         // the shim itself, the parameter page, the command line page (the
-        // parameter page directly follows it: algorithms.md §8 steps 12-13),
+        // parameter page directly follows it: docs/algorithms.md §8 steps 12-13),
         // the initrd, parameter region, log buffer, heap and kernel entry all
         // lie in the used region.
         mov     x0, x19
@@ -285,7 +285,7 @@ _start:
         REQ     ne
         REPORT  n_params
 
-        // ---- isolation: supported_isolation_type VBS (1) on arm64 (abi.md §2.1)
+        // ---- isolation: supported_isolation_type VBS (1) on arm64 (docs/abi.md §2.1)
         mov     w24, #1
         ldr     w2, [x20, #P_ISOLATION]
         cmp     w2, #1
@@ -293,7 +293,7 @@ _start:
         REPORT  n_isolation
 
         // ---- ttbr0_el1: the tables are the last 15 pages of the used region
-        // (algorithms.md §8 steps 17-19, 26).
+        // (docs/algorithms.md §8 steps 17-19, 26).
         mov     w24, #1
         mrs     x1, ttbr0_el1
         sub     x2, x28, #PAGE_TABLE_REGION_SIZE
@@ -337,7 +337,7 @@ _start:
         b.lo    4b
         REPORT  n_at
 
-        // ---- cmdline (abi.md §3.2)
+        // ---- cmdline (docs/abi.md §3.2)
         mov     w24, #1
         ldr     x25, [x20, #P_CMDLINE]
         add     x25, x19, x25
@@ -369,7 +369,7 @@ _start:
         bl      puts
 5:
         // ---- initrd_crc: CRC-32 (IEEE) of the initrd = initrd_crc; the initrd
-        // starts on a 2 MiB boundary (algorithms.md §3 step 12).
+        // starts on a 2 MiB boundary (docs/algorithms.md §3 step 12).
         mov     w24, #1
         ldr     x0, [x20, #P_INITRD]
         add     x0, x19, x0
@@ -418,7 +418,7 @@ _start:
         REPORT  n_heap
 
         // ---- vtl2_config: ParavisorMeasuredVtl2Config at parameter page 105
-        // (abi.md §3.6): magic, vtom_offset_bit 0 on arm64, zero padding.
+        // (docs/abi.md §3.6): magic, vtom_offset_bit 0 on arm64, zero padding.
         mov     w24, #1
         ldr     x0, [x20, #P_PARAM_REGION]
         add     x0, x19, x0
@@ -432,7 +432,7 @@ _start:
         REQ     eq
         REPORT  n_vtl2_config
 
-        // ---- vtl0_config: ParavisorMeasuredVtl0Config at GPA 0x100_0000 (abi.md
+        // ---- vtl0_config: ParavisorMeasuredVtl0Config at GPA 0x100_0000 (docs/abi.md
         // §3.5). Outside VTL2 memory, so not in the loader's tables: read it
         // with the MMU briefly off (we run identity mapped, so fetching goes on).
         mov     w24, #1
@@ -611,7 +611,7 @@ probe:
 // walk(x0 = VA) -> x0 = PA through the live TTBR0_EL1 tables (4 KiB granule,
 // 47-bit VA: 4 levels starting at level 0), or 1 if the walk fails. Checks
 // every table descriptor points into the 15-page table region, and the leaf
-// attributes the loader writes (abi.md §7.7): AttrIndx 3, SH 3, AF 1, AP 0,
+// attributes the loader writes (docs/abi.md §7.7): AttrIndx 3, SH 3, AF 1, AP 0,
 // PXN 0.
 walk:
         mrs     x1, ttbr0_el1

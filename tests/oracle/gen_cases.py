@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write a matrix of load manifests (formats.md §1) for the differential oracle.
+"""Write a matrix of load manifests (docs/formats.md §1) for the differential oracle.
 
     gen_cases.py OUTDIR [--subset]
 
@@ -105,7 +105,7 @@ def _gen():
 
 
 def elf_edge_fixtures(w):
-    """ELF corner cases of algorithms.md §2 (PIC bias, p_memsz 0, unsorted
+    """ELF corner cases of docs/algorithms.md §2 (PIC bias, p_memsz 0, unsorted
     segments, e_phnum overflow, non-zero shim/sidecar base, low entry)."""
     g = _gen()
     X, A = 62, 183
@@ -369,7 +369,7 @@ def x64_cases(subset):
     cases["x64-none-kernel-as-shim"] = manifest(A, shim="kernel-x64.elf", uefi_=uefi())
     cases["x64-none-cmdline-5000"] = manifest(A, cl=open_text("cmdline-5000.txt"),
                                               uefi_=uefi())
-    # 5. ELF corner cases (algorithms.md §2) at several bases / isolation types
+    # 5. ELF corner cases (docs/algorithms.md §2) at several bases / isolation types
     edge_kernels = ["kernel-x64-high-paddr.elf", "kernel-x64-paddr-10g.elf",
                     "kernel-x64-memsz0.elf", "kernel-x64-memsz0-unaligned.elf",
                     "kernel-x64-unsorted.elf", "bad-kernel-x64-overlap.elf",
@@ -579,7 +579,7 @@ def random_cases(n):
 
 
 def usage_cases():
-    """formats.md §3 rule 8: not summaries, usage errors on both sides."""
+    """docs/formats.md §3 rule 8: not summaries, usage errors on both sides."""
     cases = {}
     m = manifest("aarch64", sidecar="sidecar-x64.elf", uefi_=uefi())
     cases["usage-a64-sidecar"] = m

@@ -5,9 +5,9 @@
     oracle.py --batch IN_DIR OUT_DIR        (every *.json manifest in IN_DIR)
 
 Re-implements the ORIGINAL OpenHCL loader (OpenVMM 95f63b08) from the
-specification only (spec/algorithms.md §2-§9, spec/abi.md,
-spec/worked-example.md, seed/paravisor.rs) and writes the image summary
-(spec/formats.md §2) that a recording importer following formats.md §3 would
+specification only (docs/algorithms.md §2-§9, docs/abi.md,
+docs/worked-example.md, the original paravisor.rs) and writes the image summary
+(docs/formats.md §2) that a recording importer following docs/formats.md §3 would
 produce. It shares no code with the Rust workspace: that independence is the
 point of it.
 
@@ -17,7 +17,7 @@ Modelled behaviour:
     a register imported twice -> the load counts as failed, §3 rule 3);
   * every panic / assert / u64 overflow of the original (§9) -> ok:false
     (overflow is treated as a debug-build panic: ok:false);
-  * usage errors (formats.md §3 rule 8: missing file, sidecar on aarch64,
+  * usage errors (docs/formats.md §3 rule 8: missing file, sidecar on aarch64,
     unknown format, bits out of range, a VTL0 command line with a NUL) ->
     no summary, exit status 3.
 
@@ -61,7 +61,7 @@ class LoadFailed(Exception):
 
 
 class UsageError(Exception):
-    """formats.md §3 rule 8: the manifest cannot be expressed."""
+    """docs/formats.md §3 rule 8: the manifest cannot be expressed."""
 
 
 def fail(msg):
@@ -69,7 +69,7 @@ def fail(msg):
 
 
 def chk(v, what):
-    """u64 overflow check (debug build panics; see algorithms.md §1.1)."""
+    """u64 overflow check (debug build panics; see docs/algorithms.md §1.1)."""
     if v < 0 or v > U64:
         fail(f"panic: arithmetic overflow in {what}")
     return v
@@ -80,7 +80,7 @@ def align_up(v, a, what="align_up"):
 
 
 # ---------------------------------------------------------------------------
-# Recording importer (formats.md §2-§3)
+# Recording importer (docs/formats.md §2-§3)
 # ---------------------------------------------------------------------------
 
 class Importer:
@@ -511,7 +511,7 @@ def snp_cpuid_page():
 
 
 # ---------------------------------------------------------------------------
-# Structures (abi.md §2-§3)
+# Structures (docs/abi.md §2-§3)
 # ---------------------------------------------------------------------------
 
 def shim_params(fields):
@@ -834,7 +834,7 @@ def load_arm64(imp, m):
 
 
 # ---------------------------------------------------------------------------
-# Manifest (formats.md §1)
+# Manifest (docs/formats.md §1)
 # ---------------------------------------------------------------------------
 
 def _u64(v, what):

@@ -88,7 +88,7 @@ pub fn golden_cases(dir: &Path) -> Vec<GoldenCase> {
 
 /// Runs the loader for the manifest at `path` and returns its summary JSON.
 /// A manifest or input that cannot be read is an `Err` (a usage error, not a
-/// summary: formats.md §3 rule 8).
+/// summary: docs/formats.md §3 rule 8).
 pub fn summarize_manifest(path: &Path) -> Result<Value, ManifestError> {
     let manifest = LoadManifest::read(path)?;
     let files = paravisor_host::manifest::read_files(&manifest)?;
@@ -119,7 +119,7 @@ pub fn golden_summary_path(dir: &Path, abi: paravisor_layout::Abi, name: &str) -
 }
 
 /// Compares a candidate summary with a golden one by the rules of
-/// formats.md / compare.py: equal as parsed JSON, except that when the
+/// docs/formats.md / compare.py: equal as parsed JSON, except that when the
 /// golden has `ok: false` only `ok: false` is required. Returns the
 /// differences (empty when they match).
 pub fn compare_summaries(golden: &Value, candidate: &Value) -> Vec<String> {
@@ -326,7 +326,7 @@ pub fn arm64_image(text_offset: u64, image_size: u64, body: &[u8]) -> Vec<u8> {
     f
 }
 
-/// The worked example's kernel (spec/worked-example.md §1): one `PT_LOAD`
+/// The worked example's kernel (docs/worked-example.md §1): one `PT_LOAD`
 /// at p_paddr 0x100_0000, p_memsz 0x20_0000, entry 0x100_0000.
 pub fn worked_example_kernel() -> Vec<u8> {
     elf64(

@@ -5,7 +5,7 @@
 //! (`tests/test-kernel/kernel.S`, assembled here) with `load_openhcl_x64`,
 //! boots the result on one KVM vCPU (`paravisor-kvm`), and requires every
 //! `CHECK <name> OK` line of the shim plus the kernel's line, printed from
-//! the address the loader placed the kernel at (spec/algorithms.md §7.1
+//! the address the loader placed the kernel at (docs/algorithms.md §7.1
 //! step 8: VTL2 memory start + 2 MiB, plus the ELF entry offset).
 //!
 //! The broken-image tests clear one page-table entry or corrupt the initrd
@@ -46,7 +46,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 const MIB: u64 = 1 << 20;
-/// spec/abi.md §1.2: PARAVISOR_DEFAULT_MEMORY_BASE_ADDRESS.
+/// docs/abi.md §1.2: PARAVISOR_DEFAULT_MEMORY_BASE_ADDRESS.
 const DEFAULT_BASE: u64 = 0x0800_0000;
 
 /// Every check the shim reports (tests/boot-shim/src/checks.rs), in order.
@@ -379,7 +379,7 @@ fn host_appendable_command_line_boots() {
 fn static_command_line_reports_policy_and_length() {
     let text = assert_boots(&Case::new("none, static command line")).serial_text();
     if !text.is_empty() {
-        // spec/abi.md §3.1: STATIC = 0; the line is 36 bytes.
+        // docs/abi.md §3.1: STATIC = 0; the line is 36 bytes.
         assert!(text.contains("CHECK cmdline OK policy 0 len 36 "), "{text}");
     }
 }
@@ -452,7 +452,7 @@ fn vtl0_linux_and_pcat_config_boots() {
     };
     let text = assert_boots(&case).serial_text();
     if !text.is_empty() {
-        // spec/abi.md §3.5: PCAT bit 1 | Linux bit 2.
+        // docs/abi.md §3.5: PCAT bit 1 | Linux bit 2.
         assert!(text.contains("supported_vtl0 0x6"), "{text}");
     }
 }
@@ -473,7 +473,7 @@ fn vtl0_uefi_config_boots() {
     };
     let text = assert_boots(&case).serial_text();
     if !text.is_empty() {
-        // spec/abi.md §3.5: UEFI bit 0.
+        // docs/abi.md §3.5: UEFI bit 0.
         assert!(text.contains("supported_vtl0 0x1"), "{text}");
     }
 }
@@ -498,7 +498,7 @@ fn cleared_page_table_entry_fails_the_identity_map_check() {
     let case = Case::new("broken: last PDE cleared");
     let mut image = case.load();
     // The 2 MiB leaf for the last 2 MiB of VTL2 memory: address | 0xE3
-    // (spec/abi.md §4.6). Clear it in the page-table import.
+    // (docs/abi.md §4.6). Clear it in the page-table import.
     let last = case.memory_start() + case.memory_size - 2 * MIB;
     let cr3 = image.registers.cr3.unwrap();
     let tables = image.pages.iter_mut().find(|p| p.gpa == cr3).unwrap();
@@ -551,7 +551,7 @@ fn shim_is_a_freestanding_position_independent_elf() {
 fn wrong_vtl0_config_magic_fails_its_check() {
     let case = Case::new("broken: VTL0 config magic");
     let mut image = case.load();
-    // spec/abi.md §3.5: the measured VTL0 config is imported at GPA 0.
+    // docs/abi.md §3.5: the measured VTL0 config is imported at GPA 0.
     let config = image.pages.iter_mut().find(|p| p.gpa == 0).unwrap();
     config.data[0] ^= 0xFF;
     let text = boot_broken(case.name, &image);
@@ -564,7 +564,7 @@ fn wrong_vtl0_config_magic_fails_its_check() {
     }
 }
 
-/// Relocates a default-base image as a VMM would (spec/algorithms.md §7.1
+/// Relocates a default-base image as a VMM would (docs/algorithms.md §7.1
 /// step 27: one relocation region from VTL2 memory start, 2 MiB alignment,
 /// minimum 128 MiB; one page-table relocation record) and boots it.
 fn boot_relocated(case: &Case<'_>, new_base: u64) {

@@ -431,7 +431,7 @@ fn boot_one_and_require_all(case: &Case) {
         case.name
     );
     // supported_vtl0: bit 0 for UEFI; Linux is not recorded on AArch64
-    // (algorithms.md §8 step 22).
+    // (docs/algorithms.md §8 step 22).
     let supported = match case.vtl0 {
         Vtl0::Uefi => 1,
         Vtl0::Linux => 0,
@@ -503,7 +503,7 @@ fn boots_linux_with_initrd() {
 }
 
 /// VBS isolation: the same image as no isolation on AArch64
-/// (supported_isolation_type 1 either way, abi.md §2.1).
+/// (supported_isolation_type 1 either way, docs/abi.md §2.1).
 #[test]
 fn boots_vbs_uefi_with_initrd() {
     let mut case = Case::new("vbs-uefi-initrd", Vtl0::Uefi);
@@ -513,7 +513,7 @@ fn boots_vbs_uefi_with_initrd() {
 }
 
 /// VTL2 memory from 2 MiB below 2 GiB to 2 MiB above 3 GiB: a 2 MiB block,
-/// a 1 GiB block and another level-2 table (algorithms.md §5, second
+/// a 1 GiB block and another level-2 table (docs/algorithms.md §5, second
 /// example), walked by the shim.
 #[test]
 fn boots_memory_with_a_1gib_block() {
@@ -522,8 +522,8 @@ fn boots_memory_with_a_1gib_block() {
     case.memory_pages = (0x4000_0000 + 0x40_0000) / PAGE;
     case.initrd = Some(initrd_bytes(777));
     // The case really has a 1 GiB block: the used tables hold exactly
-    // three block descriptors (low bits 0x70D, abi.md §7.7): 2 MiB, 1 GiB
-    // and 2 MiB, as in algorithms.md §5's second example.
+    // three block descriptors (low bits 0x70D, docs/abi.md §7.7): 2 MiB, 1 GiB
+    // and 2 MiB, as in docs/algorithms.md §5's second example.
     if let Some(artifacts) = setup(case.name) {
         let mut importer = load(&case, artifacts);
         let tables = &import_mut(&mut importer, "underhill-page-tables").data;
@@ -572,7 +572,7 @@ fn cleared_descriptor_fails_the_identity_checks() {
     let case = Case::new("broken-descriptor", Vtl0::Uefi);
     let last = case.memory_base + case.memory_pages * PAGE - 0x20_0000;
     for (shim, console) in boot_broken(&case, |importer| {
-        // A 2 MiB block descriptor is GPA | 0x0040_0000_0000_070D (abi.md §7.7).
+        // A 2 MiB block descriptor is GPA | 0x0040_0000_0000_070D (docs/abi.md §7.7).
         let descriptor = (last | 0x0040_0000_0000_070D).to_le_bytes();
         let tables = import_mut(importer, "underhill-page-tables");
         let at = tables
@@ -602,7 +602,7 @@ fn wrong_initrd_crc_fails_the_crc_check() {
     let mut case = Case::new("broken-initrd-crc", Vtl0::Linux);
     case.initrd = Some(initrd_bytes(4099));
     for (shim, console) in boot_broken(&case, |importer| {
-        // initrd_crc: u32 at byte 32 of ShimParamsRaw (abi.md §2).
+        // initrd_crc: u32 at byte 32 of ShimParamsRaw (docs/abi.md §2).
         import_mut(importer, "underhill-shim-params").data[32] ^= 1;
     }) {
         assert_eq!(
@@ -652,7 +652,7 @@ fn inconsistent_parameters_stop_the_boot() {
         let mut case = case.clone();
         case.shim = shim;
         let mut importer = load(&case, artifacts);
-        // cmdline_offset: i64 at byte 8 of ShimParamsRaw (abi.md §2).
+        // cmdline_offset: i64 at byte 8 of ShimParamsRaw (docs/abi.md §2).
         let params = &mut import_mut(&mut importer, "underhill-shim-params").data;
         let offset = i64::from_le_bytes(params[8..16].try_into().unwrap()) + 0x4000_0000;
         params[8..16].copy_from_slice(&offset.to_le_bytes());

@@ -1,7 +1,7 @@
 //! Smoke tests of `elf-static-loader` on real files: a PIE from the machine
 //! (`/usr/bin/ls`) loaded as a shim and as a PIC kernel, and the golden
 //! fixtures loaded where the golden cases load them, checked against the
-//! page hashes of the stored image summaries (`spec/formats.md`: adjacent
+//! page hashes of the stored image summaries (`docs/formats.md`: adjacent
 //! runs with the same tag and acceptance merged, SHA-256 of the run's pages).
 
 use std::collections::BTreeMap;
@@ -175,7 +175,7 @@ const LS: &str = "/usr/bin/ls";
 #[test]
 fn usr_bin_ls_loads_as_a_shim() {
     // A PIE linked at 0, loaded like the boot shim: start 0, load offset
-    // 0x8408000, not PIC (algorithms.md §2: segments at p_paddr + offset).
+    // 0x8408000, not PIC (docs/algorithms.md §2: segments at p_paddr + offset).
     let elf = std::fs::read(Path::new(LS)).expect("a PIE at /usr/bin/ls on this machine");
     let load_offset = 0x840_8000;
     let plan = plan_static_elf(&elf, ElfMachine::X86_64, 0, load_offset, false).unwrap();
@@ -246,7 +246,7 @@ fn usr_bin_ls_loads_as_a_pic_kernel() {
 fn golden_x64_kernel_sidecar_and_shim_match_the_summary() {
     // Case x64-none-reloc-1g-cross-sidecar-initrd5000: VTL2 at 0x8000000,
     // kernel PIC at 0x8200000, sidecar at the next 2 MiB boundary, shim
-    // right after the sidecar (algorithms.md §7.1).
+    // right after the sidecar (docs/algorithms.md §7.1).
     let case = "x64-none-reloc-1g-cross-sidecar-initrd5000";
     let kernel = fixture("kernel-x64.elf");
     let sidecar = fixture("sidecar-x64.elf");

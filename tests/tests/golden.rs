@@ -1,7 +1,7 @@
 //! Every golden case: run the loader for each load manifest in
 //! `tests/golden/cases/` (or `$PARAVISOR_GOLDEN_DIR/cases/`) and require its
 //! image summary to equal the one the original OpenVMM loader produced, as
-//! parsed JSON (formats.md §2–§3; when the stored summary has `ok: false`,
+//! parsed JSON (docs/formats.md §2–§3; when the stored summary has `ok: false`,
 //! only `ok: false` is required).
 
 use paravisor_tests::compare_summaries;

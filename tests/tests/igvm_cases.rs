@@ -2,7 +2,7 @@
 //! golden folder built as a one-guest IGVM file (and the cvm three-platform
 //! layout), checked by invariants — the file parses, re-serialises to the
 //! same bytes, its measurements recomputed by the `igvm` crate equal ours —
-//! and the inputs on which igvmfilegen crashes (`spec/igvm.md` §12), which
+//! and the inputs on which igvmfilegen crashes (`docs/igvm.md` §12), which
 //! must give a correct file or a typed error, never a panic.
 
 #![allow(
@@ -195,7 +195,7 @@ fn every_golden_case_builds_a_valid_file_or_fails_with_an_error() {
         let platforms: Vec<_> = build.measurements.iter().map(|m| m.platform).collect();
         let file = check_file(&name, &build.file_bytes, &platforms);
         // Loads without a fixed base of non-isolated guests carry relocation
-        // headers (algorithms.md: with_relocation = no base and isolation
+        // headers (docs/algorithms.md: with_relocation = no base and isolation
         // none); others carry none.
         let relocatable =
             manifest["memory_page_base"].is_null() && manifest["isolation"]["type"] == "none";
@@ -236,7 +236,7 @@ fn the_cvm_layout_merges_three_platforms_with_masks_1_2_4() {
         .iter()
         .map(|IgvmPlatformHeader::SupportedPlatform(p)| (p.platform_type, p.compatibility_mask))
         .collect();
-    // spec/igvm.md §7: SNP(1), TDX(2), VBS(4).
+    // docs/igvm.md §7: SNP(1), TDX(2), VBS(4).
     assert_eq!(
         masks,
         vec![
@@ -338,7 +338,7 @@ fn snp_without_a_shared_gpa_boundary_is_a_typed_error() {
 
 #[test]
 fn a_config_that_disagrees_with_its_manifest_is_a_usage_error() {
-    // spec/formats.md §4: isolation, paravisor flag and boundary must agree.
+    // docs/formats.md §4: isolation, paravisor flag and boundary must agree.
     let m = case_manifest("x64-vbs-nobase-64m-uefi.json");
     let dir = scratch("mismatch");
     let config = write_config(&dir, &[m]);

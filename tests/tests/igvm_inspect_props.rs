@@ -35,7 +35,7 @@ fn golden_file() -> Vec<u8> {
     std::fs::read(golden_dir().join("igvm/multi-x64-snp-tdx-vbs-nobase-64m-uefi.igvm")).unwrap()
 }
 
-/// Recomputes the checksum of a V1 file (spec/igvm.md §8.1).
+/// Recomputes the checksum of a V1 file (docs/igvm.md §8.1).
 fn fix_checksum(file: &mut [u8]) {
     let var_size = u32::from_le_bytes(file[12..16].try_into().unwrap()) as usize;
     let end = (24 + var_size).min(file.len());

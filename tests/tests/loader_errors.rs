@@ -193,7 +193,7 @@ fn x64_isolation_page_table_panics_are_errors() {
     let (k, s) = (worked_example_kernel(), worked_example_shim());
     let base = x64_inputs(&k, &s);
     // SNP with VTL2 at 2 MiB: the local map (2 MiB at 2 MiB) overlaps
-    // (algorithms.md §9 row 6).
+    // (docs/algorithms.md §9 row 6).
     let e = x64_fails(
         IsolationType::Snp,
         &LoadInputs {
@@ -298,7 +298,7 @@ fn linux<'a>(command_line: &'a [u8], initrd_gpa: u64) -> Vtl0Linux<'a> {
 fn x64_vtl0_errors_import_nothing() {
     let (k, s) = (worked_example_kernel(), worked_example_shim());
     let base = x64_inputs(&k, &s);
-    // VTL0 command line 4096 bytes + NUL overflows its page (formats.md §3
+    // VTL0 command line 4096 bytes + NUL overflows its page (docs/formats.md §3
     // rule 3).
     let long = vec![b'a'; 4096];
     let vtl0 = Vtl0Config {
@@ -432,7 +432,7 @@ fn arm64_asserts_and_panics_are_errors_that_import_nothing() {
     );
     assert!(matches!(e, LayoutError::NoVtl0ImageOnArm64), "{e}");
     // The original panics only after the kernel, initrd, shim, command
-    // line, log and heap were imported (algorithms.md §9 row 13).
+    // line, log and heap were imported (docs/algorithms.md §9 row 13).
     for iso in [IsolationType::Snp, IsolationType::Tdx] {
         let e = arm64_fails(iso, &base);
         assert!(
@@ -495,7 +495,7 @@ fn arm64_kernel_over_the_measured_config_page_is_rejected() {
     // VTL2 at 0: the kernel lands at 2 MiB (page 0x200); 0xE01 pages of
     // image reach the measured-config page at 16 MiB (page 0x1000) but not
     // the VP-context page after it. The original silently produces
-    // overlapping imports (formats.md §3 rule 3).
+    // overlapping imports (docs/formats.md §3 rule 3).
     let kernel = arm64_image(0, 0xE01 * 4096, &[0; 64]);
     let (s, vp) = (fixture("shim-arm64.elf"), fixture("uefi-vp-context.bin"));
     let inputs = LoadInputs {
@@ -532,7 +532,7 @@ fn an_importer_failure_stops_the_load_at_that_call() {
     let mut tables = vec![0u8; BIG];
     load_openhcl_x64(&mut importer, &inputs, &mut tables).unwrap();
     let total = importer.calls().len();
-    assert_eq!(total, 35, "worked-example.md §4 lists 35 calls");
+    assert_eq!(total, 35, "docs/worked-example.md §4 lists 35 calls");
     // set_imported_regions_config_page (the last call) cannot fail.
     for fail_at in 0..total - 1 {
         let mut importer = FailingImporter::new(isolation(IsolationType::None, None), fail_at);

@@ -2,7 +2,7 @@
 //! command lines, initrds and VTL0 configurations:
 //! - a failed load made no importer call at all;
 //! - a successful load always gives a valid image summary (no overlapping
-//!   imports, no data longer than its pages, no register twice: formats.md
+//!   imports, no data longer than its pages, no register twice: docs/formats.md
 //!   §3 rule 3 is checked up front, never discovered by the importer);
 //! - every page outside the VTL0 configuration lies inside VTL2 memory.
 

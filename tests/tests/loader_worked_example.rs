@@ -1,4 +1,4 @@
-//! The worked example of spec/worked-example.md, checked call by call and
+//! The worked example of docs/worked-example.md, checked call by call and
 //! byte by byte: the importer calls in order (§4), and the guest memory the
 //! no_std guest-memory importer writes (§5 shim parameters, §6 command
 //! line, §7 page tables, §8 GDT and registers, §9 measured configs). All

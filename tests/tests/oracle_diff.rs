@@ -7,7 +7,7 @@
 //! and sizes around every edge, VTL0 configurations, command-line lengths,
 //! high-entry and corner-case kernels, bad inputs, overflowing values and
 //! seeded random manifests), has the oracle write the expected summaries,
-//! builds ours in-process and requires, case by case (formats.md §2–§3,
+//! builds ours in-process and requires, case by case (docs/formats.md §2–§3,
 //! compare.py semantics): oracle `ok: true` → equal as parsed JSON; oracle
 //! `ok: false` → ours `ok: false`; oracle usage error → ours a manifest
 //! error. `tests/oracle/expected.json` lists documented differences.
@@ -205,7 +205,7 @@ fn oracle_subset_equals_ours() {
 /// `load_openhcl_x64_alloc` allocate the whole reserved page-table region
 /// (2 × one PD per GiB: 32 GiB for 2^40 pages) before the builder rejected
 /// the size, aborting the process. The original panics ("more than 512 gb
-/// size not supported", algorithms.md §4.2 step 1.2, §9 #4): an error.
+/// size not supported", docs/algorithms.md §4.2 step 1.2, §9 #4): an error.
 #[test]
 fn x64_vtl2_over_512_gib_is_an_error_not_an_abort() {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("oracle-huge");

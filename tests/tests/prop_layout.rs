@@ -2,7 +2,7 @@
 //! memory: for random valid configurations (isolation, VTL2 placement and
 //! size, command line, initrd, sidecar, VTL0 configuration) the x86-64 and
 //! AArch64 loads into `GuestMemoryImporter` give
-//! - regions that are disjoint, in the order of algorithms.md §7.2 (x86-64)
+//! - regions that are disjoint, in the order of docs/algorithms.md §7.2 (x86-64)
 //!   and of the arm64 layout at the end of §8, inside VTL2 memory;
 //! - imports that never share a page and lie in VTL2 memory or the VTL0
 //!   configuration pages;
@@ -13,7 +13,7 @@
 //! - page tables (walked from guest RAM with the `x86-pagetables` and
 //!   `arm64-pagetables` walkers) that map exactly VTL2 memory, identity, plus
 //!   the local map on SNP/TDX and the reset-vector page on TDX (3 GiB from
-//!   the VTL2 start on TDX, algorithms.md §7.1 step 23);
+//!   the VTL2 start on TDX, docs/algorithms.md §7.1 step 23);
 //! - size queries (`required_tables`, `required_identity_table_bytes`,
 //!   `paravisor_page_table_region_pages`) equal to the space the tables use
 //!   and the region the layout reserves;
@@ -53,11 +53,11 @@ use x86_pagetables::PageTableWalker;
 
 const PAGE: u64 = 4096;
 const MIB2: u64 = 0x20_0000;
-/// abi.md §3: the parameter region is 106 pages; page 105 holds the
+/// docs/abi.md §3: the parameter region is 106 pages; page 105 holds the
 /// measured VTL2 config.
 const PARAMETER_REGION_SIZE: u64 = 106 * PAGE;
 const VTL2_CONFIG_PAGE_INDEX: u64 = 105;
-/// algorithms.md §8 step 18: 15 page-table pages on AArch64.
+/// docs/algorithms.md §8 step 18: 15 page-table pages on AArch64.
 const ARM64_TABLE_PAGES: u64 = 15;
 
 /// Forwards every call to the guest-memory importer and records the page
@@ -284,7 +284,7 @@ fn inputs<'a>(case: &'a Case, files: &'a Files) -> LoadInputs<'a> {
 }
 
 /// CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320), bit by bit: the
-/// shim parameters' `initrd_crc` (abi.md §2).
+/// shim parameters' `initrd_crc` (docs/abi.md §2).
 fn crc32(bytes: &[u8]) -> u32 {
     let mut crc = !0u32;
     for &b in bytes {
@@ -413,7 +413,7 @@ fn load_x64(case: &Case, files: &Files) -> Result<(), TestCaseError> {
     prop_assert_eq!((layout.memory.start, layout.memory.size), (start, size));
     check_imports(&imports, &[(start, end), (0, 3 * PAGE)])?;
 
-    // algorithms.md §7.2.
+    // docs/algorithms.md §7.2.
     let isolated = case.isolation.is_hardware_isolated();
     let table_bytes = layout.page_table_pages * PAGE;
     let mut regions = vec![("persisted", start, start + MIB2)];
@@ -537,7 +537,7 @@ fn load_x64(case: &Case, files: &Files) -> Result<(), TestCaseError> {
     prop_assert_eq!(
         x86_pagetables::paravisor_page_table_region_pages(&config),
         Ok(layout.page_table_pages),
-        "the region formula (algorithms.md §7.1 step 24) is the reserved size"
+        "the region formula (docs/algorithms.md §7.1 step 24) is the reserved size"
     );
     prop_assert!((used as u64) <= layout.page_table_pages);
     let region = bytes_at(&ram, table_gpa, table_bytes);
@@ -593,7 +593,7 @@ fn load_x64(case: &Case, files: &Files) -> Result<(), TestCaseError> {
     prop_assert_eq!(seen, merged, "the tables do not map exactly VTL2 memory");
 
     // SNP: the CPUID page in the reserved region is readable and is the
-    // paravisor's default page (abi.md §6).
+    // paravisor's default page (docs/abi.md §6).
     if case.isolation == IsolationType::Snp {
         let page = bytes_at(&ram, layout.reserved_region + PAGE, PAGE);
         let reader = CpuidPageReader::new(page).map_err(|e| TestCaseError::fail(e.to_string()))?;
@@ -601,7 +601,7 @@ fn load_x64(case: &Case, files: &Files) -> Result<(), TestCaseError> {
     }
 
     // The measured VTL0 config on page 0 (x86-64): bit 0 UEFI, 1 PCAT, 2
-    // Linux (abi.md §3.4).
+    // Linux (docs/abi.md §3.4).
     let vtl0 = ParavisorMeasuredVtl0Config::read_from(bytes_at(&ram, 0, PAGE))
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
     prop_assert_eq!(vtl0.uefi().is_some(), case.uefi);
@@ -639,7 +639,7 @@ fn load_arm64(case: &Case, files: &Files) -> Result<(), TestCaseError> {
 
     check_imports(&imports, &[(start, end), (0x1000 * PAGE, 0x1002 * PAGE)])?;
 
-    // The arm64 layout at the end of algorithms.md §8.
+    // The arm64 layout at the end of docs/algorithms.md §8.
     let paravisor_loader::KernelInfo {
         gpa: kernel_base,
         size: kernel_size,

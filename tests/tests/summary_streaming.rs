@@ -2,7 +2,7 @@
 //! `LoadManifest::summarize` and so by `paravisor summary`) gives the same
 //! summary as the copying one (`SummaryImporter::new`) whenever it does not
 //! ask for a replay, and never asks for one when imports arrive in page
-//! order (formats.md §2: runs merge adjacent imports with the same tag and
+//! order (docs/formats.md §2: runs merge adjacent imports with the same tag and
 //! acceptance, hashed over the zero-padded pages).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
@@ -114,7 +114,7 @@ fn a_run_imported_back_to_front_asks_for_a_replay() {
     let (copying, _) = run(SummaryImporter::new(Arch::X86_64, iso()), &[second, first]);
     assert!(!copying.needs_replay());
     let summary = copying.finish(Ok::<(), String>(())).to_json();
-    // One run of two pages (formats.md §2).
+    // One run of two pages (docs/formats.md §2).
     assert_eq!(summary["pages"].as_array().unwrap().len(), 1);
     assert_eq!(summary["pages"][0]["page_count"], 2);
 }

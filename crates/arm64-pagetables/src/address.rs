@@ -1,6 +1,6 @@
 //! Translation-granule geometry: page sizes, level index fields and the
 //! canonical-address rule for a 4 KiB granule with 48-bit input addresses
-//! (`abi.md` §7.7, `VirtualAddress`).
+//! (`docs/abi.md` §7.7, `VirtualAddress`).
 
 /// Size of one translation table and of the smallest page: 4 KiB.
 pub const TABLE_SIZE: usize = 4096;
@@ -10,7 +10,7 @@ pub const ENTRIES_PER_TABLE: usize = 512;
 
 /// One past the largest output address (or next-table address) a descriptor
 /// can hold: the PFN fields are 35 bits wide (bits 12..=46), so every address
-/// written into a descriptor must be below 2^47 (`abi.md` §7.7).
+/// written into a descriptor must be below 2^47 (`docs/abi.md` §7.7).
 pub const DESCRIPTOR_ADDRESS_LIMIT: u64 = 1 << 47;
 
 /// Mask of the output-address / next-table-address bits 47..=12 of a
@@ -85,7 +85,7 @@ pub(crate) const fn level_index(va: u64, level: u8) -> usize {
 }
 
 /// Whether `va` is canonical for 48-bit input addresses: bits 63..=47 all
-/// equal to bit 47 (`abi.md` §7.7).
+/// equal to bit 47 (`docs/abi.md` §7.7).
 pub const fn is_canonical(va: u64) -> bool {
     let upper = va >> 47;
     upper == 0 || upper == (u64::MAX >> 47)
@@ -109,7 +109,7 @@ mod tests {
 
     #[test]
     fn level_indices_follow_the_spec_bit_ranges() {
-        // abi.md §7.7: 12..=20 level 3, 21..=29 level 2, 30..=38 level 1,
+        // docs/abi.md §7.7: 12..=20 level 3, 21..=29 level 2, 30..=38 level 1,
         // 39..=47 level 0.
         let va = (0x1A5 << 39) | (0x0F3 << 30) | (0x101 << 21) | (0x1FF << 12) | 0xABC;
         assert_eq!(level_index(va, 0), 0x1A5);

@@ -1,4 +1,4 @@
-//! Stage-1 translation-table descriptors (`abi.md` §7.7): the table
+//! Stage-1 translation-table descriptors (`docs/abi.md` §7.7): the table
 //! descriptor written at levels 0–2 and the block (levels 1, 2) / page
 //! (level 3) descriptor, with the leaf attributes a caller can choose.
 
@@ -25,7 +25,7 @@ const SHAREABILITY_SHIFT: u32 = 8;
 /// Byte value of every byte of a root table before any entry is written: the
 /// original pre-fills the level-0 table with 0xFE, so an unused root entry
 /// reads 0xFEFE_FEFE_FEFE_FEFE (bit 0 clear: invalid). Part of the measured
-/// image (`abi.md` §7.7).
+/// image (`docs/abi.md` §7.7).
 pub const ROOT_TABLE_FILL: u8 = 0xFE;
 
 /// An index into MAIR_EL1 (AttrIndx, descriptor bits 2..=4): 0..=7.
@@ -121,7 +121,7 @@ impl Arm64Shareability {
     }
 }
 
-/// Execute-never choice, as the original's `Arm64NoExecute` (`abi.md` §7.7).
+/// Execute-never choice, as the original's `Arm64NoExecute` (`docs/abi.md` §7.7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Arm64NoExecute {
     /// UXN 0, PXN 0: executable at EL0 and EL1.
@@ -176,7 +176,7 @@ pub struct Arm64MappingAttributes {
 
 impl Arm64MappingAttributes {
     /// The paravisor's attributes for normal memory at `attr_index`: EL1
-    /// read/write, inner shareable, not executable at EL0 (`abi.md` §7.7).
+    /// read/write, inner shareable, not executable at EL0 (`docs/abi.md` §7.7).
     pub const fn paravisor(attr_index: AttrIndx) -> Self {
         Self {
             attr_index,
@@ -213,7 +213,7 @@ impl Arm64MappingAttributes {
 }
 
 /// A table descriptor (levels 0–2) pointing at the table at `table_gpa`:
-/// `table_gpa | 0x3` (`abi.md` §7.7). `table_gpa` is 4 KiB-aligned and below
+/// `table_gpa | 0x3` (`docs/abi.md` §7.7). `table_gpa` is 4 KiB-aligned and below
 /// 2^47 (checked by the caller).
 pub(crate) const fn table_descriptor(table_gpa: u64) -> u64 {
     (table_gpa & OUTPUT_ADDRESS_MASK) | DESCRIPTOR_VALID | DESCRIPTOR_TABLE_OR_PAGE
@@ -221,7 +221,7 @@ pub(crate) const fn table_descriptor(table_gpa: u64) -> u64 {
 
 /// A block (level 1 or 2) or page (level 3) descriptor for `output_gpa`.
 /// For the paravisor's attributes: `GPA | 0x0040_0000_0000_070D` for blocks,
-/// `GPA | 0x0040_0000_0000_070F` for pages (`abi.md` §7.7).
+/// `GPA | 0x0040_0000_0000_070F` for pages (`docs/abi.md` §7.7).
 pub(crate) const fn leaf_descriptor(
     output_gpa: u64,
     level: u8,
@@ -243,7 +243,7 @@ mod tests {
 
     #[test]
     fn paravisor_block_and_page_descriptors_match_the_spec() {
-        // abi.md §7.7: block = GPA | 0x0040_0000_0000_070D, page = GPA |
+        // docs/abi.md §7.7: block = GPA | 0x0040_0000_0000_070D, page = GPA |
         // 0x0040_0000_0000_070F, table = GPA | 0x3.
         assert_eq!(
             leaf_descriptor(0x4000_0000, 1, PARAVISOR),
@@ -262,7 +262,7 @@ mod tests {
 
     #[test]
     fn no_execute_values_set_uxn_and_pxn_as_the_spec_says() {
-        // abi.md §7.7: Off (0, 0), UserOnly (UXN), PrivilegedOnly (PXN),
+        // docs/abi.md §7.7: Off (0, 0), UserOnly (UXN), PrivilegedOnly (PXN),
         // Full (both); UXN is bit 54, PXN bit 53.
         let with = |no_execute| Arm64MappingAttributes {
             no_execute,

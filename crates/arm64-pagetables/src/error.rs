@@ -4,7 +4,7 @@
 /// tables could not be walked.
 ///
 /// Every variant carries the offending values. Where the original panics
-/// (`algorithms.md` §9 rows 14, 15, 20 and 22) this crate returns one of
+/// (`docs/algorithms.md` §9 rows 14, 15, 20 and 22) this crate returns one of
 /// these instead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Arm64PageTableError {

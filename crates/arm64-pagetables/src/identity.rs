@@ -1,5 +1,5 @@
 //! The paravisor's identity map: `build_identity_page_tables_aarch64`
-//! (`algorithms.md` §5) and its exact size query.
+//! (`docs/algorithms.md` §5) and its exact size query.
 
 use vp_regs::aarch64::MemoryAttributeEl1;
 use vp_regs::aarch64::MemoryAttributeIndirectionEl1;
@@ -29,9 +29,9 @@ const SIZE_2M: u64 = Arm64PageSize::Large.bytes();
 /// what the original returns. **`out` is overwritten entirely**: the caller
 /// need not zero it, and on success `out[len..]` is zero, so `out` is exactly
 /// the image of the imported area. (The paravisor loader additionally
-/// requires `len < out.len()`, `algorithms.md` §8 step 23.)
+/// requires `len < out.len()`, `docs/algorithms.md` §8 step 23.)
 ///
-/// Errors where the original panics (`algorithms.md` §9 rows 14 and 20):
+/// Errors where the original panics (`docs/algorithms.md` §9 rows 14 and 20):
 /// start or size not 2 MiB-aligned; the table-area errors of
 /// [`Arm64TableSpace::new`]; no Normal_WriteBack in `mair`
 /// ([`MissingWriteBack`](Arm64PageTableError::MissingWriteBack)); and the

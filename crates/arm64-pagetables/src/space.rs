@@ -1,6 +1,6 @@
 //! The general mapping core: a table space over a caller-provided buffer,
 //! tables taken from a bump pointer, and `map_range` with the original's
-//! page-size choice (`algorithms.md` §5).
+//! page-size choice (`docs/algorithms.md` §5).
 //!
 //! Each `map_range` first *plans* (walks the existing tables without writing,
 //! finds overlaps and counts the tables it will need) and only then writes,
@@ -126,7 +126,7 @@ impl<'a> Arm64TableSpace<'a> {
 
     /// Maps `size` bytes of VA from `virt` to PA `phys` with `attributes`,
     /// choosing 1 GiB, 2 MiB and 4 KiB pages exactly as the original
-    /// `map_range` does (`algorithms.md` §5).
+    /// `map_range` does (`docs/algorithms.md` §5).
     ///
     /// Errors: `phys` not 4 KiB-aligned, `size` not a multiple of 4 KiB or 0,
     /// `virt` not 4 KiB-aligned or not canonical (all as the original); a
@@ -550,7 +550,7 @@ struct Chunk {
     leaf: u8,
 }
 
-/// The original's page-size choice (`algorithms.md` §5, `map_range` step 2)
+/// The original's page-size choice (`docs/algorithms.md` §5, `map_range` step 2)
 /// as an iterator of runs over a validated range.
 struct Chunks {
     phys: u64,

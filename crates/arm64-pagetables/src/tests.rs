@@ -19,11 +19,11 @@ use crate::*;
 const PAGE: usize = 4096;
 const MIB: u64 = 1 << 20;
 const GIB: u64 = 1 << 30;
-/// The paravisor's page-table area: 15 pages (`algorithms.md` §8 step 23).
+/// The paravisor's page-table area: 15 pages (`docs/algorithms.md` §8 step 23).
 const PARAVISOR_AREA: usize = 15 * PAGE;
-/// The paravisor's block descriptor bits (`abi.md` §7.7).
+/// The paravisor's block descriptor bits (`docs/abi.md` §7.7).
 const BLOCK_BITS: u64 = 0x0040_0000_0000_070D;
-/// The paravisor's page descriptor bits (`abi.md` §7.7).
+/// The paravisor's page descriptor bits (`docs/abi.md` §7.7).
 const PAGE_BITS: u64 = 0x0040_0000_0000_070F;
 const ROOT_FILL: u64 = 0xFEFE_FEFE_FEFE_FEFE;
 
@@ -93,7 +93,7 @@ fn coalesced(walker: &Arm64TableWalker<'_>) -> Vec<Run> {
 // The original's output for the paravisor's configurations
 // ---------------------------------------------------------------------------
 
-/// algorithms.md §5 example and golden case a64-none-reloc-64m-uefi: 64 MiB at
+/// docs/algorithms.md §5 example and golden case a64-none-reloc-64m-uefi: 64 MiB at
 /// 128 MiB, tables at 0x868_3000.
 #[test]
 fn paravisor_64m_at_128m_matches_the_original() {
@@ -156,7 +156,7 @@ fn paravisor_128m_at_1g_matches_the_original() {
     );
 }
 
-/// algorithms.md §5 example: 3 GiB + 2 MiB at 1 GiB − 2 MiB.
+/// docs/algorithms.md §5 example: 3 GiB + 2 MiB at 1 GiB − 2 MiB.
 #[test]
 fn paravisor_1g_blocks_follow_a_2m_head() {
     let table_gpa = 0x1_0000_0000;
@@ -189,7 +189,7 @@ fn size_query_matches_the_spec_examples() {
 
 #[test]
 fn mair_write_back_index_is_3_for_the_paravisor() {
-    // abi.md §7.5: index_of(Normal_WriteBack) = 3.
+    // docs/abi.md §7.5: index_of(Normal_WriteBack) = 3.
     assert_eq!(write_back_index(&MAIR_EL1).map(AttrIndx::get), Ok(3));
     let mut mair = MAIR_EL1;
     mair.0[6] = MemoryAttributeEl1::NormalWriteBack;
@@ -283,7 +283,7 @@ fn identity_reaching_2_pow_47_is_an_error() {
 
 #[test]
 fn identity_out_of_memory_when_the_area_is_too_small() {
-    // 64 MiB at 128 MiB needs 3 tables (algorithms.md §5).
+    // 64 MiB at 128 MiB needs 3 tables (docs/algorithms.md §5).
     assert_eq!(
         identity(0x1000, 0x800_0000, 64 * MIB, 2),
         Err(Arm64PageTableError::OutOfMemory {
@@ -409,7 +409,7 @@ fn four_kib_pages_use_level_3_descriptors() {
 
 #[test]
 fn unaligned_4k_runs_stop_at_the_next_1g_boundary_first() {
-    // algorithms.md §5: a 4 KiB run goes to the next 1 GiB boundary when it
+    // docs/algorithms.md §5: a 4 KiB run goes to the next 1 GiB boundary when it
     // lies within the range, even past 2 MiB boundaries.
     let mut area = vec![0u8; 600 * PAGE];
     let mut space = Arm64TableSpace::new(0x8000_0000, &mut area).unwrap();

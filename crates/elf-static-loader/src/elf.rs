@@ -1,4 +1,4 @@
-//! Static ELF64 loading (`load_static_elf` of the original, `algorithms.md` §2).
+//! Static ELF64 loading (`load_static_elf` of the original, `docs/algorithms.md` §2).
 //!
 //! [`plan_static_elf`] performs every check of the original (steps 1–9) and
 //! the per-segment checks of step 10, plus the checks the original leaves to
@@ -14,7 +14,7 @@
 //! * Two segments whose page ranges share a page are an error (the original's
 //!   importer rejects the second import).
 //! * `assume_pic` with no `PT_LOAD` header is an error (the original
-//!   underflows, `algorithms.md` §9 row 16); so is a lowest segment page below
+//!   underflows, `docs/algorithms.md` §9 row 16); so is a lowest segment page below
 //!   an unaligned `start_address` (the relocation bias would underflow).
 //! * Overflowing address arithmetic is an error (§9 row 18) and nothing is
 //!   allocated, so a huge `p_filesz` cannot abort (§9 row 19).
@@ -93,7 +93,7 @@ pub struct LoadInfo {
 /// What is wrong with an ELF file, or with where it was asked to be loaded.
 ///
 /// `index` fields are indices into the program-header table. The comment on
-/// each variant names the original's error kind (`algorithms.md` §2).
+/// each variant names the original's error kind (`docs/algorithms.md` §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ElfError {
     /// ReadFileHeader: the file is shorter than the 64-byte ELF64 header.
@@ -380,7 +380,7 @@ pub struct StaticElfPlan<'a> {
     info: LoadInfo,
 }
 
-/// Checks an ELF64 file and computes where its segments go (`algorithms.md`
+/// Checks an ELF64 file and computes where its segments go (`docs/algorithms.md`
 /// §2 steps 1–9 and the checks of step 10), without importing anything.
 ///
 /// `start_address`, `load_offset` and `assume_pic` have the original's
@@ -587,7 +587,7 @@ impl<'a> StaticElfPlan<'a> {
         self.info
     }
 
-    /// The effective load offset `L` (`algorithms.md` §2 step 6).
+    /// The effective load offset `L` (`docs/algorithms.md` §2 step 6).
     pub fn effective_load_offset(&self) -> u64 {
         self.load_offset
     }
@@ -611,7 +611,7 @@ impl<'a> StaticElfPlan<'a> {
     /// Imports the segments in file order: exactly one
     /// [`ImportPages::import_pages_at_offset`] call per `PT_LOAD` with at
     /// least one page, equivalent to the original's single `import_pages`
-    /// call (`algorithms.md` §2 step 10): `page_base`, `page_count`, and
+    /// call (`docs/algorithms.md` §2 step 10): `page_base`, `page_count`, and
     /// `(address mod 4096)` leading zeros followed by the file bytes (a
     /// slice of the input, never copied here). Importers that keep the
     /// default implementation of that method receive it as at most two

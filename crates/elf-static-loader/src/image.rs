@@ -1,5 +1,5 @@
 //! The arm64 flat `Image` loader (`load_kernel_and_initrd_arm64` of the
-//! original, `algorithms.md` §3; header format `abi.md` §7.8).
+//! original, `docs/algorithms.md` §3; header format `docs/abi.md` §7.8).
 //!
 //! The paravisor always passes an initrd (possibly empty), placed after the
 //! kernel (`AfterKernel`), and never a device tree, so this loader handles
@@ -198,7 +198,7 @@ pub struct Arm64ImagePlan<'a> {
 
 /// Checks an arm64 `Image` header and places the kernel at
 /// `kernel_minimum_start + text_offset` and an initrd of `initrd_len` bytes
-/// at the next 2 MiB boundary after the kernel (`algorithms.md` §3).
+/// at the next 2 MiB boundary after the kernel (`docs/algorithms.md` §3).
 pub fn plan_arm64_image(
     image: &[u8],
     kernel_minimum_start: u64,
@@ -366,7 +366,7 @@ impl Arm64ImagePlan<'_> {
     ///
     /// Like the original, an empty initrd is still imported, as a call with
     /// `page_count` 0 at the initrd address; importers ignore such calls
-    /// (the summary importer of `formats.md` lists no pages for it).
+    /// (the summary importer of `docs/formats.md` lists no pages for it).
     pub fn import<I: ImportPages>(&self, importer: &mut I, initrd: &[u8]) -> Result<(), I::Error> {
         let [kernel, initrd_import] = self.imports();
         let initrd_import = self.has_initrd.then_some((initrd_import, initrd));

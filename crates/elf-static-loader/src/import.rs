@@ -73,7 +73,7 @@ pub trait ImportPages {
     /// `import_pages(page_base, page_count, tag, acceptance, zeros ++ data)`
     /// with `zeros` = `leading_zeros` zero bytes: the ELF loader's call for a
     /// `PT_LOAD` whose address is `leading_zeros` bytes into its first page
-    /// (`algorithms.md` §2 step 10.3), made without copying the file bytes.
+    /// (`docs/algorithms.md` §2 step 10.3), made without copying the file bytes.
     ///
     /// The default implementation has no allocator, so it gives the same
     /// bytes to [`import_pages`](Self::import_pages) in at most two calls:
@@ -201,7 +201,7 @@ mod tests {
     use super::*;
     use crate::test_support::*;
 
-    /// What an IGVM-style importer keeps of each page (`spec/igvm.md` §4.1):
+    /// What an IGVM-style importer keeps of each page (`docs/igvm.md` §4.1):
     /// page number -> the page's slice of its call's data (possibly short or
     /// empty), or `None` when some call's data does not fit its pages.
     fn page_chunks(calls: &[Call]) -> Option<BTreeMap<u64, Vec<u8>>> {
@@ -222,7 +222,7 @@ mod tests {
 
     #[test]
     fn default_split_of_the_specs_example() {
-        // algorithms.md §2: page 0x8200, 0x201 pages, 0x800 leading zeros.
+        // docs/algorithms.md §2: page 0x8200, 0x201 pages, 0x800 leading zeros.
         let data = pattern(3, 0x1800);
         let mut split = DefaultSplit::default();
         split

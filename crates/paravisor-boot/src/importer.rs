@@ -32,7 +32,7 @@ pub enum ImportError {
     /// An SNP VP-context page on an architecture that has none.
     #[error("unexpected VP context page {0:#x}: this architecture has none")]
     VpContextPage(u64),
-    /// An image rule of formats.md §3 rule 3 (overlap, data longer than its
+    /// An image rule of docs/formats.md §3 rule 3 (overlap, data longer than its
     /// pages, page overflow, a register or the VP-context page twice).
     #[error(transparent)]
     ImageRule(#[from] ImageRuleError),

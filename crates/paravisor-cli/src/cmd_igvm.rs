@@ -1,5 +1,5 @@
 //! `paravisor igvm CONFIG -o OUT.igvm`: build an IGVM file from a build
-//! config (`paravisor-igvm-config/1`, formats.md §4), write it with one
+//! config (`paravisor-igvm-config/1`, docs/formats.md §4), write it with one
 //! measurement document per measured platform (`OUT-snp.json`,
 //! `OUT-tdx.json`, `OUT-vbs.json`) and print the launch measurements.
 

@@ -1,6 +1,6 @@
 //! `paravisor demo`: loads small kernel and shim ELFs that the tool builds
 //! itself (x86-64, no isolation, 64 MiB of VTL2 memory at the default base,
-//! the worked example of spec/worked-example.md) and prints their layout.
+//! the worked example of docs/worked-example.md) and prints their layout.
 
 use crate::EXIT_LOAD_FAILED;
 use crate::EXIT_OK;

@@ -462,7 +462,7 @@ impl LayoutMap {
 
     /// The map as one JSON object: the same rows and sections as
     /// [`LayoutMap::text`], addresses as hex strings, sizes in bytes. The
-    /// registers and relocation records are the summary's (formats.md §2).
+    /// registers and relocation records are the summary's (docs/formats.md §2).
     pub(crate) fn json(&self) -> Value {
         let hex = |v: u64| format!("{v:#x}");
         let regions: Vec<Value> = self

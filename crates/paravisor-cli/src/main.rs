@@ -1,7 +1,7 @@
 //! `paravisor`: the command-line tool of the paravisor loader workspace.
 //!
 //! ```text
-//! paravisor summary MANIFEST [-o FILE]   image summary JSON (formats.md §2)
+//! paravisor summary MANIFEST [-o FILE]   image summary JSON (docs/formats.md §2)
 //! paravisor layout MANIFEST [--json]     map of the image
 //! paravisor demo [--json]                load built-in images, print the map
 //! paravisor igvm CONFIG -o OUT.igvm      IGVM file + measurement documents

@@ -9,7 +9,7 @@
 //! (`memory_page_base × 4096`, `memory_page_count × 4096` or their sum
 //! overflows; [`LoadManifest::check_vtl2_range`]). The original loader
 //! panics on it, i.e. it rejects the load, so the summary written (to FILE
-//! or stdout) is the failed-load shape of formats.md §3 rule 2 (`ok: false`,
+//! or stdout) is the failed-load shape of docs/formats.md §3 rule 2 (`ok: false`,
 //! `error` = the one-line message) and a tool comparing summaries sees a
 //! failed load; stderr gets the same one line naming the manifest.
 //!

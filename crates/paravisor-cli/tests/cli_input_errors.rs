@@ -3,7 +3,7 @@
 //! - a VTL2 range past 2^64 is a problem of the manifest: exit 1 with one
 //!   stderr line naming the manifest and the fields, for every subcommand
 //!   that reads a manifest; `summary` still writes the `ok: false` summary
-//!   (formats.md §3 rule 2) so a tool comparing summaries sees a failed load;
+//!   (docs/formats.md §3 rule 2) so a tool comparing summaries sees a failed load;
 //! - `layout` reports a failed load on stderr, one line naming the manifest,
 //!   exit 2, nothing on stdout;
 //! - a directory given as an input file is named with its manifest field,
@@ -128,7 +128,7 @@ fn summary_of_a_vtl2_range_past_2_64_exits_1_and_still_writes_an_ok_false_summar
     assert_eq!(line, format!("paravisor: {expected}"));
     assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
 
-    // formats.md §3 rule 2: ok false, every list empty, registers {}, every
+    // docs/formats.md §3 rule 2: ok false, every list empty, registers {}, every
     // other field null apart from format, arch, ok and error.
     let summary: Value =
         serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
@@ -191,7 +191,7 @@ fn each_way_past_2_64_names_its_fields() {
 fn a_range_ending_inside_2_64_is_left_to_the_loader() {
     // 0xFFFF_FFFF_FFE0_0000 + 511 pages ends at 2^64 - 4096: representable,
     // so not a manifest error; the loader refuses the unaligned size
-    // (exit 2, formats.md: a failed load).
+    // (exit 2, docs/formats.md: a failed load).
     let dir = scratch("overflow-inside");
     let manifest = overflow_manifest(&dir, Some(END_PAST_2_64.0), 511);
     let out = paravisor(&["summary", manifest.to_str().unwrap()]);

@@ -362,7 +362,7 @@ impl LoadManifest {
     /// load: the returned [`ManifestError`] names the manifest and the
     /// fields. [`LoadManifest::read`] does not call this, so
     /// [`LoadManifest::summarize`] still yields the `ok: false` summary the
-    /// loader's refusal gives (formats.md §3 rule 3): tools that compare
+    /// loader's refusal gives (docs/formats.md §3 rule 3): tools that compare
     /// summaries see a failed load, and the `paravisor` CLI reports the
     /// manifest error with exit status 1 while still writing that summary.
     pub fn check_vtl2_range(&self) -> Result<(), ManifestError> {

@@ -36,7 +36,7 @@ use vp_regs::x86_64::X86Register as VpX86;
 /// [`ParavisorImporter`] over a [`GuestBuilder`].
 ///
 /// igvmfilegen writes one imported-regions descriptor per `import_pages`
-/// call (`spec/igvm.md` §5.1), so every call here is one call of the
+/// call (`docs/igvm.md` §5.1), so every call here is one call of the
 /// original: `import_pages` as is, and the ELF loader's
 /// [`ImportPages::import_pages_at_offset`] (one per `PT_LOAD`) as the
 /// original's single call whose data is the leading zeros then the file
@@ -55,7 +55,7 @@ impl IgvmImporter {
         })
     }
 
-    /// What the importer reports to the loader (`spec/igvm.md` §3.3).
+    /// What the importer reports to the loader (`docs/igvm.md` §3.3).
     pub fn isolation(&self) -> IsolationConfig {
         let settings = self.guest.settings();
         IsolationConfig {
@@ -277,7 +277,7 @@ fn in_guest(guest: usize, manifest: &Path) -> impl Fn(IgvmError) -> IgvmError + 
 }
 
 /// Checks that a load manifest agrees with its guest config
-/// (`spec/formats.md` §4).
+/// (`docs/formats.md` §4).
 fn check_manifest(
     guest: usize,
     manifest: &LoadManifest,
@@ -369,7 +369,7 @@ pub fn build_guest(guest: usize, config: &GuestConfig) -> Result<GuestOutput, Ig
     importer.finish().map_err(wrap)
 }
 
-/// Builds the IGVM file a build config describes (`spec/formats.md` §4):
+/// Builds the IGVM file a build config describes (`docs/formats.md` §4):
 /// every guest's load manifest through the paravisor loader into an IGVM
 /// importer, the guests merged in order, and their launch measurements.
 pub fn build_from_config(config_path: &Path) -> Result<IgvmBuild, IgvmError> {
@@ -442,8 +442,8 @@ mod tests {
         out
     }
 
-    /// The imported-regions page's descriptors (`spec/igvm.md` §5.1, layout
-    /// abi.md §3.7): (base_page_number, page_count, accepted), after the
+    /// The imported-regions page's descriptors (`docs/igvm.md` §5.1, layout
+    /// docs/abi.md §3.7): (base_page_number, page_count, accepted), after the
     /// 48-byte hash, up to the zero tail (the page data may stop there).
     fn descriptors(out: &GuestOutput) -> Vec<(u64, u64, u8)> {
         let Some(IgvmDirectiveHeader::PageData { data, .. }) = out.directives.last() else {
@@ -495,7 +495,7 @@ mod tests {
 
     #[test]
     fn each_elf_segment_is_one_imported_region() {
-        // algorithms.md §2 step 10: one import per PT_LOAD; igvm.md §5.1: one
+        // docs/algorithms.md §2 step 10: one import per PT_LOAD; docs/igvm.md §5.1: one
         // descriptor per import, never merged with neighbours.
         // 1. 0x1000800, 0x800 file bytes: fills page 0x1000 from inside it
         //    to its end (one page);
@@ -523,8 +523,8 @@ mod tests {
 
     #[test]
     fn unaligned_segment_without_file_bytes_gives_a_data_page_of_zeros() {
-        // algorithms.md §2 step 10.3: p_filesz 0 at 0x1000800 still gives
-        // data = 0x800 zero bytes, so (igvm.md §4.1) page 0x1000 carries
+        // docs/algorithms.md §2 step 10.3: p_filesz 0 at 0x1000800 still gives
+        // data = 0x800 zero bytes, so (docs/igvm.md §4.1) page 0x1000 carries
         // 0x800 bytes of zeros and the other (0x800 + 0x2000 + 0xfff) /
         // 0x1000 - 1 = 2 pages carry empty data.
         let out = load(&elf(&[(0x100_0800, 0, 0x2000)]));
@@ -535,7 +535,7 @@ mod tests {
     }
 
     /// (page_base, page_count, data, leading zeros, file bytes) of each
-    /// segment as the original's one call (algorithms.md §2 step 10):
+    /// segment as the original's one call (docs/algorithms.md §2 step 10):
     /// `offset` zero bytes then the file bytes.
     fn original_calls(segments: &[Segment]) -> Vec<OriginalCall> {
         let mut page = 0x100u64;

@@ -1,4 +1,4 @@
-//! Merging guests into one IGVM file (`spec/igvm.md` §7), serialising it
+//! Merging guests into one IGVM file (`docs/igvm.md` §7), serialising it
 //! (§8) and writing the file with its measurement documents (§10.5).
 
 use crate::error::IgvmError;
@@ -209,7 +209,7 @@ mod tests {
 
     #[test]
     fn document_paths_follow_the_output_stem() {
-        // spec/formats.md §4: OUT.igvm → OUT-snp.json, OUT-tdx.json, OUT-vbs.json.
+        // docs/formats.md §4: OUT.igvm → OUT-snp.json, OUT-tdx.json, OUT-vbs.json.
         let out = Path::new("/x/y/cvm.igvm");
         assert_eq!(
             IgvmBuild::document_path(out, MeasuredPlatform::Tdx),

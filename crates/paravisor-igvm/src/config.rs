@@ -1,4 +1,4 @@
-//! The IGVM build config, `paravisor-igvm-config/1` (`spec/formats.md` §4).
+//! The IGVM build config, `paravisor-igvm-config/1` (`docs/formats.md` §4).
 
 use crate::error::IgvmError;
 use crate::guest::GuestArch;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 /// Everything that can stop an IGVM build, a measurement or an inspection.
 ///
-/// Where igvmfilegen panics (`spec/igvm.md` §12) this crate returns one of
+/// Where igvmfilegen panics (`docs/igvm.md` §12) this crate returns one of
 /// these instead.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -2,7 +2,7 @@
 //!
 //! [`inspect`] parses a file with the `igvm` crate (which checks magic, sizes,
 //! checksum and header validity), checks that re-serialising it gives the
-//! same bytes, and measures every platform it can (`spec/igvm.md` §10).
+//! same bytes, and measures every platform it can (`docs/igvm.md` §10).
 
 use crate::error::IgvmError;
 use crate::measure::MeasuredPlatform;

@@ -1,4 +1,4 @@
-//! Launch measurements of one platform of an IGVM file (`spec/igvm.md` §10)
+//! Launch measurements of one platform of an IGVM file (`docs/igvm.md` §10)
 //! and the measurement documents igvmfilegen writes next to a file (§10.5).
 //!
 //! Every function works on the parsed headers of the `igvm` crate, so the
@@ -89,7 +89,7 @@ impl Measurement {
     }
 
     /// The measurement document igvmfilegen writes for this platform
-    /// (`spec/igvm.md` §10.5): one line of compact JSON and a newline.
+    /// (`docs/igvm.md` §10.5): one line of compact JSON and a newline.
     pub fn document(&self) -> String {
         let (reference, svn_key) = match self.platform {
             MeasuredPlatform::Snp => ("snp_ld", "snp_isvsvn"),
@@ -208,7 +208,7 @@ fn step(trace: &mut Trace<'_>, directive: usize, gpa: u64, what: &'static str, s
 pub const MAX_PARAMETER_AREA: u64 = 1 << 32;
 
 /// The SNP launch digest of the platform with compatibility `mask`
-/// (`spec/igvm.md` §10.1).
+/// (`docs/igvm.md` §10.1).
 pub fn snp_launch_digest(
     initialization: &[IgvmInitializationHeader],
     directives: &[IgvmDirectiveHeader],
@@ -331,7 +331,7 @@ pub(crate) fn vmsa_page(vmsa: &igvm::snp_defs::SevVmsa) -> [u8; PAGE] {
 }
 
 /// The TDX MRTD of the platform with compatibility `mask`
-/// (`spec/igvm.md` §10.2).
+/// (`docs/igvm.md` §10.2).
 pub fn tdx_mrtd(directives: &[IgvmDirectiveHeader], mask: u32) -> Result<[u8; 48], IgvmError> {
     tdx_mrtd_traced(directives, mask, None)
 }
@@ -419,7 +419,7 @@ fn vbs_register_chunk(vtl: u8, name: u32, value: [u8; 16]) -> [u8; 48] {
     chunk
 }
 
-/// The VBS record of register `reg` (name and value per `spec/igvm.md` §6.1).
+/// The VBS record of register `reg` (name and value per `docs/igvm.md` §6.1).
 pub(crate) fn x64_vbs_record(reg: &X86Register, vtl: Vtl) -> (u8, u32, [u8; 16]) {
     let r = reg.into_vbs_vp_context_reg(vtl);
     let name: u32 = r.register_name.get();
@@ -434,7 +434,7 @@ pub(crate) fn aarch64_vbs_record(reg: &AArch64Register, vtl: Vtl) -> (u8, u32, [
 }
 
 /// The VBS boot digest of the platform with compatibility `mask`
-/// (`spec/igvm.md` §10.3).
+/// (`docs/igvm.md` §10.3).
 pub fn vbs_boot_digest(
     directives: &[IgvmDirectiveHeader],
     mask: u32,
@@ -546,7 +546,7 @@ mod tests {
 
     #[test]
     fn document_matches_the_spec_layout() {
-        // spec/igvm.md §10.5, TDX form.
+        // docs/igvm.md §10.5, TDX form.
         let m = Measurement {
             platform: MeasuredPlatform::Tdx,
             digest: vec![0xAB; 48],

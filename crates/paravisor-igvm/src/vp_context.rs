@@ -1,4 +1,4 @@
-//! The VP context of each platform (`spec/igvm.md` §6): the VBS register
+//! The VP context of each platform (`docs/igvm.md` §6): the VBS register
 //! list (none and VBS), the SNP VMSA and the TDX reset page.
 
 use crate::error::IgvmError;
@@ -76,7 +76,7 @@ fn put(buf: &mut [u8], offset: usize, value: &[u8]) {
     }
 }
 
-/// SEV features of a VTL 2 VMSA (`spec/igvm.md` §6.2): snp, debug_swap,
+/// SEV features of a VTL 2 VMSA (`docs/igvm.md` §6.2): snp, debug_swap,
 /// prevent_host_ibs, snp_btb_isolation, vmsa_reg_prot, ibpb_on_entry.
 pub const SNP_PARAVISOR_SEV_FEATURES: u64 = 0x2040E1;
 /// The restrict_injection SEV feature bit.
@@ -85,7 +85,7 @@ pub const SNP_RESTRICT_INJECTION: u64 = 1 << 3;
 const EFER_SVME: u64 = 0x1000;
 
 /// Builds the SNP VMSA (0x670 bytes) of a guest with a paravisor from its
-/// registers (`spec/igvm.md` §6.2).
+/// registers (`docs/igvm.md` §6.2).
 pub(crate) fn snp_vmsa(
     registers: &[X86Register],
     restricted_injection: bool,
@@ -167,7 +167,7 @@ pub const TDX_REQUIRED_PAT: u64 = 0x0007_0406_0007_0406;
 const EFER_LME: u64 = 1 << 8;
 
 /// Builds the 4096-byte TDX reset page (GPA 0xFFFFF000) of a guest with a
-/// paravisor (`spec/igvm.md` §6.3).
+/// paravisor (`docs/igvm.md` §6.3).
 pub(crate) fn tdx_reset_page(registers: &[X86Register]) -> Result<Vec<u8>, IgvmError> {
     let bad = |message: String| IgvmError::RegisterValue {
         platform: "TDX",
@@ -258,7 +258,7 @@ pub(crate) fn tdx_reset_page(registers: &[X86Register]) -> Result<Vec<u8>, IgvmE
 }
 
 /// The fixed 32/64-bit TDX trampoline at offset 0xA8 of the reset page
-/// (`spec/igvm.md` §6.3). It references the context only by fixed offsets.
+/// (`docs/igvm.md` §6.3). It references the context only by fixed offsets.
 pub(crate) const TDX_TRAMPOLINE: [u8; 284] = [
     0x0F, 0x01, 0x15, 0x16, 0xF0, 0xFF, 0xFF, 0x8B, 0x05, 0x88, 0xF0, 0xFF, 0xFF, 0x0F, 0x22, 0xE0,
     0x8B, 0x05, 0x90, 0xF0, 0xFF, 0xFF, 0x0F, 0x22, 0xD8, 0x8B, 0x05, 0x78, 0xF0, 0xFF, 0xFF, 0x0F,
@@ -321,7 +321,7 @@ mod tests {
             })
             .unwrap();
         assert_eq!(page.len(), 4096);
-        // Decode the context (spec/igvm.md §6.3 offsets) into registers.
+        // Decode the context (docs/igvm.md §6.3 offsets) into registers.
         let seg = |selector| SegmentRegister {
             base: 0,
             limit: 0xFFFF_FFFF,
@@ -387,7 +387,7 @@ mod tests {
             })
             .unwrap();
         let b = vmsa.as_bytes();
-        // spec/igvm.md §6.2: the paravisor's SEV features, xcr0 1, vTOM 0.
+        // docs/igvm.md §6.2: the paravisor's SEV features, xcr0 1, vTOM 0.
         assert_eq!(u64_at(b, 0x3B0), 0x2040E1);
         assert_eq!(u64_at(b, 0x3E8), 1);
         assert_eq!(u64_at(b, 0x3C8), 0);

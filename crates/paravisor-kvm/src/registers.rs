@@ -82,7 +82,7 @@ impl BootRegisters for X64Registers {
 }
 
 /// Decodes a segment register into KVM's split-out form. The attribute bits
-/// are those of `spec/abi.md` §4.2; bits 8..=11 (the limit nibble of a GDT
+/// are those of `docs/abi.md` §4.2; bits 8..=11 (the limit nibble of a GDT
 /// entry) are not attributes and are ignored.
 pub fn kvm_segment_from(seg: &SegmentRegister) -> kvm_segment {
     let a = seg.attributes;
@@ -171,7 +171,7 @@ mod tests {
         ));
     }
 
-    // Values from spec/abi.md §4.2.
+    // Values from docs/abi.md §4.2.
     #[test]
     fn code_segment_attributes_decode_to_long_mode_code() {
         let seg = kvm_segment_from(&SegmentRegister {

@@ -6,7 +6,7 @@
 //! VTL2 memory, size up to the page tables, 2 MiB alignment, allowed GPA
 //! range, whether RIP and GDTR follow) and one page-table relocation record
 //! (where the page-table region is, how many pages it has and uses);
-//! `spec/algorithms.md` §7.1 step 27. Everything else the shim needs is
+//! `docs/algorithms.md` §7.1 step 27. Everything else the shim needs is
 //! relative to its own load base, so it keeps working after the move.
 
 use crate::BootImage;

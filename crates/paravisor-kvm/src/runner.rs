@@ -385,7 +385,7 @@ mod tests {
     use crate::X64Registers;
 
     // A minimal long-mode image in the paravisor's register layout
-    // (spec/abi.md §4.1–§4.5): PML4 at 0x1000, PDPT at 0x2000, PD at 0x3000
+    // (docs/abi.md §4.1–§4.5): PML4 at 0x1000, PDPT at 0x2000, PD at 0x3000
     // identity mapping GPA 0..2 MiB with one 2 MiB page, GDT at 0x4000, code
     // at 0x5000.
     const CODE: u64 = 0x5000;
@@ -541,11 +541,11 @@ mod tests {
         assert_eq!(s.len(), 6 * 8 + 4, "serial {s:x?}");
         let q = |i: usize| u64::from_le_bytes(s[i * 8..i * 8 + 8].try_into().unwrap());
         assert_eq!(q(0), 0x1234, "RSI");
-        assert_eq!(q(1), 0x0007_0406_0007_0406, "PAT (spec/abi.md §4.1)");
-        assert_eq!(q(2), 0x8000_0021, "CR0 (spec/abi.md §4.1)");
+        assert_eq!(q(1), 0x0007_0406_0007_0406, "PAT (docs/abi.md §4.1)");
+        assert_eq!(q(2), 0x8000_0021, "CR0 (docs/abi.md §4.1)");
         // The guest sees CR4 exactly as set.
-        assert_eq!(q(3), 0x4_0060, "CR4 (spec/abi.md §4.1)");
-        assert_eq!(q(4), 0xD00, "EFER (spec/abi.md §4.1)");
+        assert_eq!(q(3), 0x4_0060, "CR4 (docs/abi.md §4.1)");
+        assert_eq!(q(4), 0xD00, "EFER (docs/abi.md §4.1)");
         assert_eq!(q(5), 0x1000, "CR3");
         assert_eq!(&s[48..50], &[0x10, 0x00], "CS selector");
         assert_eq!(&s[50..52], &[0x00, 0x00], "TR selector");

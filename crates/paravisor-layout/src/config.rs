@@ -1,4 +1,4 @@
-//! Paravisor configuration structures (abi.md §3, `loader_defs::paravisor`
+//! Paravisor configuration structures (docs/abi.md §3, `loader_defs::paravisor`
 //! in the original): command line, page-region descriptors, measured
 //! configs and the imported-regions page.
 
@@ -17,10 +17,10 @@ use zerocopy::IntoBytes;
 use zerocopy::KnownLayout;
 
 // ---------------------------------------------------------------------------
-// Command line (abi.md §3.1, §3.2)
+// Command line (docs/abi.md §3.1, §3.2)
 // ---------------------------------------------------------------------------
 
-/// How the paravisor treats its command line (open enum, u16, abi.md §3.1).
+/// How the paravisor treats its command line (open enum, u16, docs/abi.md §3.1).
 #[repr(transparent)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, IntoBytes, FromBytes, Immutable, KnownLayout)]
 pub struct CommandLinePolicy(pub u16);
@@ -33,7 +33,7 @@ impl CommandLinePolicy {
     pub const APPEND_CHOSEN: Self = Self(1);
 }
 
-/// The paravisor command-line page (abi.md §3.2): exactly one page, tag
+/// The paravisor command-line page (docs/abi.md §3.2): exactly one page, tag
 /// "underhill-command-line".
 ///
 /// The command line is stored without a NUL terminator; a 4092-byte line
@@ -100,10 +100,10 @@ impl ParavisorCommandLine {
 }
 
 // ---------------------------------------------------------------------------
-// Page-region descriptors and VTL0 load info (abi.md §3.3, §3.4)
+// Page-region descriptors and VTL0 load info (docs/abi.md §3.3, §3.4)
 // ---------------------------------------------------------------------------
 
-/// A range of guest pages (abi.md §3.3); `page_count` 0 means "no region".
+/// A range of guest pages (docs/abi.md §3.3); `page_count` 0 means "no region".
 #[repr(C)]
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Default, IntoBytes, FromBytes, Immutable, KnownLayout,
@@ -162,7 +162,7 @@ impl PageRegionDescriptor {
     }
 }
 
-/// Where the VTL0 UEFI firmware and its VP context live (abi.md §3.4).
+/// Where the VTL0 UEFI firmware and its VP context live (docs/abi.md §3.4).
 #[repr(C)]
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Default, IntoBytes, FromBytes, Immutable, KnownLayout,
@@ -178,7 +178,7 @@ const_assert_eq!(size_of::<UefiInfo>(), 32);
 const_assert_eq!(offset_of!(UefiInfo, firmware), 0);
 const_assert_eq!(offset_of!(UefiInfo, vtl0_vp_context), 16);
 
-/// Where a directly booted VTL0 Linux lives (abi.md §3.4).
+/// Where a directly booted VTL0 Linux lives (docs/abi.md §3.4).
 #[repr(C)]
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Default, IntoBytes, FromBytes, Immutable, KnownLayout,
@@ -204,10 +204,10 @@ const_assert_eq!(offset_of!(LinuxInfo, initrd_size), 40);
 const_assert_eq!(offset_of!(LinuxInfo, command_line), 48);
 
 // ---------------------------------------------------------------------------
-// Measured configs (abi.md §3.5, §3.6)
+// Measured configs (docs/abi.md §3.5, §3.6)
 // ---------------------------------------------------------------------------
 
-/// Which VTL0 boot methods the image supports (u64 bitfield, abi.md §3.5).
+/// Which VTL0 boot methods the image supports (u64 bitfield, docs/abi.md §3.5).
 #[bitfield(u64)]
 #[derive(PartialEq, Eq, Hash, IntoBytes, FromBytes, Immutable, KnownLayout)]
 pub struct SupportedVtl0LoadInfo {
@@ -222,7 +222,7 @@ pub struct SupportedVtl0LoadInfo {
     _reserved: u64,
 }
 
-/// The measured VTL0 config (abi.md §3.5): 112 bytes at page 0 (x86-64) or
+/// The measured VTL0 config (docs/abi.md §3.5): 112 bytes at page 0 (x86-64) or
 /// page 0x1000 (AArch64), tag "underhill-measured-config".
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, IntoBytes, FromBytes, Immutable, KnownLayout)]
@@ -288,7 +288,7 @@ impl ParavisorMeasuredVtl0Config {
     }
 }
 
-/// The measured VTL2 config (abi.md §3.6): 16 bytes at page index 105 of
+/// The measured VTL2 config (docs/abi.md §3.6): 16 bytes at page index 105 of
 /// the parameter region, tag "underhill-vtl2-measured-config".
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, IntoBytes, FromBytes, Immutable, KnownLayout)]
@@ -397,10 +397,10 @@ fn check_magic(structure: &'static str, expected: u64, found: u64) -> Result<(),
 }
 
 // ---------------------------------------------------------------------------
-// Imported regions (abi.md §3.7, §3.8)
+// Imported regions (docs/abi.md §3.7, §3.8)
 // ---------------------------------------------------------------------------
 
-/// One imported range of guest pages (abi.md §3.7); `page_count` 0
+/// One imported range of guest pages (docs/abi.md §3.7); `page_count` 0
 /// terminates a list.
 #[repr(C)]
 #[derive(
@@ -449,7 +449,7 @@ impl ImportedRegionDescriptor {
     }
 }
 
-/// Header of the imported-regions page (abi.md §3.8): a SHA-384 digest.
+/// Header of the imported-regions page (docs/abi.md §3.8): a SHA-384 digest.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, IntoBytes, FromBytes, Immutable, KnownLayout)]
 pub struct ImportedRegionsPageHeader {

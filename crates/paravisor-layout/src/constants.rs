@@ -1,5 +1,5 @@
 //! Page counts, page indices and addresses of the paravisor layout
-//! (abi.md §1.1 and §1.2, `loader_defs::paravisor` in the original).
+//! (docs/abi.md §1.1 and §1.2, `loader_defs::paravisor` in the original).
 
 /// Size of a guest page in bytes (`HV_PAGE_SIZE`).
 pub const HV_PAGE_SIZE: u64 = 0x1000;
@@ -97,7 +97,7 @@ pub const PARAVISOR_VTL0_MEASURED_CONFIG_BASE_PAGE_AARCH64: u64 = 16 << (20 - 12
 /// header of [`ParavisorCommandLine`](crate::ParavisorCommandLine)).
 pub const COMMAND_LINE_SIZE: usize = 0xFFC;
 
-// --- Regions the loader reserves (abi.md §1.1) -----------------------------
+// --- Regions the loader reserves (docs/abi.md §1.1) -----------------------------
 
 /// Size of the persisted-state region at the very start of VTL2 memory
 /// (2 MiB).
@@ -126,7 +126,7 @@ pub const HCL_SECURE_VTL: u8 = 2;
 mod tests {
     use super::*;
 
-    /// Every value of abi.md §1.2, as the spec writes it.
+    /// Every value of docs/abi.md §1.2, as the spec writes it.
     #[test]
     fn paravisor_constants_match_abi_1_2() {
         assert_eq!(PARAVISOR_CONFIG_SLIT_SIZE_PAGES, 0x14);
@@ -165,7 +165,7 @@ mod tests {
         assert_eq!(PARAVISOR_VTL0_MEASURED_CONFIG_BASE_PAGE_AARCH64, 0x1000);
     }
 
-    /// Sizes of abi.md §1.1 and §2 (the values written into `ShimParamsRaw`).
+    /// Sizes of docs/abi.md §1.1 and §2 (the values written into `ShimParamsRaw`).
     #[test]
     fn region_sizes_match_abi_1_1() {
         assert_eq!(HV_PAGE_SIZE, 4096);

@@ -1,4 +1,4 @@
-//! The shim parameter page and the small enumerations around it (abi.md §2,
+//! The shim parameter page and the small enumerations around it (docs/abi.md §2,
 //! `loader_defs::shim` in the original).
 
 use crate::LayoutError;
@@ -12,7 +12,7 @@ use zerocopy::Immutable;
 use zerocopy::IntoBytes;
 use zerocopy::KnownLayout;
 
-/// The isolation the IGVM file is built for (open enum, u32, abi.md §2.1).
+/// The isolation the IGVM file is built for (open enum, u32, docs/abi.md §2.1).
 ///
 /// There is deliberately no "None" value: the file for no isolation and for
 /// VBS is the same, and the shim queries CPUID at run time. Unknown values
@@ -30,7 +30,7 @@ impl SupportedIsolationType {
     pub const TDX: Self = Self(3);
 }
 
-/// Memory-range types of the shim's memory map (open enum, u32, abi.md §2.2;
+/// Memory-range types of the shim's memory map (open enum, u32, docs/abi.md §2.2;
 /// reference only, not written by the loader).
 #[repr(transparent)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, IntoBytes, FromBytes, Immutable, KnownLayout)]
@@ -65,7 +65,7 @@ impl MemoryVtlType {
     pub const VTL2_PERSISTED_STATE_PROTOBUF: Self = Self(12);
 }
 
-/// The shim parameter page (abi.md §2): 208 bytes at the start of the page
+/// The shim parameter page (docs/abi.md §2): 208 bytes at the start of the page
 /// tagged "underhill-shim-params"; the rest of the page is zero.
 ///
 /// Every `*_offset` / `*_start` field is relative to the shim's lowest loaded
@@ -398,7 +398,7 @@ impl ShimParamsLayout {
     }
 }
 
-/// Header of the persisted-state region (abi.md §2.3; reference only: the
+/// Header of the persisted-state region (docs/abi.md §2.3; reference only: the
 /// loader reserves the region but never writes it).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, IntoBytes, FromBytes, Immutable, KnownLayout)]

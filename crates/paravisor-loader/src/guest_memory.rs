@@ -398,7 +398,7 @@ mod tests {
 
     proptest! {
         /// `import_pages_at_offset` writes what the original's single call
-        /// does (`algorithms.md` §2 step 10.3: `leading_zeros` zeros, then
+        /// does (`docs/algorithms.md` §2 step 10.3: `leading_zeros` zeros, then
         /// the data, then zeros), over RAM that held other bytes.
         #[test]
         fn import_at_offset_equals_the_single_call(

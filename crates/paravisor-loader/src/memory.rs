@@ -84,7 +84,7 @@ pub struct Vtl2Memory {
 }
 
 impl Vtl2Memory {
-    /// Computes and checks VTL2 memory (algorithms.md §7.1 steps 2–3, §8
+    /// Computes and checks VTL2 memory (docs/algorithms.md §7.1 steps 2–3, §8
     /// steps 4–5): the start defaults to 128 MiB; start and size must be
     /// 2 MiB aligned; the range must fit in 64 bits.
     pub fn new(
@@ -156,7 +156,7 @@ mod tests {
 
     #[test]
     fn vtl2_memory_defaults_to_128_mib_and_checks_alignment() {
-        // abi.md §1.2: PARAVISOR_DEFAULT_MEMORY_BASE_ADDRESS = 0x0800_0000.
+        // docs/abi.md §1.2: PARAVISOR_DEFAULT_MEMORY_BASE_ADDRESS = 0x0800_0000.
         let m = Vtl2Memory::new(None, 0x4000, StartupMemoryType::Vtl2ProtectableRam).unwrap();
         assert_eq!(
             (m.start, m.size, m.end()),

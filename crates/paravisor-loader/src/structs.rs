@@ -17,7 +17,7 @@ use paravisor_layout::ShimParamsRaw;
 use paravisor_layout::SupportedIsolationType;
 use paravisor_layout::UefiInfo;
 
-/// The paravisor command line (abi.md §3.2).
+/// The paravisor command line (docs/abi.md §3.2).
 pub(crate) fn command_line(
     command_line: &CommandLine<'_>,
 ) -> Result<ParavisorCommandLine, LayoutError> {
@@ -264,7 +264,7 @@ mod tests {
 
     #[test]
     fn command_line_page_holds_policy_length_and_text() {
-        // worked-example.md §6.
+        // docs/worked-example.md §6.
         let mut page = [0xAA; PAGE_SIZE as usize];
         command_line_page(&CommandLine::Static("console=ttyS0"), &mut page).unwrap();
         assert_eq!(&page[..4], &[0, 0, 0x0D, 0]);

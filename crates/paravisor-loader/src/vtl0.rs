@@ -135,7 +135,7 @@ mod tests {
 
     #[test]
     fn vtl0_pages_follow_the_original_free_page_order() {
-        // worked-example.md §9: UEFI VP context at page 1, the Linux command
+        // docs/worked-example.md §9: UEFI VP context at page 1, the Linux command
         // line at page 2 when UEFI is also given (1 otherwise).
         let vp = [7u8; 16];
         let linux = Vtl0Linux {

@@ -604,7 +604,7 @@ pub fn load_openhcl_x64_alloc<'a, I: ParavisorImporter<X86Register>>(
     let layout = X64Layout::plan(importer.isolation_config(), inputs)?;
     // Allocate what the builder will use, not the whole reserved region: the
     // region is sized from the mapped size before the builder rejects a
-    // mapping over 512 GiB (algorithms.md §4.2 step 1.2), so for such an
+    // mapping over 512 GiB (docs/algorithms.md §4.2 step 1.2), so for such an
     // input it can be gigabytes. A configuration the builder rejects gets an
     // empty buffer and the builder's typed error.
     let tables = layout.required_page_tables().unwrap_or(0);

@@ -176,7 +176,7 @@ pub fn reset_stub_page(registers: &[u64; 8]) -> Vec<u8> {
 }
 
 /// The boot processor's registers, as the AArch64 paravisor loader imports
-/// them (abi.md §7.6). Every one must be set: the loader sets all of them,
+/// them (docs/abi.md §7.6). Every one must be set: the loader sets all of them,
 /// and a boot with a missing register would silently use QEMU's reset value.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Aarch64Registers {
@@ -199,7 +199,7 @@ pub struct Aarch64Registers {
 }
 
 impl Aarch64Registers {
-    /// The paravisor loader's fixed values (abi.md §7.6: CPSR 0x5, SCTLR_EL1
+    /// The paravisor loader's fixed values (docs/abi.md §7.6: CPSR 0x5, SCTLR_EL1
     /// 0x30D0_1805, TCR_EL1 0x5_8080_3511, MAIR_EL1 0xFFBB_4400, VBAR_EL1 0)
     /// with the given PC, X0 and TTBR0_EL1 — for hand-built images.
     pub const fn paravisor_defaults(pc: u64, x0: u64, ttbr0_el1: u64) -> Self {

@@ -28,7 +28,7 @@ use zerocopy::KnownLayout;
 pub const HV_PSP_CPUID_LEAF_COUNT_MAX: usize = 64;
 
 /// One CPUID leaf of the SNP CPUID page (`HV_PSP_CPUID_LEAF`, 48 bytes,
-/// abi.md §6.1).
+/// docs/abi.md §6.1).
 #[repr(C)]
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Default, IntoBytes, FromBytes, Immutable, KnownLayout,
@@ -65,7 +65,7 @@ const_assert_eq!(offset_of!(HvPspCpuidLeaf, ecx_out), 32);
 const_assert_eq!(offset_of!(HvPspCpuidLeaf, edx_out), 36);
 const_assert_eq!(offset_of!(HvPspCpuidLeaf, reserved_z), 40);
 
-/// The SNP CPUID page (`HV_PSP_CPUID_PAGE`, 3088 bytes, abi.md §6.2).
+/// The SNP CPUID page (`HV_PSP_CPUID_PAGE`, 3088 bytes, docs/abi.md §6.2).
 #[repr(C)]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, IntoBytes, FromBytes, Immutable, KnownLayout)]
 pub struct HvPspCpuidPage {
@@ -85,7 +85,7 @@ const_assert_eq!(offset_of!(HvPspCpuidPage, reserved_z1), 4);
 const_assert_eq!(offset_of!(HvPspCpuidPage, reserved_z2), 8);
 const_assert_eq!(offset_of!(HvPspCpuidPage, cpuid_leaf_info), 16);
 
-/// CPUID function (leaf) numbers (open enum, u32, abi.md §5): the values
+/// CPUID function (leaf) numbers (open enum, u32, docs/abi.md §5): the values
 /// that occur in the SNP paravisor leaf list.
 #[repr(transparent)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, IntoBytes, FromBytes, Immutable, KnownLayout)]
@@ -156,7 +156,7 @@ impl CpuidLeafInfo {
 }
 
 /// The leaves the paravisor's SNP CPUID page requests, in page order
-/// (abi.md §6.3). The extended SEV leaf must be first.
+/// (docs/abi.md §6.3). The extended SEV leaf must be first.
 pub const SNP_REQUIRED_CPUID_LEAF_LIST_PARAVISOR: [CpuidLeafInfo; 35] = {
     use CpuidFunction as F;
     [
@@ -212,7 +212,7 @@ static_assertions::const_assert!(
 /// loader uses 1 and so do we, for identical output.
 pub const XSAVE_LEAF_XFEM_IN: u64 = 1;
 
-/// The paravisor's default CPUID page (algorithms.md §6): one leaf per entry
+/// The paravisor's default CPUID page (docs/algorithms.md §6): one leaf per entry
 /// of [`SNP_REQUIRED_CPUID_LEAF_LIST_PARAVISOR`], in order, with
 /// `xfem_in` = 1 for leaf 0xD and every other field zero; `count` = 35.
 pub fn create_snp_cpuid_page() -> HvPspCpuidPage {
@@ -357,7 +357,7 @@ mod tests {
     use super::*;
     use sha2::Digest;
 
-    /// abi.md §6.3, transcribed: (eax_in, ecx_in, xfem_in) per index.
+    /// docs/abi.md §6.3, transcribed: (eax_in, ecx_in, xfem_in) per index.
     const SPEC_TABLE: [(u32, u32, u64); 35] = [
         (0x8000_001F, 0, 0),
         (0x0000_0000, 0, 0),

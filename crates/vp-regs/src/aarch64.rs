@@ -1,5 +1,5 @@
 //! AArch64 registers, their bitfields, MAIR encodings and the values the
-//! paravisor loader sets (abi.md §7).
+//! paravisor loader sets (docs/abi.md §7).
 
 use crate::VpRegsError;
 use bitfield_struct::bitfield;
@@ -43,7 +43,7 @@ pub enum Aarch64Register {
 
 impl Aarch64Register {
     /// The lower-case register name used as the key in an image summary
-    /// (formats.md §2 and §3 rule 7): `"pc"`, `"x0"`, `"cpsr"`,
+    /// (docs/formats.md §2 and §3 rule 7): `"pc"`, `"x0"`, `"cpsr"`,
     /// `"sctlr_el1"`, ...
     pub const fn name(&self) -> &'static str {
         match self {
@@ -90,10 +90,10 @@ impl Aarch64Register {
 }
 
 // ---------------------------------------------------------------------------
-// CPSR (abi.md §7.1)
+// CPSR (docs/abi.md §7.1)
 // ---------------------------------------------------------------------------
 
-/// Saved program status (SPSR_ELx / PSTATE) layout (abi.md §7.1).
+/// Saved program status (SPSR_ELx / PSTATE) layout (docs/abi.md §7.1).
 ///
 /// `with_el` and `with_btype` (2 bits each) panic on values that do not fit;
 /// use `with_el_checked` / `with_btype_checked` for caller-supplied values.
@@ -153,10 +153,10 @@ pub struct Cpsr64 {
 }
 
 // ---------------------------------------------------------------------------
-// SCTLR_EL1 (abi.md §7.2)
+// SCTLR_EL1 (docs/abi.md §7.2)
 // ---------------------------------------------------------------------------
 
-/// System control register for EL1 (abi.md §7.2).
+/// System control register for EL1 (docs/abi.md §7.2).
 ///
 /// `with_tcf0`, `with_tcf` (2 bits) and `with_twedel` (4 bits) panic on values
 /// that do not fit; use their `_checked` twins for caller-supplied values.
@@ -287,7 +287,7 @@ pub struct SctlrEl1 {
 }
 
 // ---------------------------------------------------------------------------
-// TCR_EL1 (abi.md §7.3)
+// TCR_EL1 (docs/abi.md §7.3)
 // ---------------------------------------------------------------------------
 
 /// TCR_EL1.TG0: the TTBR0 translation granule (2 bits).
@@ -397,7 +397,7 @@ impl IntermPhysAddrSize {
     }
 }
 
-/// Translation control register for EL1 (abi.md §7.3).
+/// Translation control register for EL1 (docs/abi.md §7.3).
 ///
 /// The granule and IPS fields are enumerations that cover every bit
 /// pattern, so their setters cannot panic. `with_t0sz`/`with_t1sz` (6 bits)
@@ -506,10 +506,10 @@ pub struct TranslationControlEl1 {
 }
 
 // ---------------------------------------------------------------------------
-// TTBRn_EL1 (abi.md §7.4)
+// TTBRn_EL1 (docs/abi.md §7.4)
 // ---------------------------------------------------------------------------
 
-/// Translation table base register (TTBR0_EL1 / TTBR1_EL1, abi.md §7.4).
+/// Translation table base register (TTBR0_EL1 / TTBR1_EL1, docs/abi.md §7.4).
 ///
 /// `baddr` has no public setter: build a value with the checked
 /// [`TranslationBaseEl1::try_new`]. (The original panics when a base of
@@ -541,7 +541,7 @@ impl TranslationBaseEl1 {
 }
 
 // ---------------------------------------------------------------------------
-// MAIR_EL1 (abi.md §7.5)
+// MAIR_EL1 (docs/abi.md §7.5)
 // ---------------------------------------------------------------------------
 
 /// One MAIR_EL1 attribute (Attr*n*) among the encodings the loader uses.
@@ -668,7 +668,7 @@ impl TryFrom<u64> for MemoryAttributeIndirectionEl1 {
 // The paravisor loader's values
 // ---------------------------------------------------------------------------
 
-/// The AArch64 register values the paravisor loader sets (abi.md §7.1 –
+/// The AArch64 register values the paravisor loader sets (docs/abi.md §7.1 –
 /// §7.6).
 pub mod paravisor {
     use super::Aarch64Register;
@@ -875,7 +875,7 @@ mod tests {
             .with_i(true)
             .with_a(true)
             .with_d(true);
-        // The Linux direct-boot value in abi.md §7.1: 0x3C5 = EL1h + DAIF.
+        // The Linux direct-boot value in docs/abi.md §7.1: 0x3C5 = EL1h + DAIF.
         assert_eq!(daif.with_sp(true).with_el(1).into_bits(), 0x3C5);
         assert_eq!(Cpsr64::new().with_btype(3).into_bits(), 0b11 << 10);
         assert_eq!(Cpsr64::new().with_ssbs(true).into_bits(), 1 << 12);

@@ -1,5 +1,5 @@
 //! x86-64 registers, control-register bits, segment descriptors and the
-//! values the paravisor loader sets (abi.md §4).
+//! values the paravisor loader sets (docs/abi.md §4).
 
 use crate::VpRegsError;
 use bitfield_struct::bitfield;
@@ -9,7 +9,7 @@ use zerocopy::IntoBytes;
 use zerocopy::KnownLayout;
 
 // ---------------------------------------------------------------------------
-// Register records (abi.md §4.5)
+// Register records (docs/abi.md §4.5)
 // ---------------------------------------------------------------------------
 
 /// A descriptor-table register (GDTR or IDTR).
@@ -36,7 +36,7 @@ pub struct SegmentRegister {
 
 /// One x86-64 register value handed to the importer.
 ///
-/// The kinds are the ones the original importer accepts (abi.md §9).
+/// The kinds are the ones the original importer accepts (docs/abi.md §9).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum X86Register {
     /// GDTR.
@@ -125,7 +125,7 @@ pub enum X86Register {
 
 impl X86Register {
     /// The lower-case register name used as the key in an image summary
-    /// (formats.md §2 and §3 rule 7), for example `"rip"`, `"gdtr"`,
+    /// (docs/formats.md §2 and §3 rule 7), for example `"rip"`, `"gdtr"`,
     /// `"mtrr_phys_base0"`, `"mtrr_fix64k_00000"`.
     pub const fn name(&self) -> &'static str {
         match self {
@@ -175,7 +175,7 @@ impl X86Register {
 }
 
 // ---------------------------------------------------------------------------
-// Control registers and MSRs (abi.md §4.1)
+// Control registers and MSRs (docs/abi.md §4.1)
 // ---------------------------------------------------------------------------
 
 /// CR0.PE (bit 0): protection enable.
@@ -260,10 +260,10 @@ pub const X64_EFER_FFXSR: u64 = 0x4000;
 pub const X86X_MSR_DEFAULT_PAT: u64 = 0x0007_0406_0007_0406;
 
 // ---------------------------------------------------------------------------
-// Segments (abi.md §4.2 – §4.4)
+// Segments (docs/abi.md §4.2 – §4.4)
 // ---------------------------------------------------------------------------
 
-/// Segment attributes as a VMCS/VMSA-style 16-bit field (abi.md §4.2).
+/// Segment attributes as a VMCS/VMSA-style 16-bit field (docs/abi.md §4.2).
 ///
 /// Bits 8..=11 are reserved: they correspond to limit\[19:16\] once the
 /// attributes are split into a [`GdtEntry`].
@@ -319,7 +319,7 @@ pub const X64_BUSY_TSS_SEGMENT_ATTRIBUTES: SegmentAttributes = SegmentAttributes
     .with_segment_type(0xB)
     .with_present(true);
 
-/// A segment selector (abi.md §4.3).
+/// A segment selector (docs/abi.md §4.3).
 ///
 /// `with_rpl` (2 bits) and `with_index` (13 bits) panic on values that do
 /// not fit; [`SegmentSelector::from_gdt_index`] is the checked constructor.
@@ -352,7 +352,7 @@ impl SegmentSelector {
     }
 }
 
-/// A legacy 8-byte code/data segment descriptor in the GDT (abi.md §4.4).
+/// A legacy 8-byte code/data segment descriptor in the GDT (docs/abi.md §4.4).
 ///
 /// Built with [`GdtEntry::new`] (checked) or read back with
 /// [`base`](Self::base), [`limit`](Self::limit) and
@@ -469,7 +469,7 @@ impl GdtEntry {
 // The paravisor loader's values
 // ---------------------------------------------------------------------------
 
-/// The x86-64 register values the paravisor loader sets (abi.md §4.1, §4.4,
+/// The x86-64 register values the paravisor loader sets (docs/abi.md §4.1, §4.4,
 /// §4.5), for every isolation type.
 pub mod paravisor {
     use super::GdtEntry;

@@ -1,4 +1,4 @@
-//! Alignment helpers and the PD-table count (algorithms.md §1.2, §4.1).
+//! Alignment helpers and the PD-table count (docs/algorithms.md §1.2, §4.1).
 
 use crate::PageTableError;
 
@@ -35,7 +35,7 @@ pub const fn align_up_to_1_gb_page_size(a: u64) -> Option<u64> {
 
 /// The number of page-directory (PD) tables needed to map
 /// `[start, start + size)` with 2 MiB pages, exactly as the original computes
-/// it (algorithms.md §4.1), including its quirks: size 0 gives 1.
+/// it (docs/algorithms.md §4.1), including its quirks: size 0 gives 1.
 ///
 /// Errors with [`PageTableError::RangeOverflow`] where the original
 /// overflows (`start + size` or the 1 GiB round-up beyond 2^64).
@@ -64,7 +64,7 @@ mod tests {
 
     #[test]
     fn pde_table_count_matches_the_sources_reference_values() {
-        // algorithms.md §4.1, "Reference values (from the source's tests)".
+        // docs/algorithms.md §4.1, "Reference values (from the source's tests)".
         let cases = [
             (0, 512, 1),
             (0, MIB, 1),
@@ -93,7 +93,7 @@ mod tests {
 
     #[test]
     fn pde_table_count_of_size_zero_is_one() {
-        // algorithms.md §4.1: "size 0 gives 1".
+        // docs/algorithms.md §4.1: "size 0 gives 1".
         assert_eq!(calculate_pde_table_count(0, 0), Ok(1));
         assert_eq!(calculate_pde_table_count(5 * GIB, 0), Ok(1));
     }

@@ -1,6 +1,6 @@
 //! Sizing ([`required_tables`]) and building ([`build_identity_map`]) of an
 //! identity map, byte for byte the original `PageTableBuilder`'s
-//! (algorithms.md §4.2).
+//! (docs/algorithms.md §4.2).
 //!
 //! Both first validate the whole configuration; building then writes into
 //! the caller's buffer only if everything (including the buffer size) is
@@ -103,7 +103,7 @@ pub(crate) fn range_end(
     Ok(end)
 }
 
-/// Validates `config` in the original's check order (algorithms.md §4.2
+/// Validates `config` in the original's check order (docs/algorithms.md §4.2
 /// step 1), then this crate's own checks, and counts the tables.
 fn plan(config: &IdentityMapConfig<'_>) -> Result<Plan, PageTableError> {
     let start = config.mapped_region.start;
@@ -359,7 +359,7 @@ pub fn required_tables(config: &IdentityMapConfig<'_>) -> Result<usize, PageTabl
 /// page-table region. On error `out` is left untouched.
 ///
 /// With the extensions off, the bytes equal the original `PageTableBuilder`
-/// output (algorithms.md §4.2, abi.md §4.6).
+/// output (docs/algorithms.md §4.2, docs/abi.md §4.6).
 pub fn build_identity_map(
     config: &IdentityMapConfig<'_>,
     out: &mut [u8],
@@ -470,7 +470,7 @@ impl<'o> Writer<'o> {
     }
 
     /// Follows entry `(table, index)` to the next-level table, allocating it
-    /// (algorithms.md §4.2 step 3.1) if the entry is not present.
+    /// (docs/algorithms.md §4.2 step 3.1) if the entry is not present.
     fn next_table(&mut self, table: usize, index: usize, va: u64) -> Result<usize, PageTableError> {
         let new_table = self.used;
         let new_gpa = u64::try_from(new_table)

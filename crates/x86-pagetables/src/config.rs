@@ -86,7 +86,7 @@ impl IdentityRange {
 /// What the identity map contains and where its tables live.
 ///
 /// The first five fields are the original `PageTableBuilder`'s configuration
-/// (algorithms.md §4.2); with the other fields left at their defaults
+/// (docs/algorithms.md §4.2); with the other fields left at their defaults
 /// (as [`IdentityMapConfig::new`] sets them) the output is byte for byte the
 /// original's. The remaining fields are opt-in extensions.
 ///

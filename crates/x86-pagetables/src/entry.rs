@@ -1,5 +1,5 @@
 //! x86-64 page-table entry bits and the encodings the builder writes
-//! (abi.md §4.6).
+//! (docs/abi.md §4.6).
 
 /// Bit 0: the entry is present.
 pub const PRESENT: u64 = 1 << 0;
@@ -29,7 +29,7 @@ pub const PAGE_LEAF_FLAGS: u64 = PRESENT | READ_WRITE | ACCESSED | DIRTY;
 /// physical-address bit of the entry's address field.
 pub const CONFIDENTIAL_BIT_RANGE: core::ops::RangeInclusive<u8> = 12..=51;
 
-/// The address field mask with the confidential bit removed (abi.md §4.6).
+/// The address field mask with the confidential bit removed (docs/abi.md §4.6).
 ///
 /// Returns `None` if `confidential_bit` is outside [`CONFIDENTIAL_BIT_RANGE`].
 pub const fn address_mask(confidential_bit: Option<u8>) -> Option<u64> {

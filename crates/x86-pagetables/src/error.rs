@@ -3,7 +3,7 @@
 
 /// Why an identity map cannot be sized or built.
 ///
-/// Every panic of the original `PageTableBuilder` (algorithms.md §9 rows 3–8)
+/// Every panic of the original `PageTableBuilder` (docs/algorithms.md §9 rows 3–8)
 /// is one of these variants, and so is every check this crate adds (overflow,
 /// address-space limits, buffer size).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -1,5 +1,5 @@
 //! How the x86-64 paravisor loader configures and sizes its identity map
-//! (algorithms.md §7 steps 22–26).
+//! (docs/algorithms.md §7 steps 22–26).
 
 use crate::IdentityMapConfig;
 use crate::MemoryRange;
@@ -34,7 +34,7 @@ pub enum ParavisorIsolation {
 }
 
 impl IdentityMapConfig<'static> {
-    /// The configuration the paravisor loader builds (algorithms.md §7 steps
+    /// The configuration the paravisor loader builds (docs/algorithms.md §7 steps
     /// 22, 23 and 26): VTL2 memory `[memory_start, memory_start +
     /// memory_size)` (3 GiB from `memory_start` on TDX), the local map
     /// `[2 MiB, 4 MiB)` on SNP and TDX, C-bit 51 on SNP, the reset-vector page
@@ -63,7 +63,7 @@ impl IdentityMapConfig<'static> {
 }
 
 /// The page count the paravisor reserves for its page-table region
-/// (algorithms.md §7 step 24):
+/// (docs/algorithms.md §7 step 24):
 ///
 /// 5 + 2 × `calculate_pde_table_count(mapped region)` + (local map ?
 /// `calculate_pde_table_count(local map)` : 0) + (reset vector ? 3 : 0).
@@ -213,7 +213,7 @@ mod tests {
 
     #[test]
     fn region_pages_match_the_worked_example_and_appendix() {
-        // worked-example.md §3 step 24: 5 + 2 × 1 = 7.
+        // docs/worked-example.md §3 step 24: 5 + 2 × 1 = 7.
         let none = IdentityMapConfig::paravisor(
             0x0849_3000,
             128 * MIB,

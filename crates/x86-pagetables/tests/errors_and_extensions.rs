@@ -1,5 +1,5 @@
 //! Every invalid configuration is a typed error (the original's panics,
-//! algorithms.md §9 rows 3–8, and this crate's own checks), and the opt-in
+//! docs/algorithms.md §9 rows 3–8, and this crate's own checks), and the opt-in
 //! extensions produce the entries they promise.
 
 #![allow(
@@ -261,7 +261,7 @@ fn page_table_slices_get_the_same_bytes() {
     let mut tables = vec![PageTable::ZERO; 17];
     tables[16].entries[3] = 99; // garbage to be cleared
     assert_eq!(build_identity_map_tables(&config, &mut tables), Ok(7));
-    // worked-example.md Appendix A.
+    // docs/worked-example.md Appendix A.
     assert_eq!(tables[6].entries[511], 0xFFFF_F063);
     assert_eq!(tables[5].entries[511], 0x0869_9023);
     assert_eq!(tables[16], PageTable::ZERO);
@@ -281,7 +281,7 @@ fn one_gib_pages_replace_pds_where_aligned() {
     assert_eq!(entry(&bytes, 0, 0), 0x1_0000_1023);
     assert_eq!(entry(&bytes, 1, 0), 0x1_0000_2023);
     assert_eq!(entry(&bytes, 2, 511), 0x3FE0_00E3);
-    assert_eq!(entry(&bytes, 1, 1), 0x4000_00E3); // 1 GiB leaf, abi.md §4.6
+    assert_eq!(entry(&bytes, 1, 1), 0x4000_00E3); // 1 GiB leaf, docs/abi.md §4.6
     assert_eq!(entry(&bytes, 1, 2), 0x8000_00E3);
     assert_eq!(entry(&bytes, 1, 3), 0x1_0000_3023);
     assert_eq!(entry(&bytes, 3, 0), 0x1_0000_4023);

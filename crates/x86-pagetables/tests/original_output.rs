@@ -1,6 +1,6 @@
 //! Pins the original `PageTableBuilder` output for the paravisor's
 //! configurations. Every expected value is stated from the spec
-//! (worked-example.md §7 and Appendix A, algorithms.md §4.2) or from the
+//! (docs/worked-example.md §7 and Appendix A, docs/algorithms.md §4.2) or from the
 //! golden summaries the original loader produced (tests/golden/summaries),
 //! never computed by the code under test.
 
@@ -57,7 +57,7 @@ fn assert_entries(bytes: &[u8], tables: usize, expected: &[(usize, usize, u64)])
 
 #[test]
 fn worked_example_64_mib_at_128_mib_matches_the_spec_byte_for_byte() {
-    // worked-example.md §7: region 0x0849_3000, 7 pages, 3 built.
+    // docs/worked-example.md §7: region 0x0849_3000, 7 pages, 3 built.
     let config = IdentityMapConfig::paravisor(
         0x0849_3000,
         0x0800_0000,
@@ -82,7 +82,7 @@ fn worked_example_64_mib_at_128_mib_matches_the_spec_byte_for_byte() {
 
 #[test]
 fn snp_64_mib_sets_c_bit_51_in_every_entry_and_maps_the_local_map() {
-    // worked-example.md Appendix A, SNP: tables at 0x0869_3000, 8 pages, 3 used.
+    // docs/worked-example.md Appendix A, SNP: tables at 0x0869_3000, 8 pages, 3 used.
     let config = IdentityMapConfig::paravisor(
         0x0869_3000,
         0x0800_0000,
@@ -106,7 +106,7 @@ fn snp_64_mib_sets_c_bit_51_in_every_entry_and_maps_the_local_map() {
 
 #[test]
 fn tdx_3_gib_with_local_map_and_reset_vector_uses_7_tables() {
-    // worked-example.md Appendix A, TDX: tables at 0x0869_3000, 17 pages,
+    // docs/worked-example.md Appendix A, TDX: tables at 0x0869_3000, 17 pages,
     // 7 used; PD3 entry 511 -> table 6 (0x0869_9023); table 6 entry 511 =
     // 0xFFFF_F063; no C-bit.
     let config = IdentityMapConfig::paravisor(
@@ -145,7 +145,7 @@ fn tdx_3_gib_with_local_map_and_reset_vector_uses_7_tables() {
 
 #[test]
 fn two_gib_at_1_gib_minus_2_mib_allocates_pds_in_va_order() {
-    // algorithms.md §4.2: PML4, PDPT, then PDs for GiB 0, 1, 2 (5 tables).
+    // docs/algorithms.md §4.2: PML4, PDPT, then PDs for GiB 0, 1, 2 (5 tables).
     let start = GIB - 2 * MIB;
     let config = IdentityMapConfig::new(0x10_0000, start, 2 * GIB);
     assert_eq!(required_tables(&config), Ok(5));

@@ -278,7 +278,7 @@ proptest! {
                 let pages = paravisor_page_table_region_pages(&config).unwrap();
                 prop_assert!(tables as u64 <= pages, "{} tables > {} pages", tables, pages);
             }
-            // algorithms.md §9 row 6: local map [2 MiB, 4 MiB) overlap.
+            // docs/algorithms.md §9 row 6: local map [2 MiB, 4 MiB) overlap.
             Err(PageTableError::LocalMapOverlap { .. }) => {
                 prop_assert!(isolated && start < 4 * 0x10_0000 && mapped_end > 2 * 0x10_0000);
             }

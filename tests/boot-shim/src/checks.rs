@@ -18,7 +18,7 @@ use x86_pagetables::PageTableWalker;
 const PAGE: u64 = 0x1000;
 const MIB2: u64 = 0x20_0000;
 
-// spec/abi.md §1.2 and §2: sizes the loader uses.
+// docs/abi.md §1.2 and §2: sizes the loader uses.
 const PERSISTED_REGION_SIZE: u64 = 0x20_0000;
 /// The ABI profile this shim was built for (cargo feature `abi-…`; the
 /// seed without one): it decides the shim-parameter layout and the size of
@@ -37,7 +37,7 @@ const RESERVED_REGION_SIZE: u64 = 0x4000;
 const LOG_BUFFER_SIZE: u64 = 0x2000;
 const HEAP_SIZE: u64 = 0x1_0000;
 const MEASURED_VTL2_CONFIG_PAGE_INDEX: u64 = 105;
-// spec/abi.md §4.1.
+// docs/abi.md §4.1.
 const CR0: u64 = 0x8000_0021;
 const CR0_ET: u64 = 0x10;
 const CR4: u64 = 0x0004_0060;
@@ -45,7 +45,7 @@ const EFER: u64 = 0xD00;
 const PAT: u64 = 0x0007_0406_0007_0406;
 const MSR_EFER: u32 = 0xC000_0080;
 const MSR_PAT: u32 = 0x277;
-// spec/abi.md §4.4.
+// docs/abi.md §4.4.
 const GDT: [u64; 4] = [0, 0, 0x00A0_9B00_0000_FFFF, 0x00C0_9300_0000_FFFF];
 const CODE_SELECTOR: u16 = 0x10;
 const DATA_SELECTOR: u16 = 0x18;
@@ -321,7 +321,7 @@ pub fn run(state: &EntryState) -> Outcome {
 fn check_isolation(r: &mut Report, l: &Layout) {
     let p = &l.params;
     // Under KVM only "no isolation" boots, which the loader encodes as VBS
-    // (spec/abi.md §2.1); no bounce buffer then (§2, offset 0x80).
+    // (docs/abi.md §2.1); no bounce buffer then (§2, offset 0x80).
     if p.supported_isolation_type == SupportedIsolationType::VBS
         && p.bounce_buffer_start == 0
         && p.bounce_buffer_size == 0
@@ -342,7 +342,7 @@ fn check_isolation(r: &mut Report, l: &Layout) {
 }
 
 /// Every region inside VTL2 memory, in the order and with the sizes of
-/// spec/algorithms.md §7.1–§7.2.
+/// docs/algorithms.md §7.1–§7.2.
 fn check_offsets(r: &mut Report, l: &Layout) -> bool {
     let mem = l.memory;
     let p = &l.params;
@@ -350,7 +350,7 @@ fn check_offsets(r: &mut Report, l: &Layout) -> bool {
     let pde_tables = x86_pagetables::calculate_pde_table_count(mem.start, mem.size()).unwrap_or(0);
     let expected_pt_size = (5 + 2 * pde_tables) * PAGE;
     // Without a sidecar its entry is 0 - shim_base, so a non-zero absolute
-    // value means a VMM moved the image by that much (spec/abi.md §2).
+    // value means a VMM moved the image by that much (docs/abi.md §2).
     let relocated = p.sidecar_size == 0 && l.sidecar_entry != 0;
     // The initrd (or, without one, the GDT page) follows the shim.
     let shim_end = if p.initrd_size != 0 {
@@ -383,7 +383,7 @@ fn check_offsets(r: &mut Report, l: &Layout) -> bool {
                     && l.sidecar.end <= l.base),
         ),
         (
-            // "None" is 0 - shim_base (spec/abi.md §2); after a VMM moved
+            // "None" is 0 - shim_base (docs/abi.md §2); after a VMM moved
             // the image it reads as the (2 MiB aligned) relocation offset.
             "no sidecar: entry offset is 0 - base",
             p.sidecar_size != 0 || l.sidecar_entry.is_multiple_of(MIB2),
@@ -429,7 +429,7 @@ fn check_offsets(r: &mut Report, l: &Layout) -> bool {
             "page-table region 5 + 2 x PD tables",
             pde_tables != 0
                 && if relocated {
-                    // Sized where the loader put the image (spec/algorithms.md
+                    // Sized where the loader put the image (docs/algorithms.md
                     // §7.1 step 24); after a move it must still hold the
                     // PML4, a PDPT and today's PDs.
                     let pages = l.page_tables.size() / PAGE;
@@ -687,7 +687,7 @@ fn check_gdt(r: &mut Report, l: &Layout) {
     }
 }
 
-/// The command-line page (spec/abi.md §3.2). A test that wants a policy
+/// The command-line page (docs/abi.md §3.2). A test that wants a policy
 /// checked writes `shimtest.policy=static` or `shimtest.policy=append_chosen`
 /// in the command line.
 fn check_command_line(r: &mut Report, l: &Layout) {
@@ -808,7 +808,7 @@ fn check_writable(r: &mut Report, name: &str, range: Range) {
 }
 
 /// The 4-page VTL2 reserved region holds the VMSA, CPUID and secrets pages
-/// only for SNP (spec/abi.md §1.2); without isolation it must be untouched
+/// only for SNP (docs/abi.md §1.2); without isolation it must be untouched
 /// zero pages, and the CPUID slot (page 1) must not read as an SNP CPUID page
 /// (snp-cpuid's validating reader).
 fn check_reserved_region(r: &mut Report, l: &Layout) {
@@ -842,7 +842,7 @@ fn check_vtl2_config(r: &mut Report, l: &Layout) {
     let addr = l.parameter_region.start + MEASURED_VTL2_CONFIG_PAGE_INDEX * PAGE;
     // SAFETY: page 105 of the parameter region, inside checked VTL2 memory.
     match ParavisorMeasuredVtl2Config::read_from(unsafe { memory(addr, PAGE) }) {
-        // No isolation: vtom_offset_bit 0 (spec/abi.md §3.6), zero padding.
+        // No isolation: vtom_offset_bit 0 (docs/abi.md §3.6), zero padding.
         Ok(c) if c.vtom_offset_bit == 0 && c.padding == [0; 7] => r.ok(
             "vtl2-measured-config",
             format_args!("at {:#x}: magic {:#x}, vtom_offset_bit 0", addr, c.magic),

@@ -2,7 +2,7 @@
 //!
 //! The loader enters the shim in 64-bit mode with paging on (identity map),
 //! interrupts off, no stack, and RSI = the offset of the shim parameter page
-//! from the shim's load base (`spec/algorithms.md` §7.1 step 33.14). The shim
+//! from the shim's load base (`docs/algorithms.md` §7.1 step 33.14). The shim
 //! is a static PIE linked at 0 and loaded at some page-aligned base (step
 //! 12), so before any Rust code touches a pointer stored in data it applies
 //! its own `R_X86_64_RELATIVE` relocations.

@@ -1,7 +1,7 @@
 //! A test boot shim for the x86-64 paravisor image.
 //!
 //! The loader places this shim in VTL2 memory and starts the boot processor
-//! in it (`spec/algorithms.md` §7). It checks what it was given, reports one
+//! in it (`docs/algorithms.md` §7). It checks what it was given, reports one
 //! line per check on COM1 (`CHECK <name> OK <detail>` or
 //! `CHECK <name> FAIL <detail>`), and, if every check passed, jumps to the
 //! kernel entry point. The KVM boot tests (`tests/tests/boot_kvm.rs`)

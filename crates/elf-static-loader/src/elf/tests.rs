@@ -1,5 +1,5 @@
 //! Tests of the static ELF loader. Expected numbers come from
-//! `spec/algorithms.md` §2 (and the fixture layouts of
+//! `docs/algorithms.md` §2 (and the fixture layouts of
 //! `tests/golden/fixtures/gen.py`), worked out by hand in the comments.
 
 extern crate std;

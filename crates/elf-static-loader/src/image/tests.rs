@@ -1,6 +1,6 @@
 //! Tests of the arm64 `Image` loader. Headers are built like
 //! `tests/golden/fixtures/gen.py`'s `arm64_image`; expected numbers follow
-//! `spec/algorithms.md` §3, worked out in the comments.
+//! `docs/algorithms.md` §3, worked out in the comments.
 
 extern crate std;
 

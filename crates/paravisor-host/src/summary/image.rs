@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 /// The `format` string of an image summary.
 pub const SUMMARY_FORMAT: &str = "paravisor-image-summary/1";
 
-/// The lower snake-case name of an acceptance (formats.md §2).
+/// The lower snake-case name of an acceptance (docs/formats.md §2).
 pub const fn acceptance_name(acceptance: PageAcceptance) -> &'static str {
     match acceptance {
         PageAcceptance::Exclusive => "exclusive",
@@ -121,7 +121,7 @@ impl ImageSummary {
     }
 
     /// The summary of a failed load: `ok: false`, everything else empty
-    /// (formats.md §3 rule 2).
+    /// (docs/formats.md §3 rule 2).
     pub fn failed(arch: Arch, error: String) -> Self {
         Self {
             error: Some(error),

@@ -436,7 +436,7 @@ mod tests {
 
     #[test]
     fn split_imports_merge_into_one_run_with_the_hash_of_the_whole_pages() {
-        // formats.md §2: one call or 1-page chunks give the same summary.
+        // docs/formats.md §2: one call or 1-page chunks give the same summary.
         let data: Vec<u8> = (0..3 * 4096 + 10).map(|i| (i % 251) as u8).collect();
         let mut one = importer();
         one.import_pages(0x100, 4, "t", E, &data).unwrap();
@@ -535,7 +535,7 @@ mod tests {
 
     #[test]
     fn a_failed_load_has_empty_lists_and_null_fields() {
-        // formats.md §3 rule 2.
+        // docs/formats.md §3 rule 2.
         let mut i = importer();
         i.import_pages(0, 1, "a", E, &[]).unwrap();
         let v = i.finish::<(), _>(Err("boom")).to_json();

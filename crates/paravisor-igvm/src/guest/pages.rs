@@ -19,7 +19,7 @@ use sha2::Digest;
 use sha2::Sha384;
 
 impl GuestBuilder {
-    /// `import_pages` (`spec/igvm.md` §4.1). A call with no pages imports
+    /// `import_pages` (`docs/igvm.md` §4.1). A call with no pages imports
     /// nothing (igvmfilegen panics on it; its data must be empty).
     pub fn import_pages(
         &mut self,
@@ -32,9 +32,9 @@ impl GuestBuilder {
         self.import_pages_at_offset(page_base, page_count, tag, acceptance, 0, data)
     }
 
-    /// The single `import_pages` call (`spec/igvm.md` §4.1) whose data is
+    /// The single `import_pages` call (`docs/igvm.md` §4.1) whose data is
     /// `leading_zeros` zero bytes followed by `data` (an ELF segment that
-    /// starts inside a page, `algorithms.md` §2 step 10.3), without building
+    /// starts inside a page, `docs/algorithms.md` §2 step 10.3), without building
     /// that data: each page's chunk is cut from the zeros and `data`
     /// directly. Same pages, page data and accepted range (one
     /// imported-regions descriptor) as the concatenated call.

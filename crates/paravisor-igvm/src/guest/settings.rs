@@ -73,7 +73,7 @@ impl GuestIsolation {
     }
 
     /// The shared GPA boundary bits igvmfilegen reports to the loader
-    /// (`spec/igvm.md` §3.3): SNP its config value, TDX 47, others none.
+    /// (`docs/igvm.md` §3.3): SNP its config value, TDX 47, others none.
     pub fn shared_gpa_boundary_bits(&self) -> Option<u8> {
         match self {
             Self::Snp {

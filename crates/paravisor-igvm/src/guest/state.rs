@@ -72,7 +72,7 @@ pub struct GuestBuilder {
 }
 
 impl GuestBuilder {
-    /// Creates the state of one guest (`spec/igvm.md` §3): checks the
+    /// Creates the state of one guest (`docs/igvm.md` §3): checks the
     /// settings, creates the initial initialization headers and the
     /// VP-context builder.
     pub fn new(settings: GuestSettings) -> Result<Self, IgvmError> {

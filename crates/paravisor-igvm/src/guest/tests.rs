@@ -76,7 +76,7 @@ const EX: PageAcceptance = PageAcceptance::Exclusive;
 
 #[test]
 fn snp_policy_debug_bit_follows_enable_debug() {
-    // spec/igvm.md §3.2: 0x3001F → 0x3001F (debug false) / 0xB001F (true).
+    // docs/igvm.md §3.2: 0x3001F → 0x3001F (debug false) / 0xB001F (true).
     for (debug, policy) in [(false, 0x3001F), (true, 0xB001F)] {
         let out = snp(Some(46), debug).unwrap().finish().unwrap();
         assert_eq!(

@@ -7,7 +7,7 @@ use crate::vp_context::RegisterList;
 use igvm::registers::AArch64Register;
 use igvm::registers::X86Register;
 
-/// The VP-context builder chosen by isolation (`spec/igvm.md` §3.4).
+/// The VP-context builder chosen by isolation (`docs/igvm.md` §3.4).
 #[derive(Debug, Clone)]
 pub(super) enum VpBuilder {
     /// none / VBS: a VBS register list.

@@ -35,21 +35,21 @@ pub const ABI: Abi = if cfg!(feature = "abi-main-1488a37b") {
     Abi::Seed95f63b08
 };
 const LARGE_PAGE: u64 = 0x20_0000;
-/// The page-table region: 15 pages (algorithms.md §8 step 18).
+/// The page-table region: 15 pages (docs/algorithms.md §8 step 18).
 const PAGE_TABLE_REGION: u64 = 0xF000;
-/// abi.md §7.6.
+/// docs/abi.md §7.6.
 const SCTLR_EL1: u64 = 0x30D0_1805;
 const TCR_EL1: u64 = 0x5_8080_3511;
 const MAIR_EL1: u64 = 0xFFBB_4400;
 /// MAIR index of Normal write-back memory in the paravisor's MAIR (§7.5).
 const WRITE_BACK_INDEX: u8 = 3;
-/// GPA of the AArch64 measured VTL0 config: page 0x1000 (abi.md §1.2).
+/// GPA of the AArch64 measured VTL0 config: page 0x1000 (docs/abi.md §1.2).
 const VTL0_CONFIG_GPA: u64 = 0x100_0000;
-/// The UEFI VP context page (algorithms.md §8 step 22).
+/// The UEFI VP context page (docs/algorithms.md §8 step 22).
 const UEFI_VP_CONTEXT_PAGE: u64 = 0x1001;
-/// Page 105 of the parameter region (abi.md §1.2).
+/// Page 105 of the parameter region (docs/abi.md §1.2).
 const VTL2_CONFIG_PAGE_INDEX: u64 = 105;
-/// "ARM\x64" (abi.md §7.8).
+/// "ARM\x64" (docs/abi.md §7.8).
 const IMAGE_MAGIC: [u8; 4] = *b"ARM\x64";
 
 struct Report {
@@ -112,7 +112,7 @@ pub fn run(state: &EntryState) -> Option<Handoff> {
     let base = state.base;
     println!("INFO shim_base {:#018x}", base);
 
-    // CPSR = 0x5: EL1, SP_EL1, D/A/I/F clear (abi.md §7.1).
+    // CPSR = 0x5: EL1, SP_EL1, D/A/I/F clear (docs/abi.md §7.1).
     r.check(
         "el1h",
         state.current_el == 1 << 2 && state.spsel == 1 && state.daif == 0,
@@ -191,7 +191,7 @@ pub fn run(state: &EntryState) -> Option<Handoff> {
         region(params.heap_start_offset, params.heap_size),
         region(params.kernel_entry_offset, 64),
     ];
-    // abi.md §2, arm64 column; algorithms.md §8 steps 7-20.
+    // docs/abi.md §2, arm64 column; docs/algorithms.md §8 steps 7-20.
     let offsets_ok = vtl2.start % LARGE_PAGE == 0
         && params.memory_size != 0
         && params.memory_size % LARGE_PAGE == 0
@@ -286,7 +286,7 @@ pub fn run(state: &EntryState) -> Option<Handoff> {
 
 /// Walks the live tables (the loader's page-table region, read through the
 /// identity map) with `arm64-pagetables`' walker: every 2 MiB page of VTL2
-/// memory translates to itself with the paravisor's attributes (abi.md
+/// memory translates to itself with the paravisor's attributes (docs/abi.md
 /// §7.7), and every mapping in the tables is an identity mapping inside
 /// VTL2 memory.
 fn identity_map(r: &mut Report, vtl2: Range, tables: Range, ttbr0: u64) {
@@ -380,7 +380,7 @@ fn identity_map_at(r: &mut Report, vtl2: Range) {
     r.check("identity-map-at", true, format_args!("{}", vtl2));
 }
 
-/// The command-line page (abi.md §3.2): policy, length, UTF-8, no NUL,
+/// The command-line page (docs/abi.md §3.2): policy, length, UTF-8, no NUL,
 /// zero tail. Returns the line (empty when unreadable) and whether the host
 /// may append to it (policy `APPEND_CHOSEN`).
 fn cmdline(r: &mut Report, gpa: u64) -> (&'static str, bool) {
@@ -437,7 +437,7 @@ fn initrd_placed(params: &ShimParamsRaw, gpa: u64, used: Range) -> bool {
 }
 
 /// CRC-32 (`crc32fast`) of the initrd = initrd_crc; the initrd starts on a
-/// 2 MiB boundary (algorithms.md §3 step 12).
+/// 2 MiB boundary (docs/algorithms.md §3 step 12).
 fn initrd(r: &mut Report, params: &ShimParamsRaw, gpa: u64) {
     // SAFETY: inside the used region (param-offsets).
     let data = unsafe { bytes(gpa, params.initrd_size) };
@@ -454,7 +454,7 @@ fn initrd(r: &mut Report, params: &ShimParamsRaw, gpa: u64) {
 }
 
 /// The Image header is at the kernel entry, and the Image was placed at
-/// VTL2 start + 2 MiB + text_offset (algorithms.md §3 steps 8-9, §8 step 8).
+/// VTL2 start + 2 MiB + text_offset (docs/algorithms.md §3 steps 8-9, §8 step 8).
 fn kernel_image(r: &mut Report, entry: u64, vtl2: Range) {
     // SAFETY: inside the used region (param-offsets).
     let header = unsafe { bytes(entry, 64) };
@@ -506,7 +506,7 @@ fn zero_and_writable(r: &mut Report, name: &str, range: Option<Range>) {
     );
 }
 
-/// ParavisorMeasuredVtl2Config at parameter page 105 (abi.md §3.6): magic,
+/// ParavisorMeasuredVtl2Config at parameter page 105 (docs/abi.md §3.6): magic,
 /// vtom_offset_bit 0 on arm64, zero padding.
 fn vtl2_config(r: &mut Report, gpa: u64) {
     // SAFETY: inside the parameter region (param-offsets).
@@ -525,7 +525,7 @@ fn vtl2_config(r: &mut Report, gpa: u64) {
     };
 }
 
-/// ParavisorMeasuredVtl0Config at GPA 0x100_0000 (abi.md §3.5), outside
+/// ParavisorMeasuredVtl0Config at GPA 0x100_0000 (docs/abi.md §3.5), outside
 /// VTL2 memory and not in the loader's tables: read with the MMU off.
 fn vtl0_config(r: &mut Report) {
     let words: [u64; 14] = arch::read_words_mmu_off(VTL0_CONFIG_GPA);

@@ -2,7 +2,7 @@
 //! self-relocation, then the checks, then the hand-off to the kernel.
 //!
 //! The shim is a static PIE linked at 0 and loaded at a page-aligned base
-//! (`algorithms.md` §8 step 11), so before any Rust code uses a pointer
+//! (`docs/algorithms.md` §8 step 11), so before any Rust code uses a pointer
 //! stored in data it applies its own `R_AARCH64_RELATIVE` relocations.
 
 use crate::arch;

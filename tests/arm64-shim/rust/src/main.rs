@@ -7,7 +7,7 @@
 //!
 //! Entered at EL1h with the MMU on through the loader's identity tables,
 //! X0 = offset of the shim parameters from the shim's lowest address
-//! (`algorithms.md` §8 step 26). Prints one line `CHECK <name> OK|FAIL
+//! (`docs/algorithms.md` §8 step 26). Prints one line `CHECK <name> OK|FAIL
 //! <detail>` per check through Arm semihosting (the loader's tables do not
 //! map the UART), then hands off to the kernel as OpenHCL's shim does: a
 //! device tree it builds (`handoff`), the MMU off, x0 = the tree. The check
