@@ -1,5 +1,5 @@
 //! The boot-image model shared by the boot runners (`paravisor-kvm` for
-//! x86-64 under KVM, `paravisor-qemu` for AArch64 under QEMU).
+//! x86-64 under KVM, `paravisor-qemu` for AArch64 and x86-64 under QEMU).
 //!
 //! A loader hands its importer pages, registers and memory requirements; a
 //! runner needs guest RAM, its initial contents and the boot processor's
@@ -7,8 +7,9 @@
 //! architecture:
 //!
 //! * [`BootImage`] — RAM ranges, page data and a register set `R` (each
-//!   runner names the registers it can set, e.g. `X64Registers`,
-//!   `Aarch64Registers`, by implementing [`BootRegisters`]);
+//!   runner names the registers it can set by implementing
+//!   [`BootRegisters`]: [`X64Registers`], shared by the KVM and QEMU x86-64
+//!   runners, or `paravisor_qemu::Aarch64Registers`);
 //! * [`BootImageImporter`] — a [`paravisor_loader::ParavisorImporter`] that
 //!   records a load (checking the image rules as the calls arrive), refuses
 //!   registers the runner cannot set, and turns the recording into a
@@ -70,6 +71,7 @@
 mod image;
 mod importer;
 mod run;
+mod x86_64;
 
 pub use image::BootImage;
 pub use image::BootRegisters;
@@ -81,3 +83,4 @@ pub use run::DEFAULT_MAX_SERIAL_BYTES;
 pub use run::ExitReason;
 pub use run::RunConfig;
 pub use run::RunnerOptions;
+pub use x86_64::X64Registers;

@@ -70,7 +70,6 @@ mod runner;
 pub use memory::merge_ranges;
 pub use paravisor_boot::ImportError;
 pub use registers::MSR_IA32_PAT;
-pub use registers::X64Registers;
 pub use registers::attributes_of;
 pub use registers::kvm_dtable_from;
 pub use registers::kvm_segment_from;
@@ -88,6 +87,7 @@ use std::time::Duration;
 pub use paravisor_boot::ExitReason;
 pub use paravisor_boot::PageData;
 pub use paravisor_boot::RamRange;
+pub use paravisor_boot::X64Registers;
 
 /// The serial port (COM1) whose output is captured.
 pub const SERIAL_PORT: u16 = 0x3F8;

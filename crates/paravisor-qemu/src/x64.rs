@@ -5,7 +5,8 @@
 //! KVM on the build machines is a software implementation whose
 //! instruction emulator cannot run an unmodified Linux kernel, so real
 //! kernels boot here, emulated. The image is what `load_openhcl_x64`
-//! imported, as `paravisor-kvm` records it ([`X64BootImage`]):
+//! imported, recorded with the x86-64 register set the KVM runner
+//! shares ([`X64BootImage`]):
 //!
 //! * imported bytes go into RAM with QEMU's generic loader (`-device
 //!   loader,file=…,addr=…,force-raw=on`), one file per run of adjacent
@@ -43,15 +44,15 @@ use crate::runner::loader_args;
 use crate::runner::run_emulator;
 use crate::runner::write_file;
 use paravisor_boot::RunnerOptions;
-use paravisor_kvm::X64Registers;
+use paravisor_boot::X64Registers;
 use paravisor_loader::PAGE_SIZE;
 use std::ffi::OsString;
 use std::path::Path;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// An x86-64 boot image (as `paravisor-kvm` records a load).
-pub type X64BootImage = paravisor_kvm::BootImage;
+/// An x86-64 boot image (the registers as [`X64Registers`]).
+pub type X64BootImage = paravisor_boot::BootImage<X64Registers>;
 
 /// How to run `qemu-system-x86_64` (default time limit 60 s).
 pub type X64RunConfig = paravisor_boot::RunConfig<QemuX64Options>;

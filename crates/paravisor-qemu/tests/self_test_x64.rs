@@ -13,7 +13,7 @@
     clippy::indexing_slicing
 )]
 
-use paravisor_kvm::X64Registers;
+use paravisor_boot::X64Registers;
 use paravisor_qemu::{
     ExitReason, PageData, QemuX64Options, RamRange, X64BootImage, X64RunConfig, boot_x64_qemu,
 };
