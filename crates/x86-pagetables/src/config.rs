@@ -230,3 +230,8 @@ pub(crate) const fn is_large_aligned(a: u64) -> bool {
 pub(crate) const fn is_page_aligned(a: u64) -> bool {
     a & (X64_PAGE_SIZE - 1) == 0
 }
+
+/// `[start, end)` of a validated range (end ≤ 2^48, start < end).
+pub(crate) fn bounds(r: &IdentityRange) -> (u64, u64) {
+    (r.start, r.start.saturating_add(r.size))
+}

@@ -14,13 +14,13 @@ use crate::IdentityRange;
 use crate::MemoryRange;
 use crate::PageTableError;
 use crate::X64_PAGE_SIZE;
-use crate::builder::TABLE_SIZE;
-use crate::builder::Writer;
 use crate::builder::count_tables_of;
 use crate::builder::range_end;
 use crate::config::PHYSICAL_ADDRESS_LIMIT;
 use crate::config::is_page_aligned;
 use crate::entry;
+use crate::table::TABLE_SIZE;
+use crate::writer::Writer;
 
 /// Most tables the sorted-ranges builder uses (`PAGE_TABLE_MAX_COUNT`).
 pub const PAGE_TABLE_MAX_COUNT: usize = 20;

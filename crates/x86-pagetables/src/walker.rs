@@ -11,9 +11,9 @@
 use crate::PageSize;
 use crate::X64_1GB_PAGE_SIZE;
 use crate::X64_LARGE_PAGE_SIZE;
-use crate::builder::ENTRIES_PER_TABLE;
-use crate::builder::TABLE_SIZE;
 use crate::entry;
+use crate::table::ENTRIES_PER_TABLE;
+use crate::table::TABLE_SIZE;
 use core::iter::FusedIterator;
 
 /// A level of the 4-level hierarchy, named by the table at that level.
