@@ -10,8 +10,8 @@ use crate::address::is_aligned;
 use crate::descriptor::Arm64MappingAttributes;
 use crate::descriptor::AttrIndx;
 use crate::error::Arm64PageTableError;
+use crate::fresh::build_identity_fresh;
 use crate::space::Arm64TableSpace;
-use crate::space::build_identity_fresh;
 use crate::space::required_tables;
 
 const SIZE_2M: u64 = Arm64PageSize::Large.bytes();

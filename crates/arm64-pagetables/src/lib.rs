@@ -13,8 +13,10 @@
 )]
 
 mod address;
+mod chunks;
 mod descriptor;
 mod error;
+mod fresh;
 mod identity;
 mod space;
 mod walker;

@@ -6,15 +6,15 @@
 //! finds overlaps and counts the tables it will need) and only then writes,
 //! so a failed call leaves the table space exactly as it was.
 
-use crate::address::Arm64PageSize;
 use crate::address::DESCRIPTOR_ADDRESS_LIMIT;
 use crate::address::OUTPUT_ADDRESS_MASK;
 use crate::address::TABLE_SIZE;
-use crate::address::gap_to_boundary;
 use crate::address::is_aligned;
 use crate::address::is_canonical;
 use crate::address::level_index;
 use crate::address::level_shift;
+use crate::chunks::Chunks;
+use crate::chunks::SIZE_4K;
 use crate::descriptor::Arm64MappingAttributes;
 use crate::descriptor::DESCRIPTOR_TABLE_OR_PAGE;
 use crate::descriptor::DESCRIPTOR_VALID;
@@ -23,12 +23,9 @@ use crate::descriptor::leaf_descriptor;
 use crate::descriptor::table_descriptor;
 use crate::error::Arm64PageTableError;
 
-const TABLE_BYTES: u64 = TABLE_SIZE as u64;
-const SIZE_1G: u64 = Arm64PageSize::Huge.bytes();
-const SIZE_2M: u64 = Arm64PageSize::Large.bytes();
-const SIZE_4K: u64 = Arm64PageSize::Small.bytes();
+pub(crate) const TABLE_BYTES: u64 = TABLE_SIZE as u64;
 /// One past the last address of the lower canonical half.
-const LOWER_HALF_END: u64 = 1 << 47;
+pub(crate) const LOWER_HALF_END: u64 = 1 << 47;
 
 /// A stage-1 translation-table area (4 KiB granule, 48-bit input addresses)
 /// over a caller-provided buffer at GPA `page_table_gpa`.
@@ -415,13 +412,8 @@ fn validate_range(phys: u64, virt: u64, size: u64) -> Result<(), Arm64PageTableE
     Ok(())
 }
 
-/// `value` rounded down to a multiple of `align` (a power of two).
-const fn round_down(value: u64, align: u64) -> u64 {
-    value & !align.wrapping_sub(1)
-}
-
 /// Mask of the VA bits below one entry's span at `level`.
-const fn entry_span_mask(level: u8) -> u64 {
+pub(crate) const fn entry_span_mask(level: u8) -> u64 {
     (1u64 << level_shift(level)).wrapping_sub(1)
 }
 
@@ -435,7 +427,7 @@ const fn offset_address(base: u64, first: u64, va: u64) -> u64 {
     base.wrapping_add(va.wrapping_sub(first))
 }
 
-const fn entry_offset(table: usize, index: usize) -> usize {
+pub(crate) const fn entry_offset(table: usize, index: usize) -> usize {
     // index < 512, table is a 4 KiB offset within a slice: no overflow.
     table.wrapping_add(index.wrapping_mul(8))
 }
@@ -538,258 +530,5 @@ impl Plan {
             }
             va = entry_last.wrapping_add(1);
         }
-    }
-}
-
-/// One run of same-size pages chosen by the original `map_range`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Chunk {
-    phys: u64,
-    virt: u64,
-    virt_last: u64,
-    leaf: u8,
-}
-
-/// The original's page-size choice (`docs/algorithms.md` §5, `map_range` step 2)
-/// as an iterator of runs over a validated range.
-struct Chunks {
-    phys: u64,
-    virt: u64,
-    remaining: u64,
-}
-
-impl Chunks {
-    fn new(phys: u64, virt: u64, size: u64) -> Self {
-        Self {
-            phys,
-            virt,
-            remaining: size,
-        }
-    }
-}
-
-impl Iterator for Chunks {
-    type Item = Chunk;
-
-    fn next(&mut self) -> Option<Chunk> {
-        let (phys, virt, rem) = (self.phys, self.virt, self.remaining);
-        if rem < SIZE_4K {
-            return None;
-        }
-        let gap_1g = gap_to_boundary(virt, SIZE_1G);
-        let (page, bytes) =
-            if is_aligned(phys, SIZE_1G) && is_aligned(virt, SIZE_1G) && rem >= SIZE_1G {
-                (Arm64PageSize::Huge, round_down(rem, SIZE_1G))
-            } else if is_aligned(phys, SIZE_2M) && is_aligned(virt, SIZE_2M) && rem >= SIZE_2M {
-                // Stop at the next 1 GiB boundary so the rest can use 1 GiB blocks.
-                let run = if gap_1g > 0 && gap_1g < rem {
-                    gap_1g
-                } else {
-                    rem
-                };
-                (Arm64PageSize::Large, round_down(run, SIZE_2M))
-            } else {
-                let gap_2m = gap_to_boundary(virt, SIZE_2M);
-                let run = if gap_1g > 0 && gap_1g < rem {
-                    gap_1g
-                } else if gap_2m > 0 && gap_2m < rem {
-                    gap_2m
-                } else {
-                    rem
-                };
-                (Arm64PageSize::Small, round_down(run, SIZE_4K))
-            };
-        // `bytes` is a non-zero multiple of the page size, at most `rem`.
-        self.phys = phys.wrapping_add(bytes);
-        self.virt = virt.wrapping_add(bytes);
-        self.remaining = rem.wrapping_sub(bytes);
-        Some(Chunk {
-            phys,
-            virt,
-            virt_last: virt.wrapping_add(bytes.wrapping_sub(1)),
-            leaf: page.leaf_level(),
-        })
-    }
-}
-
-/// Fast path of the identity builder for a fresh area: writes the tables of
-/// mapping `size` bytes at `start` (PA = VA) into `out` directly, in one
-/// ascending pass with no planning and no reads, each byte written once
-/// (root 0xFE fill, then per table: zero outside its leaf run, leaves, table
-/// descriptors). Produces exactly what [`Arm64TableSpace::new`] +
-/// [`Arm64TableSpace::map_range`] + [`Arm64TableSpace::zero_unused`]
-/// produce. Returns `None` whenever that path would report an error or the
-/// map leaves this path's shape (the caller then runs the general path,
-/// which rewrites every byte of `out`).
-pub(crate) fn build_identity_fresh(
-    page_table_gpa: u64,
-    start: u64,
-    size: u64,
-    attributes: Arm64MappingAttributes,
-    out: &mut [u8],
-) -> Option<usize> {
-    let len = out.len();
-    if size == 0
-        || len == 0
-        || !len.is_multiple_of(TABLE_SIZE)
-        || !is_aligned(page_table_gpa, TABLE_BYTES)
-        || !is_aligned(start, SIZE_4K)
-        || !is_aligned(size, SIZE_4K)
-    {
-        return None;
-    }
-    // Every table GPA of the area fits the next-table field, and the whole
-    // range is canonical (lower half) and within the output PFN field.
-    let area_end = page_table_gpa.checked_add(u64::try_from(len).ok()?)?;
-    let end = start.checked_add(size)?;
-    if area_end > DESCRIPTOR_ADDRESS_LIMIT || end > DESCRIPTOR_ADDRESS_LIMIT || end > LOWER_HALF_END
-    {
-        return None;
-    }
-    out.get_mut(..TABLE_SIZE)?.fill(ROOT_TABLE_FILL);
-    let mut writer = FreshWriter {
-        out,
-        gpa: page_table_gpa,
-        used: TABLE_SIZE,
-        level1: None,
-        level2: None,
-    };
-    for chunk in Chunks::new(start, start, size) {
-        writer.chunk(chunk, attributes)?;
-    }
-    let used = writer.used;
-    writer.out.get_mut(used..)?.fill(0);
-    Some(used)
-}
-
-/// The cursor of [`build_identity_fresh`]: the bump pointer and the last
-/// level-1 and level-2 tables taken (key: the VA's entry at the parent level,
-/// offset). Mapping ascends, so only these can be reached again.
-struct FreshWriter<'o> {
-    out: &'o mut [u8],
-    gpa: u64,
-    used: usize,
-    level1: Option<(u64, usize)>,
-    level2: Option<(u64, usize)>,
-}
-
-impl FreshWriter<'_> {
-    fn chunk(&mut self, chunk: Chunk, attributes: Arm64MappingAttributes) -> Option<()> {
-        if chunk.leaf != 1 && chunk.leaf != 2 {
-            return None;
-        }
-        let mut va = chunk.virt;
-        loop {
-            // One level-1 table's worth (512 GiB) at a time.
-            let piece_last = (va | entry_span_mask(0)).min(chunk.virt_last);
-            let key0 = va >> level_shift(0);
-            let level1 = match self.level1 {
-                Some((key, offset)) if key == key0 => offset,
-                _ => {
-                    let offset = self.take(None)?;
-                    self.write(entry_offset(0, level_index(va, 0)), self.table_gpa(offset)?)?;
-                    self.level1 = Some((key0, offset));
-                    offset
-                }
-            };
-            if chunk.leaf == 1 {
-                self.leaves(level1, va, piece_last, 1, attributes)?;
-            } else {
-                let mut gib = va;
-                loop {
-                    // One level-2 table's worth (1 GiB), always a new table.
-                    let gib_last = (gib | entry_span_mask(1)).min(piece_last);
-                    let key1 = gib >> level_shift(1);
-                    if self.level2.is_some_and(|(key, _)| key == key1) {
-                        return None;
-                    }
-                    let first = level_index(gib, 2);
-                    let last = level_index(gib_last, 2);
-                    let level2 = self.take(Some((first, last)))?;
-                    self.write(
-                        entry_offset(level1, level_index(gib, 1)),
-                        self.table_gpa(level2)?,
-                    )?;
-                    self.level2 = Some((key1, level2));
-                    self.leaves(level2, gib, gib_last, 2, attributes)?;
-                    if gib_last >= piece_last {
-                        break;
-                    }
-                    gib = gib_last.wrapping_add(1);
-                }
-            }
-            if piece_last >= chunk.virt_last {
-                return Some(());
-            }
-            va = piece_last.wrapping_add(1);
-        }
-    }
-
-    /// Takes the next table; zeroes it, or with `Some((first, last))` only
-    /// the entries outside `first..=last` (the caller writes those).
-    fn take(&mut self, leaves: Option<(usize, usize)>) -> Option<usize> {
-        let offset = self.used;
-        let end = offset.checked_add(TABLE_SIZE)?;
-        let table = self.out.get_mut(offset..end)?;
-        match leaves {
-            None => table.fill(0),
-            Some((first, last)) => {
-                let (before, rest) = table.split_at_mut_checked(first.checked_mul(8)?)?;
-                before.fill(0);
-                let run = last.checked_sub(first)?.checked_add(1)?.checked_mul(8)?;
-                rest.get_mut(run..)?.fill(0);
-            }
-        }
-        self.used = end;
-        Some(offset)
-    }
-
-    fn table_gpa(&self, offset: usize) -> Option<u64> {
-        let gpa = self.gpa.checked_add(u64::try_from(offset).ok()?)?;
-        Some(table_descriptor(gpa))
-    }
-
-    fn write(&mut self, offset: usize, descriptor: u64) -> Option<()> {
-        let slot = self.out.get_mut(offset..offset.checked_add(8)?)?;
-        slot.copy_from_slice(&descriptor.to_le_bytes());
-        Some(())
-    }
-
-    /// Writes the level-`level` leaves of the table at `table` for
-    /// `first..=last` (identity: PA = VA).
-    fn leaves(
-        &mut self,
-        table: usize,
-        first: u64,
-        last: u64,
-        level: u8,
-        attributes: Arm64MappingAttributes,
-    ) -> Option<()> {
-        let start = entry_offset(table, level_index(first, level));
-        let end = entry_offset(table, level_index(last, level)).checked_add(8)?;
-        let slots = self.out.get_mut(start..end)?;
-        fill_leaves(
-            slots,
-            leaf_descriptor(0, level, attributes),
-            first,
-            1u64 << level_shift(level),
-        );
-        Some(())
-    }
-}
-
-/// Writes consecutive leaf descriptors `template | pa` into `slots` (whole
-/// 8-byte entries), `pa` starting at `phys` and advancing by `step`.
-///
-/// `phys` is `step`-aligned and every `pa` lies below 2^47 (the caller
-/// validated the range), so `pa` only has bits 12..=46, which `template`
-/// never has: `template | (pa + step)` is `(template | pa) + step`, and the
-/// loop is one add and one store per entry (it vectorizes).
-fn fill_leaves(slots: &mut [u8], template: u64, phys: u64, step: u64) {
-    let (slots, _) = slots.as_chunks_mut::<8>();
-    let mut descriptor = template | (phys & OUTPUT_ADDRESS_MASK);
-    for slot in slots.iter_mut() {
-        *slot = descriptor.to_le_bytes();
-        descriptor = descriptor.wrapping_add(step);
     }
 }
