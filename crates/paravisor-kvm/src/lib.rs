@@ -62,12 +62,20 @@
     )
 )]
 
+mod error;
 mod memory;
+mod model;
 mod registers;
 mod relocate;
 mod runner;
 
+pub use error::Error;
 pub use memory::merge_ranges;
+pub use model::BootImage;
+pub use model::BootImageImporter;
+pub use model::KvmOptions;
+pub use model::RunConfig;
+pub use model::RunOutcome;
 pub use paravisor_boot::ImportError;
 pub use registers::MSR_IA32_PAT;
 pub use registers::attributes_of;
@@ -75,6 +83,7 @@ pub use registers::kvm_dtable_from;
 pub use registers::kvm_segment_from;
 pub use relocate::RelocateError;
 pub use relocate::relocate_x64;
+pub use runner::SERIAL_PORT;
 pub use runner::SKIP_KVM_ENV;
 pub use runner::boot_x64;
 pub use runner::kvm_available;
@@ -82,106 +91,7 @@ pub use runner::kvm_or_skip;
 pub use vp_regs::x86_64::SegmentRegister;
 pub use vp_regs::x86_64::TableRegister;
 
-use std::time::Duration;
-
 pub use paravisor_boot::ExitReason;
 pub use paravisor_boot::PageData;
 pub use paravisor_boot::RamRange;
 pub use paravisor_boot::X64Registers;
-
-/// The serial port (COM1) whose output is captured.
-pub const SERIAL_PORT: u16 = 0x3F8;
-
-/// Everything needed to boot under KVM: RAM, its initial contents and the
-/// x86-64 registers.
-pub type BootImage = paravisor_boot::BootImage<X64Registers>;
-
-/// Records a paravisor load for a KVM boot ([`paravisor_boot::BootImageImporter`]
-/// with the registers KVM sets).
-pub type BootImageImporter = paravisor_boot::BootImageImporter<X64Registers>;
-
-/// How to run under KVM (default time limit 10 s).
-pub type RunConfig = paravisor_boot::RunConfig<KvmOptions>;
-
-/// The KVM runner's own options: none besides the shared ones of
-/// [`paravisor_boot::RunConfig`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct KvmOptions;
-
-impl paravisor_boot::RunnerOptions for KvmOptions {
-    const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-}
-
-/// The result of a run.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RunOutcome {
-    /// Every byte written to port 0x3F8.
-    pub serial: Vec<u8>,
-    /// Why the vCPU stopped.
-    pub exit: ExitReason,
-    /// RIP when the vCPU stopped (`None` if it could not be read).
-    pub final_rip: Option<u64>,
-}
-
-impl RunOutcome {
-    /// The serial output as text (invalid UTF-8 replaced).
-    pub fn serial_text(&self) -> String {
-        String::from_utf8_lossy(&self.serial).into_owned()
-    }
-}
-
-/// Errors of the runner (not of the guest: those are [`ExitReason`]s).
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// `/dev/kvm` could not be opened or used.
-    #[error(
-        "KVM is not usable on this machine ({reason}); /dev/kvm must exist and be read-writable"
-    )]
-    KvmUnavailable {
-        /// What failed.
-        reason: String,
-    },
-    /// A KVM ioctl failed.
-    #[error("KVM call {call} failed: {errno}")]
-    Kvm {
-        /// Which call.
-        call: &'static str,
-        /// The error number.
-        errno: kvm_ioctls::Error,
-    },
-    /// A RAM range wraps around the address space.
-    #[error("RAM range at {gpa:#x} of size {size:#x} overflows the address space")]
-    RangeOverflow {
-        /// Start.
-        gpa: u64,
-        /// Size.
-        size: u64,
-    },
-    /// A RAM range is empty or not page aligned.
-    #[error("RAM range at {gpa:#x} of size {size:#x} is empty or not 4 KiB aligned")]
-    RangeUnaligned {
-        /// Start.
-        gpa: u64,
-        /// Size.
-        size: u64,
-    },
-    /// Host memory for guest RAM could not be mapped.
-    #[error("could not map {size:#x} bytes of host memory for guest RAM: {source}")]
-    HostMemory {
-        /// Requested size.
-        size: u64,
-        /// The OS error.
-        source: std::io::Error,
-    },
-    /// Page data does not fit in guest RAM.
-    #[error("page data at {gpa:#x} ({len:#x} bytes) is not inside guest RAM")]
-    PageOutsideRam {
-        /// Start of the data.
-        gpa: u64,
-        /// Length of the data.
-        len: u64,
-    },
-    /// The watchdog could not be set up.
-    #[error("could not set up the watchdog: {0}")]
-    Watchdog(String),
-}

@@ -3,8 +3,8 @@
 
 #![allow(unsafe_code)]
 
-use crate::Error;
-use crate::RamRange;
+use crate::error::Error;
+use paravisor_boot::RamRange;
 use paravisor_loader::PAGE_SIZE;
 
 /// Sorts and merges ranges (overlapping or touching ranges become one),

@@ -9,8 +9,8 @@
 //! `docs/algorithms.md` §7.1 step 27. Everything else the shim needs is
 //! relative to its own load base, so it keeps working after the move.
 
-use crate::BootImage;
-use crate::RamRange;
+use crate::model::BootImage;
+use paravisor_boot::RamRange;
 use paravisor_loader::PAGE_SIZE;
 use paravisor_loader::PageTableRelocation;
 use paravisor_loader::RelocationRegion;
@@ -152,7 +152,7 @@ pub fn relocate_x64(
     let table_end = new_tables_gpa.saturating_add(table_bytes);
     out.pages
         .retain(|p| p.gpa < new_tables_gpa || p.gpa >= table_end);
-    out.pages.push(crate::PageData {
+    out.pages.push(paravisor_boot::PageData {
         gpa: new_tables_gpa,
         data: bytes,
     });

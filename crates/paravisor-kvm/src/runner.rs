@@ -2,16 +2,13 @@
 
 #![allow(unsafe_code)]
 
-use crate::BootImage;
-use crate::Error;
-use crate::ExitReason;
-use crate::MSR_IA32_PAT;
-use crate::RamRange;
-use crate::RunConfig;
-use crate::RunOutcome;
-use crate::SERIAL_PORT;
+use crate::error::Error;
 use crate::memory::HostMapping;
 use crate::memory::merge_ranges;
+use crate::model::BootImage;
+use crate::model::RunConfig;
+use crate::model::RunOutcome;
+use crate::registers::MSR_IA32_PAT;
 use crate::registers::kvm_dtable_from;
 use crate::registers::kvm_segment_from;
 use kvm_bindings::KVM_MAX_CPUID_ENTRIES;
@@ -21,6 +18,8 @@ use kvm_bindings::kvm_userspace_memory_region;
 use kvm_ioctls::Kvm;
 use kvm_ioctls::VcpuExit;
 use kvm_ioctls::VcpuFd;
+use paravisor_boot::ExitReason;
+use paravisor_boot::RamRange;
 use std::sync::Arc;
 use std::sync::Once;
 use std::sync::atomic::AtomicBool;
@@ -28,6 +27,9 @@ use std::sync::atomic::AtomicI32;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::time::Duration;
+
+/// The serial port (COM1) whose output is captured.
+pub const SERIAL_PORT: u16 = 0x3F8;
 
 /// RAM is mapped in 2 MiB granules so KVM can back it with large pages.
 const RAM_GRANULE: u64 = 0x20_0000;
