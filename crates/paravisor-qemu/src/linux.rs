@@ -21,10 +21,10 @@
 //!   kernel reached user space is told by the console, never by the exit
 //!   status.
 
-use crate::BootImage;
-use crate::BootImageImporter;
-use crate::Error;
-use crate::PageData;
+use crate::error::Error;
+use crate::model::BootImage;
+use crate::model::BootImageImporter;
+use paravisor_boot::PageData;
 use paravisor_host::recording::Call;
 use paravisor_loader::PAGE_SIZE;
 use paravisor_loader::ParameterType;

@@ -1,13 +1,13 @@
 //! Where each imported byte goes on the `virt` machine: the `-bios` image
 //! (reset stub page, then everything below 64 MiB) or a RAM file.
 
-use crate::BootImage;
-use crate::Error;
-use crate::PageData;
-use crate::VIRT_DTB_RESERVED;
-use crate::VIRT_FLASH0_SIZE;
-use crate::VIRT_RAM_BASE;
-use crate::reset_stub_page;
+use crate::error::Error;
+use crate::model::BootImage;
+use crate::virt::VIRT_DTB_RESERVED;
+use crate::virt::VIRT_FLASH0_SIZE;
+use crate::virt::VIRT_RAM_BASE;
+use crate::virt::reset_stub_page;
+use paravisor_boot::PageData;
 use paravisor_loader::PAGE_SIZE;
 
 /// Smallest RAM size given to QEMU, in MiB.
@@ -146,10 +146,10 @@ pub fn plan(image: &BootImage) -> Result<QemuPlan, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Aarch64Registers;
-    use crate::RESET_STUB_CODE;
-    use crate::RESET_STUB_REGS_OFFSET;
-    use crate::RamRange;
+    use crate::virt::Aarch64Registers;
+    use crate::virt::RESET_STUB_CODE;
+    use crate::virt::RESET_STUB_REGS_OFFSET;
+    use paravisor_boot::RamRange;
 
     fn regs() -> Aarch64Registers {
         Aarch64Registers::paravisor_defaults(0x4840_2000, 0x7000, 0x4848_6000)

@@ -1,14 +1,14 @@
 //! Starting `qemu-system-aarch64`, feeding it the plan and collecting what
 //! the guest printed.
 
-use crate::BootImage;
-use crate::Error;
-use crate::ExitReason;
-use crate::PageData;
-use crate::RunConfig;
-use crate::RunOutcome;
+use crate::error::Error;
+use crate::model::BootImage;
+use crate::model::RunConfig;
+use crate::model::RunOutcome;
 use crate::plan::QemuPlan;
 use crate::plan::plan;
+use paravisor_boot::ExitReason;
+use paravisor_boot::PageData;
 use std::ffi::OsString;
 use std::io::Read;
 use std::path::Path;
@@ -24,13 +24,6 @@ use std::sync::mpsc::RecvTimeoutError;
 use std::thread::JoinHandle;
 use std::time::Duration;
 use std::time::Instant;
-
-/// The emulator binary looked up in `PATH` by default.
-pub const QEMU_BINARY: &str = "qemu-system-aarch64";
-
-/// Environment variable naming the emulator binary to use instead of
-/// [`QEMU_BINARY`].
-pub const QEMU_ENV: &str = "PARAVISOR_QEMU";
 
 /// Environment variable that turns "QEMU is missing" from a test failure
 /// into a loudly reported skip (value `1`).
@@ -348,7 +341,7 @@ mod tests {
     #[test]
     fn a_missing_binary_is_reported_as_unavailable() {
         let config = RunConfig {
-            runner: crate::QemuOptions {
+            runner: crate::model::QemuOptions {
                 qemu: PathBuf::from("/nonexistent/qemu-system-aarch64"),
                 ..Default::default()
             },

@@ -32,9 +32,8 @@
 //! [`LINUX_POWER_OFF_LINES`] and halts. The runner takes that line as the
 //! power-off ([`crate::ExitReason::PoweredOff`]) and ends QEMU.
 
-use crate::Error;
-use crate::PageData;
-use crate::RunOutcome;
+use crate::error::Error;
+use crate::model::RunOutcome;
 use crate::plan::append_chunk;
 use crate::plan::end_of;
 use crate::plan::len_u64;
@@ -43,6 +42,7 @@ use crate::runner::fresh_work_dir;
 use crate::runner::loader_args;
 use crate::runner::run_emulator;
 use crate::runner::write_file;
+use paravisor_boot::PageData;
 use paravisor_boot::RunnerOptions;
 use paravisor_boot::X64Registers;
 use paravisor_loader::PAGE_SIZE;
@@ -424,7 +424,7 @@ fn write_inputs(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::RamRange;
+    use paravisor_boot::RamRange;
     use std::process::Command;
     use vp_regs::x86_64::SegmentRegister;
     use vp_regs::x86_64::TableRegister;
