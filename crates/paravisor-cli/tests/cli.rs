@@ -7,22 +7,13 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
+use common::golden;
+use common::paravisor;
 use serde_json::Value;
 use std::path::Path;
 use std::path::PathBuf;
-use std::process::Command;
-use std::process::Output;
-
-fn golden() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden")
-}
-
-fn paravisor(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_paravisor"))
-        .args(args)
-        .output()
-        .expect("run paravisor")
-}
 
 fn scratch(name: &str) -> PathBuf {
     let dir =

@@ -10,6 +10,9 @@
     clippy::arithmetic_side_effects
 )]
 
+mod common;
+
+use common::paravisor;
 use paravisor_host::manifest::LoadManifest;
 use paravisor_loader::ImportPages;
 use paravisor_loader::IsolationConfig;
@@ -24,18 +27,9 @@ use serde_json::Value;
 use std::convert::Infallible;
 use std::path::Path;
 use std::path::PathBuf;
-use std::process::Command;
-use std::process::Output;
 
 fn golden_case(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../tests/golden/cases/{name}.json"))
-}
-
-fn paravisor(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_paravisor"))
-        .args(args)
-        .output()
-        .expect("run paravisor")
 }
 
 /// Sums the data bytes of every `import_pages` call (an importer unrelated

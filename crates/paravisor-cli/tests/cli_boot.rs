@@ -4,16 +4,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::Path;
-use std::process::Command;
-use std::process::Output;
+mod common;
 
-fn paravisor(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_paravisor"))
-        .args(args)
-        .output()
-        .expect("run paravisor")
-}
+use common::paravisor;
+use std::path::Path;
 
 fn case(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))

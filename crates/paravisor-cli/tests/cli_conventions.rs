@@ -11,18 +11,12 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
+use common::paravisor;
 use serde_json::Value;
 use std::path::Path;
 use std::path::PathBuf;
-use std::process::Command;
-use std::process::Output;
-
-fn paravisor(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_paravisor"))
-        .args(args)
-        .output()
-        .expect("run paravisor")
-}
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

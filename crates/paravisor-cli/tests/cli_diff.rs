@@ -15,24 +15,14 @@
     clippy::arithmetic_side_effects
 )]
 
+mod common;
+
+use common::golden;
+use common::paravisor;
 use serde_json::Value;
 use serde_json::json;
 use std::path::Path;
 use std::path::PathBuf;
-use std::process::Command;
-use std::process::Output;
-
-fn golden() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden")
-}
-
-fn paravisor(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_paravisor"))
-        .args(args)
-        .env("RUST_BACKTRACE", "1")
-        .output()
-        .expect("run paravisor")
-}
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

@@ -8,20 +8,14 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
+use common::paravisor;
 use std::path::Path;
 use std::path::PathBuf;
-use std::process::Command;
-use std::process::Output;
 
 fn golden_igvm() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden/igvm")
-}
-
-fn paravisor(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_paravisor"))
-        .args(args)
-        .output()
-        .expect("run paravisor")
 }
 
 fn scratch(name: &str) -> PathBuf {

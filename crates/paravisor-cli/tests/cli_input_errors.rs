@@ -16,16 +16,15 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
+use common::golden;
+use common::paravisor;
 use serde_json::Value;
 use serde_json::json;
 use std::path::Path;
 use std::path::PathBuf;
-use std::process::Command;
 use std::process::Output;
-
-fn golden() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden")
-}
 
 fn fixture(name: &str) -> String {
     golden()
@@ -34,14 +33,6 @@ fn fixture(name: &str) -> String {
         .to_str()
         .unwrap()
         .to_owned()
-}
-
-fn paravisor(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_paravisor"))
-        .args(args)
-        .env("RUST_BACKTRACE", "1")
-        .output()
-        .expect("run paravisor")
 }
 
 fn scratch(name: &str) -> PathBuf {
