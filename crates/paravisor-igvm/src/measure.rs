@@ -17,8 +17,8 @@ use sha2::Sha256;
 use sha2::Sha384;
 use std::collections::HashMap;
 
-/// Size of a page in bytes, as a `usize`.
-const PAGE: usize = 4096;
+/// Size of a page in bytes ([`PAGE_SIZE_4K`]), as a `usize`.
+const PAGE: usize = PAGE_SIZE_4K as usize;
 
 /// The CoRIM environment class id of every igvmfilegen measurement document.
 pub const MEASUREMENT_CLASS_ID: &str = "7fb00ee4-a7ff-11ed-9e2f-00155d09de56";

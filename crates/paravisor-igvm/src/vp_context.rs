@@ -6,6 +6,7 @@ use igvm::registers::AArch64Register;
 use igvm::registers::SegmentRegister;
 use igvm::registers::X86Register;
 use std::mem::discriminant;
+use vp_regs::x86_64::X64_EFER_SVME;
 
 /// Size of the SNP VMSA as igvmfilegen imports it (`SevVmsa` in igvm 0.4).
 pub const VMSA_SIZE: usize = 0x670;
@@ -81,9 +82,6 @@ fn put(buf: &mut [u8], offset: usize, value: &[u8]) {
 pub const SNP_PARAVISOR_SEV_FEATURES: u64 = 0x2040E1;
 /// The restrict_injection SEV feature bit.
 pub const SNP_RESTRICT_INJECTION: u64 = 1 << 3;
-/// EFER.SVME, always set in a VMSA.
-const EFER_SVME: u64 = 0x1000;
-
 /// Builds the SNP VMSA (0x670 bytes) of a guest with a paravisor from its
 /// registers (`docs/igvm.md` §6.2).
 pub(crate) fn snp_vmsa(
@@ -97,7 +95,7 @@ pub(crate) fn snp_vmsa(
         } else {
             0
         };
-    put(&mut v, 0xD0, &EFER_SVME.to_le_bytes());
+    put(&mut v, 0xD0, &X64_EFER_SVME.to_le_bytes());
     put(&mut v, 0x3B0, &sev_features.to_le_bytes());
     // virtual_tom stays 0 with a paravisor (vtom is cleared).
     put(&mut v, 0x3E8, &1u64.to_le_bytes());
@@ -119,7 +117,7 @@ pub(crate) fn snp_vmsa(
             X86Register::Gs(s) => segment(&mut v, 0x50, s),
             X86Register::Tr(s) => segment(&mut v, 0x90, s),
             X86Register::Gdtr(t) => put(&mut v, 0x60, &sev_selector(0, 0, t.limit.into(), t.base)),
-            X86Register::Efer(x) => put(&mut v, 0xD0, &(x | EFER_SVME).to_le_bytes()),
+            X86Register::Efer(x) => put(&mut v, 0xD0, &(x | X64_EFER_SVME).to_le_bytes()),
             X86Register::Cr4(x) => put(&mut v, 0x148, &x.to_le_bytes()),
             X86Register::Cr3(x) => put(&mut v, 0x150, &x.to_le_bytes()),
             X86Register::Cr0(x) => put(&mut v, 0x158, &x.to_le_bytes()),
