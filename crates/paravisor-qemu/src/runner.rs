@@ -80,7 +80,7 @@ pub(crate) fn fresh_work_dir() -> PathBuf {
     std::env::temp_dir().join(format!("paravisor-qemu-{}-{n}-{nanos}", std::process::id()))
 }
 
-pub(crate) fn write_file(path: PathBuf, data: &[u8]) -> Result<PathBuf, Error> {
+fn write_file(path: PathBuf, data: &[u8]) -> Result<PathBuf, Error> {
     std::fs::write(&path, data).map_err(|source| Error::WriteFile {
         path: path.clone(),
         source,
@@ -90,45 +90,72 @@ pub(crate) fn write_file(path: PathBuf, data: &[u8]) -> Result<PathBuf, Error> {
 
 /// Writes the plan's files into `dir` and returns QEMU's arguments.
 fn write_inputs(plan: &QemuPlan, dir: &Path, config: &RunConfig) -> Result<Vec<OsString>, Error> {
+    emulator_args(
+        dir,
+        "virt,virtualization=on,gic-version=2",
+        &[
+            // One console: semihosting (the shims) and the PL011 UART (a
+            // kernel) share QEMU's standard output.
+            "-chardev",
+            "stdio,id=console,mux=on",
+            "-serial",
+            "chardev:console",
+            "-semihosting-config",
+            "enable=on,target=native,chardev=console",
+        ],
+        &[
+            ("-cpu", config.runner.cpu.clone()),
+            ("-m", format!("{}M", plan.ram_mib)),
+        ],
+        &plan.bios,
+        &plan.ram_chunks,
+    )
+}
+
+/// Creates `dir`, writes the `-bios` image and the RAM chunks into it and
+/// returns the arguments of a one-CPU machine `machine` without default
+/// devices, display or reboot, in this order: the machine, `console`,
+/// `options` (flag, value), `-bios`, one loader device per chunk.
+pub(crate) fn emulator_args(
+    dir: &Path,
+    machine: &str,
+    console: &[&str],
+    options: &[(&str, String)],
+    bios: &[u8],
+    ram_chunks: &[PageData],
+) -> Result<Vec<OsString>, Error> {
     std::fs::create_dir_all(dir).map_err(|source| Error::WriteFile {
         path: dir.to_path_buf(),
         source,
     })?;
-    let bios = write_file(dir.join("bios.bin"), &plan.bios)?;
+    let bios = write_file(dir.join("bios.bin"), bios)?;
     let mut args: Vec<OsString> = [
         "-M",
-        "virt,virtualization=on,gic-version=2",
+        machine,
         "-smp",
         "1",
         "-nodefaults",
         "-display",
         "none",
         "-no-reboot",
-        // One console: semihosting (the shims) and the PL011 UART (a
-        // kernel) share QEMU's standard output.
-        "-chardev",
-        "stdio,id=console,mux=on",
-        "-serial",
-        "chardev:console",
-        "-semihosting-config",
-        "enable=on,target=native,chardev=console",
     ]
     .iter()
+    .chain(console)
     .map(OsString::from)
     .collect();
-    args.push("-cpu".into());
-    args.push(config.runner.cpu.clone().into());
-    args.push("-m".into());
-    args.push(format!("{}M", plan.ram_mib).into());
+    for (flag, value) in options {
+        args.push(flag.into());
+        args.push(value.into());
+    }
     args.push("-bios".into());
     args.push(bios.into_os_string());
-    args.extend(loader_args(dir, &plan.ram_chunks)?);
+    args.extend(loader_args(dir, ram_chunks)?);
     Ok(args)
 }
 
 /// Writes each chunk into `dir` and returns the `-device loader,file=…,
 /// addr=…,force-raw=on` arguments that place it at its GPA.
-pub(crate) fn loader_args(dir: &Path, chunks: &[PageData]) -> Result<Vec<OsString>, Error> {
+fn loader_args(dir: &Path, chunks: &[PageData]) -> Result<Vec<OsString>, Error> {
     let mut args = Vec::new();
     for (i, chunk) in chunks.iter().enumerate() {
         let file = write_file(

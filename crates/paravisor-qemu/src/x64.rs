@@ -38,10 +38,9 @@ use crate::plan::append_chunk;
 use crate::plan::end_of;
 use crate::plan::len_u64;
 use crate::plan::sorted_pages;
+use crate::runner::emulator_args;
 use crate::runner::fresh_work_dir;
-use crate::runner::loader_args;
 use crate::runner::run_emulator;
-use crate::runner::write_file;
 use paravisor_boot::PageData;
 use paravisor_boot::RunnerOptions;
 use paravisor_boot::X64Registers;
@@ -387,38 +386,18 @@ fn write_inputs(
     dir: &Path,
     options: &QemuX64Options,
 ) -> Result<Vec<OsString>, Error> {
-    std::fs::create_dir_all(dir).map_err(|source| Error::WriteFile {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let bios = write_file(dir.join("bios.bin"), &plan.bios)?;
-    let mut args: Vec<OsString> = [
-        "-M",
+    emulator_args(
+        dir,
         "pc",
-        "-smp",
-        "1",
-        "-nodefaults",
-        "-display",
-        "none",
-        "-no-reboot",
-        "-serial",
-        "stdio",
-    ]
-    .iter()
-    .map(OsString::from)
-    .collect();
-    for (flag, value) in [
-        ("-accel", options.accel.clone()),
-        ("-cpu", options.cpu.clone()),
-        ("-m", format!("{}M", plan.ram_mib)),
-    ] {
-        args.push(flag.into());
-        args.push(value.into());
-    }
-    args.push("-bios".into());
-    args.push(bios.into_os_string());
-    args.extend(loader_args(dir, &plan.ram_chunks)?);
-    Ok(args)
+        &["-serial", "stdio"],
+        &[
+            ("-accel", options.accel.clone()),
+            ("-cpu", options.cpu.clone()),
+            ("-m", format!("{}M", plan.ram_mib)),
+        ],
+        &plan.bios,
+        &plan.ram_chunks,
+    )
 }
 
 #[cfg(test)]
