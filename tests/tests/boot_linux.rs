@@ -20,9 +20,81 @@ mod aarch64;
 mod x86_64;
 
 use paravisor_tests::EM_X86_64;
+use paravisor_tests::initramfs::INIT_MARKER;
+use paravisor_tests::initramfs::InitReport;
 use paravisor_tests::initramfs::initramfs;
 use paravisor_tests::kernels::KernelArch;
 use paravisor_tests::kernels::kernel;
+use std::path::Path;
+use std::path::PathBuf;
+use std::process::ExitStatus;
+use std::time::Instant;
+
+/// /init's line on `console`, parsed; panics with `context` (what the
+/// console was and how the guest ended) when it is missing or malformed.
+fn require_init_report(console: &str, context: &str) -> InitReport {
+    InitReport::find(console)
+        .unwrap_or_else(|| panic!("/init's line ({INIT_MARKER}…) not on the console{context}"))
+        .unwrap_or_else(|e| panic!("{e}{context}"))
+}
+
+/// A folder below the test's temporary folder for the files of a
+/// `paravisor boot` manifest.
+struct CliFiles(PathBuf);
+
+impl CliFiles {
+    fn new(folder: &str) -> Self {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(folder);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    /// Writes `bytes` to the file `name` in the folder; returns its path.
+    fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+}
+
+/// What `paravisor boot` did.
+struct CliBoot {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+    /// The command, its status and time, stdout and stderr, for assertion
+    /// messages.
+    report: String,
+}
+
+/// Runs `paravisor boot MANIFEST ARGS` to its end.
+fn paravisor_boot(manifest: &Path, args: &[&str]) -> CliBoot {
+    let started = Instant::now();
+    let out = std::process::Command::new(paravisor_tests::cargo_build::paravisor_bin())
+        .arg("boot")
+        .arg(manifest)
+        .args(args)
+        .output()
+        .expect("run paravisor boot");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let command = format!("paravisor boot {} {}", manifest.display(), args.join(" "));
+    let ended = format!(
+        "{:?} after {:.1} s",
+        out.status,
+        started.elapsed().as_secs_f64()
+    );
+    eprintln!("{command}: {ended}");
+    let report = format!(
+        "\n---- {command}: {ended}\n---- stdout ----\n{stdout}\n---- stderr ----\n{stderr}"
+    );
+    CliBoot {
+        status: out.status,
+        stdout,
+        stderr,
+        report,
+    }
+}
 
 #[test]
 fn x86_64_kernel_is_a_vmlinux_elf() {

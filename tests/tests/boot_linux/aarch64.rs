@@ -8,6 +8,10 @@
 //! line, the RAM the kernel was given (exactly the VTL2 range), the memory
 //! it manages and the initramfs size.
 
+use super::CliBoot;
+use super::CliFiles;
+use super::paravisor_boot;
+use super::require_init_report;
 use paravisor_loader::CommandLine;
 use paravisor_loader::IsolationConfig;
 use paravisor_loader::IsolationType;
@@ -178,44 +182,6 @@ fn console_report(case: &Case, outcome: &RunOutcome) -> String {
     )
 }
 
-/// The fields of `/init`'s line (`tests/linux-init`): `key=value` words,
-/// `cmdline=` last and taking the rest of the line.
-struct InitLine {
-    fields: Vec<(String, String)>,
-    cmdline: String,
-}
-
-impl InitLine {
-    fn find(console: &str) -> Option<Self> {
-        let line = console
-            .lines()
-            .find_map(|l| l.trim_end_matches('\r').strip_prefix(INIT_MARKER))?;
-        let (words, cmdline) = line
-            .split_once(" cmdline=")
-            .or_else(|| line.strip_prefix("cmdline=").map(|rest| ("", rest)))?;
-        let fields = words
-            .split(' ')
-            .filter_map(|w| w.split_once('='))
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
-        Some(Self {
-            fields,
-            cmdline: cmdline.to_owned(),
-        })
-    }
-
-    fn get(&self, key: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn number(&self, key: &str) -> Option<u64> {
-        self.get(key)?.parse().ok()
-    }
-}
-
 /// Loads and boots `case` and asserts what `/init` saw.
 fn boot_and_check(case: &Case) {
     let inputs = inputs();
@@ -223,12 +189,7 @@ fn boot_and_check(case: &Case) {
     let outcome = boot(case, &importer, paravisor_qemu::LINUX_TIMEOUT);
     let report = console_report(case, &outcome);
     let console = outcome.console_text();
-    let Some(init) = InitLine::find(&console) else {
-        panic!(
-            "{}: /init's line ({INIT_MARKER}…) not on the console{report}",
-            case.name
-        );
-    };
+    let init = require_init_report(&console, &report);
     assert_eq!(
         init.cmdline,
         case.expected_cmdline(),
@@ -238,43 +199,32 @@ fn boot_and_check(case: &Case) {
     // The RAM the kernel was given is exactly VTL2 memory (the shim's
     // /memory node), as /proc/iomem's top-level "System RAM".
     let (base, size) = case.memory;
-    let ram = format!("{:#x}-{:#x}", base, base + size - 1);
     assert_eq!(
-        init.get("system_ram"),
-        Some(ram.as_str()),
+        init.system_ram,
+        [(base, base + size)],
         "{}: System RAM{report}",
         case.name
     );
-    assert_eq!(
-        init.number("system_ram_bytes"),
-        Some(size),
-        "{}{report}",
-        case.name
-    );
+    assert_eq!(init.system_ram_bytes, size, "{}{report}", case.name);
     // MemTotal: what the kernel manages of it — less than the range by at
     // most the kernel image, the memory reserved at boot and the page
     // structures, so more than half of it here.
-    let memtotal = init.number("memtotal_kib").map(|k| k * 1024);
+    let memtotal = init.memtotal_kib * 1024;
     assert!(
-        memtotal.is_some_and(|m| m < size && m > size / 2),
-        "{}: MemTotal {memtotal:?} not within ({:#x}, {size:#x}){report}",
+        memtotal < size && memtotal > size / 2,
+        "{}: MemTotal {memtotal:#x} not within ({:#x}, {size:#x}){report}",
         case.name,
         size / 2
     );
     // The initramfs the kernel was handed (the device tree's
     // linux,initrd-start/end) is the one given to the loader, whole.
     assert_eq!(
-        init.number("initrd_bytes"),
-        Some(inputs.initramfs.len() as u64),
+        init.initrd_bytes,
+        inputs.initramfs.len() as u64,
         "{}: initrd size{report}",
         case.name
     );
-    assert_eq!(
-        init.get("initrd_from"),
-        Some("devicetree"),
-        "{}{report}",
-        case.name
-    );
+    assert_eq!(init.initrd_from, "devicetree", "{}{report}", case.name);
     // The shim's checks all passed on the way.
     assert!(
         console.contains("INFO failed_checks 0x0000000000000000"),
@@ -419,23 +369,17 @@ fn aarch64_truncated_initrd_does_not_reach_init() {
 #[test]
 fn aarch64_paravisor_boot_runs_a_manifest_to_init() {
     let inputs = inputs();
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("boot-linux-aarch64-cli");
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = |name: &str, bytes: &[u8]| {
-        let path = dir.join(name);
-        std::fs::write(&path, bytes).unwrap();
-        path
-    };
+    let files = CliFiles::new("boot-linux-aarch64-cli");
     let line = command_line("paravisor.case=cli");
     let (base, size) = (0x4800_0000u64, 256 * MIB);
     let manifest = serde_json::json!({
         "format": "paravisor-load-manifest/1",
         "arch": "aarch64",
         "isolation": { "type": "none", "paravisor_present": true, "shared_gpa_boundary_bits": null },
-        "kernel": file("Image", &inputs.kernel),
-        "shim": file("arm64-boot-shim.elf", &inputs.shim),
+        "kernel": files.write("Image", &inputs.kernel),
+        "shim": files.write("arm64-boot-shim.elf", &inputs.shim),
         "sidecar": null,
-        "initrd": file("initramfs.cpio", &inputs.initramfs),
+        "initrd": files.write("initramfs.cpio", &inputs.initramfs),
         "command_line": { "type": "host_appendable", "value": line },
         "memory_page_base": base / PAGE,
         "memory_page_count": size / PAGE,
@@ -449,43 +393,25 @@ fn aarch64_paravisor_boot_runs_a_manifest_to_init() {
             "linux": null
         }
     });
-    let manifest_path = file("manifest.json", manifest.to_string().as_bytes());
-    let started = Instant::now();
-    let out = std::process::Command::new(paravisor_tests::cargo_build::paravisor_bin())
-        .arg("boot")
-        .arg(&manifest_path)
-        .args(["--timeout", "120", "--host-bootargs", "paravisor.host=cli"])
-        .output()
-        .expect("run paravisor boot");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    eprintln!(
-        "paravisor boot: {:?} after {:.1} s",
-        out.status,
-        started.elapsed().as_secs_f64()
+    let manifest_path = files.write("manifest.json", manifest.to_string().as_bytes());
+    let CliBoot {
+        status,
+        stdout,
+        stderr,
+        report,
+    } = paravisor_boot(
+        &manifest_path,
+        &["--timeout", "120", "--host-bootargs", "paravisor.host=cli"],
     );
-    let report = format!(
-        "\n---- paravisor boot {} stdout ----\n{stdout}\n---- stderr ----\n{stderr}",
-        manifest_path.display()
-    );
-    let init = InitLine::find(&stdout)
-        .unwrap_or_else(|| panic!("/init's line not on paravisor boot's stdout{report}"));
+    let init = require_init_report(&stdout, &report);
     assert_eq!(
         init.cmdline,
         format!("{line} paravisor.host=cli"),
         "/proc/cmdline{report}"
     );
-    assert_eq!(
-        init.get("system_ram"),
-        Some(format!("{:#x}-{:#x}", base, base + size - 1).as_str()),
-        "{report}"
-    );
-    assert_eq!(
-        init.number("initrd_bytes"),
-        Some(inputs.initramfs.len() as u64),
-        "{report}"
-    );
-    assert_eq!(out.status.code(), Some(0), "{report}");
+    assert_eq!(init.system_ram, [(base, base + size)], "{report}");
+    assert_eq!(init.initrd_bytes, inputs.initramfs.len() as u64, "{report}");
+    assert_eq!(status.code(), Some(0), "{report}");
     assert!(
         stderr.contains("QEMU exit status 0"),
         "paravisor boot's exit line{report}"

@@ -2,7 +2,11 @@
 //! as the shim (its Linux hand-off: zero page, e820 map, RSI), booted by
 //! `paravisor-qemu`'s x86-64 runner under qemu-system-x86_64 (TCG).
 
+use super::CliBoot;
+use super::CliFiles;
 use super::EM_X86_64;
+use super::paravisor_boot;
+use super::require_init_report;
 use paravisor_kvm::BootImage;
 use paravisor_kvm::BootImageImporter;
 use paravisor_kvm::relocate_x64;
@@ -157,14 +161,7 @@ fn assert_linux_boots(case: &X64Case<'_>, image: &BootImage, vtl2_start: u64) {
         "{}: console:\n{console}\nQEMU: {}",
         case.name, outcome.qemu_stderr
     );
-    let report = InitReport::find(&console)
-        .unwrap_or_else(|| {
-            panic!(
-                "no PARAVISOR-LINUX-INIT line ({:?}); {context}",
-                outcome.exit
-            )
-        })
-        .unwrap_or_else(|e| panic!("{e}; {context}"));
+    let report = require_init_report(&console, &format!(" ({:?}); {context}", outcome.exit));
     assert_eq!(report.cmdline, case.text(), "{context}");
     assert_eq!(
         report.initrd_bytes,
@@ -319,50 +316,32 @@ fn x64_truncated_initrd_fails_its_crc_and_does_not_reach_init() {
 #[test]
 fn x64_paravisor_boot_runs_a_manifest_to_init() {
     let i = x64_inputs();
-    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("boot-linux-x86_64-cli");
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = |name: &str, bytes: &[u8]| {
-        let path = dir.join(name);
-        std::fs::write(&path, bytes).unwrap();
-        path
-    };
+    let files = CliFiles::new("boot-linux-x86_64-cli");
     let line = "console=ttyS0 paravisor.case=cli";
     let manifest = serde_json::json!({
         "format": "paravisor-load-manifest/1",
         "arch": "x86_64",
         "isolation": { "type": "none", "paravisor_present": true, "shared_gpa_boundary_bits": null },
         "kernel": i.kernel.path,
-        "shim": file("boot-shim.elf", &i.shim),
+        "shim": files.write("boot-shim.elf", &i.shim),
         "sidecar": null,
-        "initrd": file("initramfs.cpio", &i.initrd),
+        "initrd": files.write("initramfs.cpio", &i.initrd),
         "command_line": { "type": "static", "value": line },
         "memory_page_base": DEFAULT_BASE / 0x1000,
         "memory_page_count": 256 * MIB / 0x1000,
         "vtl0": { "pcat": false, "uefi": null, "linux": null }
     });
-    let manifest_path = file("manifest.json", manifest.to_string().as_bytes());
-    let started = Instant::now();
-    let out = std::process::Command::new(paravisor_tests::cargo_build::paravisor_bin())
-        .arg("boot")
-        .arg(&manifest_path)
-        .args(["--accel", "tcg", "--timeout", "120"])
-        .output()
-        .expect("run paravisor boot");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let report = format!(
-        "paravisor boot {} --accel tcg: {:?} after {:.1} s\n---- stdout ----\n{stdout}\n---- stderr ----\n{stderr}",
-        manifest_path.display(),
-        out.status,
-        started.elapsed().as_secs_f64()
-    );
-    println!("{report}");
-    let init = InitReport::find(&stdout)
-        .unwrap_or_else(|| panic!("/init's line not on stdout; {report}"))
-        .unwrap_or_else(|e| panic!("{e}; {report}"));
+    let manifest_path = files.write("manifest.json", manifest.to_string().as_bytes());
+    let CliBoot {
+        status,
+        stdout,
+        stderr,
+        report,
+    } = paravisor_boot(&manifest_path, &["--accel", "tcg", "--timeout", "120"]);
+    let init = require_init_report(&stdout, &report);
     assert_eq!(init.cmdline, line, "{report}");
     assert_eq!(init.initrd_bytes, i.initrd.len() as u64, "{report}");
     assert!(stdout.contains("CHECK initrd-crc OK"), "{report}");
-    assert_eq!(out.status.code(), Some(0), "{report}");
+    assert_eq!(status.code(), Some(0), "{report}");
     assert!(stderr.contains("paravisor: guest powered off"), "{report}");
 }
