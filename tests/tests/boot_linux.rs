@@ -65,9 +65,12 @@ struct CliBoot {
     /// The command, its status and time, stdout and stderr, for assertion
     /// messages.
     report: String,
+    /// /init's line on stdout.
+    init: InitReport,
 }
 
-/// Runs `paravisor boot MANIFEST ARGS` to its end.
+/// Runs `paravisor boot MANIFEST ARGS` to its end; panics (with the
+/// report) when /init's line is not on its stdout.
 fn paravisor_boot(manifest: &Path, args: &[&str]) -> CliBoot {
     let started = Instant::now();
     let out = std::process::Command::new(paravisor_tests::cargo_build::paravisor_bin())
@@ -88,17 +91,20 @@ fn paravisor_boot(manifest: &Path, args: &[&str]) -> CliBoot {
     let report = format!(
         "\n---- {command}: {ended}\n---- stdout ----\n{stdout}\n---- stderr ----\n{stderr}"
     );
+    let init = require_init_report(&stdout, &report);
     CliBoot {
         status: out.status,
         stdout,
         stderr,
         report,
+        init,
     }
 }
 
-#[test]
-fn x86_64_kernel_is_a_vmlinux_elf() {
-    let k = kernel(KernelArch::X86_64).unwrap_or_else(|e| panic!("no x86-64 kernel: {e}"));
+/// The kernel file of `arch` (see `paravisor_tests::kernels`), printed
+/// with its description, size and path.
+fn kernel_bytes(arch: KernelArch) -> (String, Vec<u8>) {
+    let k = kernel(arch).unwrap_or_else(|e| panic!("no {arch:?} kernel: {e}"));
     let bytes = std::fs::read(&k.path).unwrap();
     println!(
         "{}: {} bytes at {}",
@@ -106,21 +112,20 @@ fn x86_64_kernel_is_a_vmlinux_elf() {
         bytes.len(),
         k.path.display()
     );
-    assert_eq!(&bytes[..4], b"\x7fELF", "{}", k.description);
+    (k.description, bytes)
+}
+
+#[test]
+fn x86_64_kernel_is_a_vmlinux_elf() {
+    let (description, bytes) = kernel_bytes(KernelArch::X86_64);
+    assert_eq!(&bytes[..4], b"\x7fELF", "{description}");
     assert_eq!(u16::from_le_bytes([bytes[18], bytes[19]]), EM_X86_64);
 }
 
 #[test]
 fn aarch64_kernel_is_an_image() {
-    let k = kernel(KernelArch::Aarch64).unwrap_or_else(|e| panic!("no AArch64 kernel: {e}"));
-    let bytes = std::fs::read(&k.path).unwrap();
-    println!(
-        "{}: {} bytes at {}",
-        k.description,
-        bytes.len(),
-        k.path.display()
-    );
-    assert_eq!(&bytes[56..60], b"ARM\x64", "{}", k.description);
+    let (description, bytes) = kernel_bytes(KernelArch::Aarch64);
+    assert_eq!(&bytes[56..60], b"ARM\x64", "{description}");
 }
 
 #[test]

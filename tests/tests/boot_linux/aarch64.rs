@@ -8,12 +8,10 @@
 //! line, the RAM the kernel was given (exactly the VTL2 range), the memory
 //! it manages and the initramfs size.
 
-use super::CliBoot;
 use super::CliFiles;
 use super::paravisor_boot;
 use super::require_init_report;
 use paravisor_loader::CommandLine;
-use paravisor_loader::IsolationConfig;
 use paravisor_loader::IsolationType;
 use paravisor_loader::LoadInputs;
 use paravisor_loader::Vtl0Config;
@@ -24,6 +22,7 @@ use paravisor_qemu::RunConfig;
 use paravisor_qemu::RunOutcome;
 use paravisor_tests::initramfs::INIT_MARKER;
 use paravisor_tests::initramfs::initramfs;
+use paravisor_tests::isolation;
 use paravisor_tests::kernels::KernelArch;
 use paravisor_tests::kernels::kernel;
 use std::path::PathBuf;
@@ -133,11 +132,7 @@ fn load(case: &Case, inputs: &Inputs) -> BootImageImporter {
         },
         abi: paravisor_loader::Abi::default(),
     };
-    let mut importer = BootImageImporter::new(IsolationConfig {
-        isolation_type: case.isolation,
-        paravisor_present: true,
-        shared_gpa_boundary_bits: None,
-    });
+    let mut importer = BootImageImporter::new(isolation(case.isolation, None));
     let mut tables = vec![0u8; 15 * PAGE as usize];
     paravisor_loader::load_openhcl_arm64(&mut importer, &load_inputs, &mut tables)
         .unwrap_or_else(|e| panic!("{}: load failed: {e}", case.name));
@@ -394,16 +389,11 @@ fn aarch64_paravisor_boot_runs_a_manifest_to_init() {
         }
     });
     let manifest_path = files.write("manifest.json", manifest.to_string().as_bytes());
-    let CliBoot {
-        status,
-        stdout,
-        stderr,
-        report,
-    } = paravisor_boot(
+    let cli = paravisor_boot(
         &manifest_path,
         &["--timeout", "120", "--host-bootargs", "paravisor.host=cli"],
     );
-    let init = require_init_report(&stdout, &report);
+    let (init, report) = (&cli.init, &cli.report);
     assert_eq!(
         init.cmdline,
         format!("{line} paravisor.host=cli"),
@@ -411,9 +401,9 @@ fn aarch64_paravisor_boot_runs_a_manifest_to_init() {
     );
     assert_eq!(init.system_ram, [(base, base + size)], "{report}");
     assert_eq!(init.initrd_bytes, inputs.initramfs.len() as u64, "{report}");
-    assert_eq!(status.code(), Some(0), "{report}");
+    assert_eq!(cli.status.code(), Some(0), "{report}");
     assert!(
-        stderr.contains("QEMU exit status 0"),
+        cli.stderr.contains("QEMU exit status 0"),
         "paravisor boot's exit line{report}"
     );
 }

@@ -2,7 +2,6 @@
 //! as the shim (its Linux hand-off: zero page, e820 map, RSI), booted by
 //! `paravisor-qemu`'s x86-64 runner under qemu-system-x86_64 (TCG).
 
-use super::CliBoot;
 use super::CliFiles;
 use super::EM_X86_64;
 use super::paravisor_boot;
@@ -11,7 +10,6 @@ use paravisor_kvm::BootImage;
 use paravisor_kvm::BootImageImporter;
 use paravisor_kvm::relocate_x64;
 use paravisor_loader::CommandLine;
-use paravisor_loader::IsolationConfig;
 use paravisor_loader::IsolationType;
 use paravisor_loader::LoadInputs;
 use paravisor_loader::load_openhcl_x64_alloc;
@@ -22,6 +20,7 @@ use paravisor_qemu::boot_x64_qemu;
 use paravisor_tests::cargo_build::test_target_dir;
 use paravisor_tests::initramfs::InitReport;
 use paravisor_tests::initramfs::initramfs;
+use paravisor_tests::isolation;
 use paravisor_tests::kernels::Kernel;
 use paravisor_tests::kernels::KernelArch;
 use paravisor_tests::kernels::kernel;
@@ -106,11 +105,7 @@ impl<'a> X64Case<'a> {
             vtl0: Default::default(),
             abi: paravisor_loader::Abi::default(),
         };
-        let mut importer = BootImageImporter::new(IsolationConfig {
-            isolation_type: self.isolation,
-            paravisor_present: true,
-            shared_gpa_boundary_bits: None,
-        });
+        let mut importer = BootImageImporter::new(isolation(self.isolation, None));
         load_openhcl_x64_alloc(&mut importer, &inputs)
             .unwrap_or_else(|e| panic!("{}: load failed: {e}", self.name));
         importer
@@ -332,16 +327,14 @@ fn x64_paravisor_boot_runs_a_manifest_to_init() {
         "vtl0": { "pcat": false, "uefi": null, "linux": null }
     });
     let manifest_path = files.write("manifest.json", manifest.to_string().as_bytes());
-    let CliBoot {
-        status,
-        stdout,
-        stderr,
-        report,
-    } = paravisor_boot(&manifest_path, &["--accel", "tcg", "--timeout", "120"]);
-    let init = require_init_report(&stdout, &report);
-    assert_eq!(init.cmdline, line, "{report}");
-    assert_eq!(init.initrd_bytes, i.initrd.len() as u64, "{report}");
-    assert!(stdout.contains("CHECK initrd-crc OK"), "{report}");
-    assert_eq!(status.code(), Some(0), "{report}");
-    assert!(stderr.contains("paravisor: guest powered off"), "{report}");
+    let cli = paravisor_boot(&manifest_path, &["--accel", "tcg", "--timeout", "120"]);
+    let report = &cli.report;
+    assert_eq!(cli.init.cmdline, line, "{report}");
+    assert_eq!(cli.init.initrd_bytes, i.initrd.len() as u64, "{report}");
+    assert!(cli.stdout.contains("CHECK initrd-crc OK"), "{report}");
+    assert_eq!(cli.status.code(), Some(0), "{report}");
+    assert!(
+        cli.stderr.contains("paravisor: guest powered off"),
+        "{report}"
+    );
 }
