@@ -12,11 +12,11 @@
 //! fault, invalid state), 2 when the loader failed, 1 on usage errors or
 //! when KVM is not usable.
 
-use crate::EXIT_GUEST_FAILED;
-use crate::EXIT_LOAD_FAILED;
-use crate::EXIT_OK;
-use crate::EXIT_USAGE;
-use crate::Outcome;
+use crate::exit::EXIT_GUEST_FAILED;
+use crate::exit::EXIT_LOAD_FAILED;
+use crate::exit::EXIT_OK;
+use crate::exit::EXIT_USAGE;
+use crate::exit::Outcome;
 use paravisor_host::Arch;
 use paravisor_kvm::BootImageImporter;
 use paravisor_kvm::ExitReason;

@@ -15,11 +15,11 @@
 //! device-tree parameter area (`paravisor_qemu::with_host_bootargs`), which
 //! the Rust shim appends to the image's command line.
 
-use crate::EXIT_GUEST_FAILED;
-use crate::EXIT_LOAD_FAILED;
-use crate::EXIT_OK;
-use crate::EXIT_USAGE;
-use crate::Outcome;
+use crate::exit::EXIT_GUEST_FAILED;
+use crate::exit::EXIT_LOAD_FAILED;
+use crate::exit::EXIT_OK;
+use crate::exit::EXIT_USAGE;
+use crate::exit::Outcome;
 use paravisor_host::manifest::LoadManifest;
 use paravisor_qemu::BootImageImporter;
 use paravisor_qemu::ExitReason;

@@ -11,11 +11,11 @@
 //! console), when the guest resets (a triple fault: QEMU runs with
 //! `-no-reboot`), or at the timeout. VTL2 memory must end by 3 GiB.
 
-use crate::EXIT_GUEST_FAILED;
-use crate::EXIT_LOAD_FAILED;
-use crate::EXIT_OK;
-use crate::EXIT_USAGE;
-use crate::Outcome;
+use crate::exit::EXIT_GUEST_FAILED;
+use crate::exit::EXIT_LOAD_FAILED;
+use crate::exit::EXIT_OK;
+use crate::exit::EXIT_USAGE;
+use crate::exit::Outcome;
 use paravisor_host::manifest::LoadManifest;
 use paravisor_kvm::BootImageImporter;
 use paravisor_qemu::ExitReason;

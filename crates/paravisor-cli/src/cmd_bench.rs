@@ -18,10 +18,10 @@
 //! data bytes handed to `import_pages` (the zero fill of page tails is not
 //! counted).
 
-use crate::EXIT_LOAD_FAILED;
-use crate::EXIT_OK;
-use crate::EXIT_USAGE;
-use crate::Outcome;
+use crate::exit::EXIT_LOAD_FAILED;
+use crate::exit::EXIT_OK;
+use crate::exit::EXIT_USAGE;
+use crate::exit::Outcome;
 use paravisor_host::Arch;
 use paravisor_host::bench::CopyPlanner;
 use paravisor_host::bench::input_files;

@@ -5,7 +5,7 @@
 //! Inputs are memory-mapped; two IGVM files with the same bytes are
 //! identical without being parsed.
 
-use crate::Outcome;
+use crate::exit::Outcome;
 use crate::files::Mapped;
 use paravisor_igvm::diff::Diff;
 use paravisor_igvm::diff::Image;

@@ -3,10 +3,10 @@
 //! measurement document per measured platform (`OUT-snp.json`,
 //! `OUT-tdx.json`, `OUT-vbs.json`) and print the launch measurements.
 
-use crate::EXIT_LOAD_FAILED;
-use crate::EXIT_OK;
-use crate::EXIT_USAGE;
-use crate::Outcome;
+use crate::exit::EXIT_LOAD_FAILED;
+use crate::exit::EXIT_OK;
+use crate::exit::EXIT_USAGE;
+use crate::exit::Outcome;
 use paravisor_host::manifest::LoadManifest;
 use paravisor_host::manifest::ManifestError;
 use paravisor_igvm::IgvmError;
@@ -36,7 +36,7 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args) -> Outcome {
     let config = args.config.as_str();
     let Some(out) = args.output.as_deref() else {
-        return crate::usage_error("igvm", "missing -o OUT.igvm");
+        return crate::exit::usage_error::<Args>("igvm", "missing -o OUT.igvm");
     };
     if let Some(e) = vtl2_range_problem(Path::new(config)) {
         eprintln!("paravisor: {e}");

@@ -1,10 +1,10 @@
 //! `paravisor inspect FILE.igvm`: a readable dump of an IGVM file's headers
 //! and directives with the launch measurements recomputed from its bytes.
 
-use crate::EXIT_LOAD_FAILED;
-use crate::EXIT_OK;
-use crate::EXIT_USAGE;
-use crate::Outcome;
+use crate::exit::EXIT_LOAD_FAILED;
+use crate::exit::EXIT_OK;
+use crate::exit::EXIT_USAGE;
+use crate::exit::Outcome;
 use paravisor_igvm::Inspection;
 use serde_json::json;
 use std::process::ExitCode;

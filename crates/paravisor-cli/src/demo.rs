@@ -2,9 +2,9 @@
 //! itself (x86-64, no isolation, 64 MiB of VTL2 memory at the default base,
 //! the worked example of docs/worked-example.md) and prints their layout.
 
-use crate::EXIT_LOAD_FAILED;
-use crate::EXIT_OK;
-use crate::Outcome;
+use crate::exit::EXIT_LOAD_FAILED;
+use crate::exit::EXIT_OK;
+use crate::exit::Outcome;
 use paravisor_host::Arch;
 use paravisor_loader::CommandLine;
 use paravisor_loader::IsolationConfig;

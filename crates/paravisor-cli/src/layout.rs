@@ -6,10 +6,10 @@
 //! [`map`] collects the data ([`LayoutMap`]); [`LayoutMap::text`] and
 //! [`LayoutMap::json`] print it.
 
-use crate::EXIT_LOAD_FAILED;
-use crate::EXIT_OK;
-use crate::EXIT_USAGE;
-use crate::Outcome;
+use crate::exit::EXIT_LOAD_FAILED;
+use crate::exit::EXIT_OK;
+use crate::exit::EXIT_USAGE;
+use crate::exit::Outcome;
 use paravisor_host::Arch;
 use paravisor_host::PlannedImage;
 use paravisor_host::summary::ImageSummary;

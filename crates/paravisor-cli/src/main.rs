@@ -16,8 +16,8 @@
 //!
 //! Each subcommand is one module with a `#[derive(clap::Args)] Args` and a
 //! `run(Args) -> Outcome` function, and one variant of [`Command`]. Usage
-//! errors (clap's and the subcommands' own) go through [`usage_error`] and
-//! [`report_clap_error`]: one `paravisor: ` message with the usage line on
+//! errors (clap's and the subcommands' own) go through [`exit::usage_error`] and
+//! [`exit::report_clap_error`]: one `paravisor: ` message with the usage line on
 //! stderr, exit status 1.
 
 mod boot;
@@ -29,6 +29,7 @@ mod cmd_igvm;
 mod cmd_inspect;
 mod console;
 mod demo;
+mod exit;
 mod files;
 mod layout;
 mod summary;
@@ -37,23 +38,10 @@ use clap::CommandFactory;
 use clap::FromArgMatches;
 use clap::Parser;
 use clap::Subcommand;
-use clap::error::ErrorKind;
+use exit::EXIT_OK;
+use exit::EXIT_USAGE;
+use exit::report_clap_error;
 use std::process::ExitCode;
-
-/// What a subcommand returns: the process exit status. Messages are printed
-/// by the subcommand itself.
-pub(crate) type Outcome = ExitCode;
-
-/// Exit status: success.
-pub(crate) const EXIT_OK: u8 = 0;
-/// Exit status: an input (manifest, file) cannot be read or parsed, or the
-/// command line is wrong.
-pub(crate) const EXIT_USAGE: u8 = 1;
-/// Exit status: the loader returned an error (the summary is still written).
-pub(crate) const EXIT_LOAD_FAILED: u8 = 2;
-/// Exit status of `boot`: the guest did not end as it should (KVM: it did
-/// not halt; QEMU: it did not power off or exit with status 0).
-pub(crate) const EXIT_GUEST_FAILED: u8 = 3;
 
 /// The short version: crate version and the commit it was built from
 /// (`build.rs`; "unknown" without git).
@@ -146,46 +134,6 @@ fn long_version() -> String {
 /// The command-line definition, with the run-time `--version` text.
 fn command() -> clap::Command {
     Cli::command().long_version(long_version())
-}
-
-/// Prints a usage error of `subcommand` (its usage line included) and
-/// returns the usage exit status.
-pub(crate) fn usage_error(subcommand: &str, message: &str) -> Outcome {
-    let mut cmd = command();
-    cmd.build();
-    let error = match cmd.find_subcommand_mut(subcommand) {
-        Some(sub) => sub.error(ErrorKind::ValueValidation, message),
-        None => cmd.error(ErrorKind::ValueValidation, message),
-    };
-    report_clap_error(&error, EXIT_USAGE)
-}
-
-/// Reports a clap outcome: help and version go to stdout with exit status
-/// 0; every other kind is a usage error, printed on stderr as
-/// `paravisor: MESSAGE` followed by the usage line, exit status `usage`.
-fn report_clap_error(error: &clap::Error, usage: u8) -> Outcome {
-    match error.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-            // A closed pipe (`| head`) ends the output; it is not an error.
-            let _ = error.print();
-            ExitCode::from(EXIT_OK)
-        }
-        kind => {
-            let text = error.render().to_string();
-            let text = text.replacen("Usage: ", "usage: ", 1);
-            match kind {
-                // No subcommand: clap renders the help.
-                ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-                    eprint!("paravisor: no command given\n\n{text}");
-                }
-                _ => eprint!(
-                    "paravisor: {}",
-                    text.strip_prefix("error: ").unwrap_or(&text)
-                ),
-            }
-            ExitCode::from(usage)
-        }
-    }
 }
 
 fn main() -> ExitCode {

@@ -15,10 +15,10 @@
 //!
 //! [`LoadManifest::check_vtl2_range`]: paravisor_host::manifest::LoadManifest::check_vtl2_range
 
-use crate::EXIT_LOAD_FAILED;
-use crate::EXIT_OK;
-use crate::EXIT_USAGE;
-use crate::Outcome;
+use crate::exit::EXIT_LOAD_FAILED;
+use crate::exit::EXIT_OK;
+use crate::exit::EXIT_USAGE;
+use crate::exit::Outcome;
 use paravisor_host::summary::ImageSummary;
 use std::process::ExitCode;
 
