@@ -18,6 +18,8 @@ use crate::exit::EXIT_OK;
 use crate::exit::EXIT_USAGE;
 use crate::exit::Outcome;
 use paravisor_host::Arch;
+use paravisor_host::manifest::LoadManifest;
+use paravisor_kvm::BootImage;
 use paravisor_kvm::BootImageImporter;
 use paravisor_kvm::ExitReason;
 use paravisor_kvm::RunConfig;
@@ -117,12 +119,10 @@ pub(crate) fn run(args: Args) -> Outcome {
     if args.accel == Some(Accel::Tcg) {
         return crate::boot_x64_qemu::run(manifest_path, &manifest, &inputs, timeout);
     }
-    let mut importer = BootImageImporter::new(manifest.isolation);
-    if let Err(e) = paravisor_loader::load_openhcl_x64_alloc(&mut importer, &inputs) {
-        eprintln!("paravisor: {manifest_path}: load failed: {e}");
-        return ExitCode::from(EXIT_LOAD_FAILED);
-    }
-    let image = importer.into_image();
+    let image = match load_x64(manifest_path, &manifest, &inputs) {
+        Ok(image) => image,
+        Err(outcome) => return outcome,
+    };
     let config = RunConfig {
         timeout: Duration::from_secs(timeout),
         ..RunConfig::default()
@@ -157,4 +157,20 @@ pub(crate) fn run(args: Args) -> Outcome {
             }
         }
     }
+}
+
+/// Loads the x86-64 image `manifest` describes (its files already read)
+/// into the boot image both x86-64 runners take (KVM, and QEMU with
+/// `--accel tcg`); when the load fails, says so and returns the exit status.
+pub(crate) fn load_x64(
+    manifest_path: &str,
+    manifest: &LoadManifest,
+    inputs: &paravisor_loader::LoadInputs<'_>,
+) -> Result<BootImage, Outcome> {
+    let mut importer = BootImageImporter::new(manifest.isolation);
+    if let Err(e) = paravisor_loader::load_openhcl_x64_alloc(&mut importer, inputs) {
+        eprintln!("paravisor: {manifest_path}: load failed: {e}");
+        return Err(ExitCode::from(EXIT_LOAD_FAILED));
+    }
+    Ok(importer.into_image())
 }

@@ -12,12 +12,10 @@
 //! `-no-reboot`), or at the timeout. VTL2 memory must end by 3 GiB.
 
 use crate::exit::EXIT_GUEST_FAILED;
-use crate::exit::EXIT_LOAD_FAILED;
 use crate::exit::EXIT_OK;
 use crate::exit::EXIT_USAGE;
 use crate::exit::Outcome;
 use paravisor_host::manifest::LoadManifest;
-use paravisor_kvm::BootImageImporter;
 use paravisor_qemu::ExitReason;
 use paravisor_qemu::X64RunConfig;
 use std::process::ExitCode;
@@ -31,12 +29,10 @@ pub(crate) fn run(
     inputs: &paravisor_loader::LoadInputs<'_>,
     timeout: u64,
 ) -> Outcome {
-    let mut importer = BootImageImporter::new(manifest.isolation);
-    if let Err(e) = paravisor_loader::load_openhcl_x64_alloc(&mut importer, inputs) {
-        eprintln!("paravisor: {manifest_path}: load failed: {e}");
-        return ExitCode::from(EXIT_LOAD_FAILED);
-    }
-    let image = importer.into_image();
+    let image = match crate::boot::load_x64(manifest_path, manifest, inputs) {
+        Ok(image) => image,
+        Err(outcome) => return outcome,
+    };
     let config = X64RunConfig {
         timeout: Duration::from_secs(timeout),
         ..X64RunConfig::default()
