@@ -5,6 +5,10 @@
 use crate::exit::EXIT_LOAD_FAILED;
 use crate::exit::EXIT_OK;
 use crate::exit::Outcome;
+use elf_static_loader::elf::ELF64_HEADER_SIZE;
+use elf_static_loader::elf::ELF64_PROGRAM_HEADER_SIZE;
+use elf_static_loader::elf::ELF64_SECTION_HEADER_SIZE;
+use elf_static_loader::elf::ElfMachine;
 use paravisor_host::Arch;
 use paravisor_loader::CommandLine;
 use paravisor_loader::IsolationConfig;
@@ -13,14 +17,11 @@ use paravisor_loader::LoadInputs;
 use paravisor_loader::Vtl0Config;
 use std::process::ExitCode;
 
-/// `EM_X86_64`.
-const EM_X86_64: u16 = 62;
-
 /// A minimal ELF64 (little endian, `ET_EXEC`) with one `PT_LOAD` segment of
 /// `memsz` bytes at physical address `paddr` holding `code`, entry `entry`.
 pub(crate) fn elf64(machine: u16, entry: u64, paddr: u64, memsz: u64, code: &[u8]) -> Vec<u8> {
-    const EHDR: u64 = 64;
-    const PHDR: u64 = 56;
+    const EHDR: u64 = ELF64_HEADER_SIZE as u64;
+    const PHDR: u64 = ELF64_PROGRAM_HEADER_SIZE as u64;
     let data_offset = EHDR + PHDR;
     let mut f = Vec::new();
     f.extend_from_slice(&[0x7F, b'E', b'L', b'F', 2, 1, 1, 0]);
@@ -32,10 +33,10 @@ pub(crate) fn elf64(machine: u16, entry: u64, paddr: u64, memsz: u64, code: &[u8
     f.extend_from_slice(&EHDR.to_le_bytes()); // e_phoff
     f.extend_from_slice(&0u64.to_le_bytes()); // e_shoff
     f.extend_from_slice(&0u32.to_le_bytes()); // e_flags
-    f.extend_from_slice(&64u16.to_le_bytes()); // e_ehsize
-    f.extend_from_slice(&56u16.to_le_bytes()); // e_phentsize
+    f.extend_from_slice(&(EHDR as u16).to_le_bytes()); // e_ehsize
+    f.extend_from_slice(&(PHDR as u16).to_le_bytes()); // e_phentsize
     f.extend_from_slice(&1u16.to_le_bytes()); // e_phnum
-    f.extend_from_slice(&64u16.to_le_bytes()); // e_shentsize
+    f.extend_from_slice(&(ELF64_SECTION_HEADER_SIZE as u16).to_le_bytes()); // e_shentsize
     f.extend_from_slice(&0u16.to_le_bytes()); // e_shnum
     f.extend_from_slice(&0u16.to_le_bytes()); // e_shstrndx
     f.extend_from_slice(&1u32.to_le_bytes()); // p_type = PT_LOAD
@@ -69,8 +70,14 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args) -> Outcome {
     // The worked example: kernel one PT_LOAD at 16 MiB (2 MiB), shim at 0
     // (64 KiB, entry 0x1000 would be past its file bytes, so entry 0).
-    let kernel = elf64(EM_X86_64, 0x100_0000, 0x100_0000, 0x20_0000, &HALT_LOOP);
-    let shim = elf64(EM_X86_64, 0, 0, 0x1_0000, &HALT_LOOP);
+    let kernel = elf64(
+        ElfMachine::X86_64.e_machine(),
+        0x100_0000,
+        0x100_0000,
+        0x20_0000,
+        &HALT_LOOP,
+    );
+    let shim = elf64(ElfMachine::X86_64.e_machine(), 0, 0, 0x1_0000, &HALT_LOOP);
     let inputs = LoadInputs {
         abi: paravisor_loader::Abi::default(),
         kernel: &kernel,
