@@ -14,6 +14,7 @@ use paravisor_layout::ShimParamsRaw;
 use paravisor_layout::SupportedIsolationType;
 use x86_pagetables::PageSize;
 use x86_pagetables::PageTableWalker;
+use x86_pagetables::X64_1GB_PAGE_SIZE;
 
 const PAGE: u64 = 0x1000;
 const MIB2: u64 = 0x20_0000;
@@ -534,7 +535,9 @@ fn check_registers(r: &mut Report, state: &EntryState, l: &Layout) {
 
 /// Walks the live tables (CR3) with x86-pagetables' walker: every 2 MiB
 /// page of VTL2 memory must map to itself, writable, and nothing else may be
-/// mapped.
+/// mapped. The leaf must be the one the profile's builder uses: from
+/// `release-1.7.2511` on a 1 GiB leaf wherever a whole 1 GiB-aligned GiB
+/// lies in VTL2 memory, else 2 MiB (docs/abi-versions.md G3).
 fn check_identity_map(r: &mut Report, l: &Layout) -> bool {
     let cr3 = arch::cr3();
     if !l.page_tables.within(&l.memory) || cr3 < l.page_tables.start || cr3 >= l.page_tables.end {
@@ -558,16 +561,30 @@ fn check_identity_map(r: &mut Report, l: &Layout) -> bool {
         }
     };
     let mut pages = 0u64;
+    let mut pages_in_1gib_leaves = 0u64;
     let mut va = l.memory.start;
     while va < l.memory.end {
+        let gib = va & !(X64_1GB_PAGE_SIZE - 1);
+        let expected = if ABI.facts().x64_largest_leaves
+            && gib >= l.memory.start
+            && gib.saturating_add(X64_1GB_PAGE_SIZE) <= l.memory.end
+        {
+            PageSize::Size1GiB
+        } else {
+            PageSize::Size2MiB
+        };
         match walker.translate(va) {
-            Ok(t) if t.pa == va && t.page_size == PageSize::Size2MiB && t.writable => {}
+            Ok(t) if t.pa == va && t.page_size == expected && t.writable => {
+                if expected == PageSize::Size1GiB {
+                    pages_in_1gib_leaves += 1;
+                }
+            }
             Ok(t) => {
                 r.fail(
                     "identity-map",
                     format_args!(
-                        "VA {:#x} maps to {:#x} ({:?}, writable {})",
-                        va, t.pa, t.page_size, t.writable
+                        "VA {:#x} maps to {:#x} ({:?}, expected {:?}, writable {})",
+                        va, t.pa, t.page_size, expected, t.writable
                     ),
                 );
                 return false;
@@ -626,8 +643,8 @@ fn check_identity_map(r: &mut Report, l: &Layout) -> bool {
     r.ok(
         "identity-map",
         format_args!(
-            "{} 2 MiB pages of {} identity mapped by CR3 {:#x}, nothing else mapped",
-            pages, l.memory, cr3
+            "{} 2 MiB pages of {} identity mapped by CR3 {:#x} ({} of them in 1 GiB leaves), nothing else mapped",
+            pages, l.memory, cr3, pages_in_1gib_leaves
         ),
     );
     true
