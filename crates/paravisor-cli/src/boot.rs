@@ -13,14 +13,10 @@
 //! when KVM is not usable.
 
 use crate::exit::EXIT_GUEST_FAILED;
-use crate::exit::EXIT_LOAD_FAILED;
 use crate::exit::EXIT_OK;
 use crate::exit::EXIT_USAGE;
 use crate::exit::Outcome;
 use paravisor_host::Arch;
-use paravisor_host::manifest::LoadManifest;
-use paravisor_kvm::BootImage;
-use paravisor_kvm::BootImageImporter;
 use paravisor_kvm::ExitReason;
 use paravisor_kvm::RunConfig;
 use paravisor_loader::IsolationType;
@@ -119,7 +115,7 @@ pub(crate) fn run(args: Args) -> Outcome {
     if args.accel == Some(Accel::Tcg) {
         return crate::boot_x64_qemu::run(manifest_path, &manifest, &inputs, timeout);
     }
-    let image = match load_x64(manifest_path, &manifest, &inputs) {
+    let image = match crate::load_x64::load_x64(manifest_path, &manifest, &inputs) {
         Ok(image) => image,
         Err(outcome) => return outcome,
     };
@@ -157,20 +153,4 @@ pub(crate) fn run(args: Args) -> Outcome {
             }
         }
     }
-}
-
-/// Loads the x86-64 image `manifest` describes (its files already read)
-/// into the boot image both x86-64 runners take (KVM, and QEMU with
-/// `--accel tcg`); when the load fails, says so and returns the exit status.
-pub(crate) fn load_x64(
-    manifest_path: &str,
-    manifest: &LoadManifest,
-    inputs: &paravisor_loader::LoadInputs<'_>,
-) -> Result<BootImage, Outcome> {
-    let mut importer = BootImageImporter::new(manifest.isolation);
-    if let Err(e) = paravisor_loader::load_openhcl_x64_alloc(&mut importer, inputs) {
-        eprintln!("paravisor: {manifest_path}: load failed: {e}");
-        return Err(ExitCode::from(EXIT_LOAD_FAILED));
-    }
-    Ok(importer.into_image())
 }

@@ -29,7 +29,7 @@ pub(crate) fn run(
     inputs: &paravisor_loader::LoadInputs<'_>,
     timeout: u64,
 ) -> Outcome {
-    let image = match crate::boot::load_x64(manifest_path, manifest, inputs) {
+    let image = match crate::load_x64::load_x64(manifest_path, manifest, inputs) {
         Ok(image) => image,
         Err(outcome) => return outcome,
     };

@@ -32,6 +32,7 @@ mod demo;
 mod exit;
 mod files;
 mod layout;
+mod load_x64;
 mod summary;
 
 use clap::CommandFactory;
