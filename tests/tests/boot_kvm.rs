@@ -421,51 +421,87 @@ fn every_abi_profile_boots_with_a_shim_built_for_it() {
 /// halts after its line, so each run ends at the time limit.
 #[test]
 fn later_profiles_with_a_1gib_leaf_boot_under_qemu_tcg() {
-    const GIB: u64 = 1 << 30;
     let initrd = initrd(5000);
     for abi in Abi::ALL.into_iter().skip(1) {
         let name = format!("{abi}, initrd, [960 MiB, 2112 MiB), QEMU TCG");
-        let mut case = Case::new(&name);
-        case.abi = abi;
-        case.shim_abi = abi;
+        let mut case = one_gib_leaf_case(&name, abi);
         case.initrd = Some(&initrd);
-        case.memory_page_base = Some(960 * MIB / 0x1000);
-        case.memory_size = 1152 * MIB;
         let image = case.load();
-        // The leaf for [1 GiB, 2 GiB) in the page-table import: address |
-        // PS | D | A | RW | P = 0xE3 (docs/abi.md §4.6), at the PDPT level.
-        let cr3 = image.registers.cr3.unwrap();
-        let tables = image.pages.iter().find(|p| p.gpa == cr3).unwrap();
-        assert!(
-            tables
-                .data
-                .chunks_exact(8)
-                .any(|e| u64::from_le_bytes(e.try_into().unwrap()) == GIB | 0xE3),
-            "{name}: no 1 GiB leaf entry {:#x} in the tables at CR3 {cr3:#x}",
-            GIB | 0xE3
-        );
-        let config = X64RunConfig {
-            timeout: Duration::from_secs(15),
-            ..X64RunConfig::default()
-        };
-        let outcome = boot_x64_qemu(&image, &config, &mut |_| {})
-            .unwrap_or_else(|e| panic!("{name}: could not run QEMU: {e}"));
-        let text = outcome.console_text();
-        println!(
-            "---- {name}: console ({:?}) ----\n{text}\n---- QEMU stderr ----\n{}",
-            outcome.exit, outcome.qemu_stderr
-        );
+        one_gib_leaf_entry(&name, &image);
+        let (text, exit) = boot_tcg(&name, &image);
         assert_checks_and_kernel_line(&case, &text);
         // The shim's walker saw the 1 GiB leaf: 512 of the 576 2 MiB pages
         // translate through it, the others through 2 MiB leaves.
         let walked = format!(
-            "CHECK identity-map OK 576 2 MiB pages of [{:#x}, {:#x}) identity mapped by CR3 {cr3:#x} (512 of them in 1 GiB leaves)",
+            "CHECK identity-map OK 576 2 MiB pages of [{:#x}, {:#x}) identity mapped by CR3 {:#x} (512 of them in 1 GiB leaves)",
             960 * MIB,
-            2112 * MIB
+            2112 * MIB,
+            image.registers.cr3.unwrap()
         );
         assert!(text.contains(&walked), "{name}: no `{walked}`:\n{text}");
-        assert_eq!(outcome.exit, ExitReason::TimedOut, "{name}: {text}");
+        assert_eq!(exit, ExitReason::TimedOut, "{name}: {text}");
     }
+}
+
+#[test]
+fn cleared_1gib_leaf_fails_the_identity_map_check_under_qemu_tcg() {
+    let name = "broken: 1 GiB leaf cleared, QEMU TCG";
+    let mut image = one_gib_leaf_case(name, Abi::Release1_7_2511).load();
+    let (tables, pos) = one_gib_leaf_entry(name, &image);
+    image.pages[tables].data[pos..pos + 8].fill(0);
+    let (text, _) = boot_tcg(name, &image);
+    assert!(
+        text.contains("CHECK identity-map FAIL VA 0x40000000: "),
+        "{name}: no identity-map FAIL for the cleared leaf:\n{text}"
+    );
+    assert!(text.contains("CHECK gdt OK"), "{name}: {text}");
+    assert!(!text.contains(KERNEL_LINE), "{name}: {text}");
+}
+
+/// VTL2 memory [960 MiB, 2112 MiB) at `abi`: it holds the whole aligned GiB
+/// [1 GiB, 2 GiB), which the profile's tables map with one 1 GiB leaf, and
+/// 2 MiB leaves around it.
+fn one_gib_leaf_case(name: &str, abi: Abi) -> Case<'_> {
+    let mut case = Case::new(name);
+    case.abi = abi;
+    case.shim_abi = abi;
+    case.memory_page_base = Some(960 * MIB / 0x1000);
+    case.memory_size = 1152 * MIB;
+    case
+}
+
+/// Where the leaf for [1 GiB, 2 GiB) is in the page-table import (index of
+/// the import, byte offset): address | PS | D | A | RW | P = 0xE3
+/// (docs/abi.md §4.6), at the PDPT level.
+fn one_gib_leaf_entry(name: &str, image: &BootImage) -> (usize, usize) {
+    const LEAF: u64 = (1 << 30) | 0xE3;
+    let cr3 = image.registers.cr3.unwrap();
+    let tables = image.pages.iter().position(|p| p.gpa == cr3).unwrap();
+    let pos = image.pages[tables]
+        .data
+        .chunks_exact(8)
+        .position(|e| u64::from_le_bytes(e.try_into().unwrap()) == LEAF)
+        .unwrap_or_else(|| {
+            panic!("{name}: no 1 GiB leaf entry {LEAF:#x} in the tables at CR3 {cr3:#x}")
+        });
+    (tables, pos * 8)
+}
+
+/// Boots `image` under QEMU (TCG, `-cpu max`: it has 1 GiB pages); the
+/// test kernel and a failing shim halt, so the run ends at the time limit.
+fn boot_tcg(name: &str, image: &BootImage) -> (String, ExitReason) {
+    let config = X64RunConfig {
+        timeout: Duration::from_secs(15),
+        ..X64RunConfig::default()
+    };
+    let outcome = boot_x64_qemu(image, &config, &mut |_| {})
+        .unwrap_or_else(|e| panic!("{name}: could not run QEMU: {e}"));
+    let text = outcome.console_text();
+    println!(
+        "---- {name}: console ({:?}) ----\n{text}\n---- QEMU stderr ----\n{}",
+        outcome.exit, outcome.qemu_stderr
+    );
+    (text, outcome.exit)
 }
 
 #[test]
