@@ -24,6 +24,7 @@ pub mod plan;
 mod structs;
 pub mod vtl0;
 pub mod x64;
+mod x64_tables;
 
 pub use arm64::Arm64Layout;
 pub use arm64::load_openhcl_arm64;

@@ -27,19 +27,18 @@ use crate::structs::ShimRegion;
 use crate::structs::ShimSidecar;
 use crate::vtl0::LinuxDirectBoot;
 use crate::vtl0::PlannedVtl0;
+use crate::x64_tables::identity_map_config;
+use crate::x64_tables::leaf_policy;
 use elf_static_loader::elf::ElfMachine;
 use elf_static_loader::elf::StaticElfPlan;
 use elf_static_loader::image::InitrdInfo;
 use paravisor_layout as abi;
 use paravisor_layout::Abi;
-use paravisor_layout::AbiFacts;
 use paravisor_layout::ShimParamsRaw;
 use vp_regs::x86_64::X86Register;
 use vp_regs::x86_64::paravisor as regs;
 use x86_pagetables::IdentityMapConfig;
 use x86_pagetables::LeafPolicy;
-use x86_pagetables::MemoryRange;
-use x86_pagetables::ParavisorIsolation;
 
 /// Every address of an x86-64 paravisor image (docs/algorithms.md §7.2),
 /// computed and checked without importing anything, and the image itself
@@ -101,46 +100,6 @@ pub struct X64Layout<'a> {
     pub vtl0: PlannedVtl0<'a>,
     /// The image: every step in import order and the structures it imports.
     pub image: ImagePlan<'a, X86Register>,
-}
-
-/// The page-table crate's view of the isolation type.
-fn page_table_isolation(isolation: IsolationType) -> ParavisorIsolation {
-    match isolation {
-        IsolationType::None => ParavisorIsolation::None,
-        IsolationType::Vbs => ParavisorIsolation::Vbs,
-        IsolationType::Snp => ParavisorIsolation::Snp,
-        IsolationType::Tdx => ParavisorIsolation::Tdx,
-    }
-}
-
-/// The identity-map configuration of step 26 for tables at `page_tables`:
-/// the seed maps 3 GiB on TDX, later profiles VTL2 memory only
-/// (docs/abi-versions.md G2).
-fn identity_map_config(
-    page_tables: u64,
-    memory: &Vtl2Memory,
-    isolation: IsolationType,
-    facts: &AbiFacts,
-) -> IdentityMapConfig<'static> {
-    let mut config = IdentityMapConfig::paravisor(
-        page_tables,
-        memory.start,
-        memory.size,
-        page_table_isolation(isolation),
-    );
-    if !facts.x64_tdx_maps_3_gib {
-        config.mapped_region = MemoryRange::new(memory.start, memory.size);
-    }
-    config
-}
-
-/// The page-table builder of a profile (docs/abi-versions.md G3).
-const fn leaf_policy(facts: &AbiFacts) -> LeafPolicy {
-    if facts.x64_largest_leaves {
-        LeafPolicy::Largest
-    } else {
-        LeafPolicy::Fixed2MiB
-    }
 }
 
 impl<'a> X64Layout<'a> {
