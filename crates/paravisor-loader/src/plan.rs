@@ -16,7 +16,7 @@
 //! is `CONFIG_REGION_PAGES` in `ShimAreas::place` (`place.rs`), which also
 //! appends the parameter areas and the VTL2 configuration, and where a new
 //! announced area would be one more step; the x86-64 identity-map
-//! configuration (leaf sizes included) is `identity_map_config` in `x64.rs`;
+//! configuration (leaf sizes included) is `identity_map_config` in `x64_tables.rs`;
 //! the AArch64 kernel and initrd placement is `place_kernel_and_initrd` in
 //! `arm64.rs`.
 
