@@ -14,6 +14,15 @@ pub use elf_static_loader::ImportPages;
 pub use elf_static_loader::PAGE_SIZE;
 pub use elf_static_loader::PageAcceptance;
 
+// Three crates below the facade name a 4 KiB page, each for its own fact:
+// the importer's page (`elf_static_loader::PAGE_SIZE`, the one used above
+// the facade), the Hyper-V page of the shim ABI
+// (`paravisor_layout::HV_PAGE_SIZE`) and the x86-64 architectural page
+// (`x86_pagetables::X64_PAGE_SIZE`). The facade composes them, so it is
+// where their agreement is checked: at compile time.
+const _: () = assert!(PAGE_SIZE == paravisor_layout::HV_PAGE_SIZE);
+const _: () = assert!(PAGE_SIZE == x86_pagetables::X64_PAGE_SIZE);
+
 /// Isolation architecture of the guest (`IsolationType` in the original).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum IsolationType {
